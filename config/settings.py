@@ -1,0 +1,238 @@
+"""Settings, all from the environment, with defaults that run on a fresh machine.
+
+Embedded defaults: a SQLite file in the project and the in-memory channel
+layer (one process). Production: DATABASE_URL (PostgreSQL) and REDIS_URL
+(channels_redis, many processes). Every variable is listed in the README.
+"""
+
+import importlib.util
+import os
+import socket
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+# A fixed development key keeps `make run` zero-setup; production sets SECRET_KEY.
+SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-insecure-key-set-SECRET_KEY-in-production"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "daphne",  # runserver speaks ASGI (WebSocket) in development
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "ocpp_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+
+# django-leaflet is used for its assets and template tags only. It is not in
+# INSTALLED_APPS because admin autodiscovery would import leaflet.admin, which
+# imports GeoDjango and so needs the GDAL system library; our admin map widget
+# (a plain lat/lng pair) needs neither.
+LEAFLET_DIR = Path(importlib.util.find_spec("leaflet").origin).parent
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates", LEAFLET_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+            "libraries": {"leaflet_tags": "leaflet.templatetags.leaflet_tags"},
+        },
+    },
+]
+
+WSGI_APPLICATION = None
+ASGI_APPLICATION = "config.asgi.application"
+
+# --- Database -----------------------------------------------------------------
+# Persistent connections: a reconnect per ORM call costs 7x on the hot path
+# (ARCHITECTURE.md). Health checks drop connections the server closed.
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 600),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the dashboard read while the OCPP writer writes; IMMEDIATE
+    # transactions avoid "database is locked" on read-then-write upgrades.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # ChannelsLiveServerTestCase and our end-to-end server process both need a
+    # file, never an in-memory test database.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_NAME") or str(BASE_DIR / "test_db.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channels -------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                # Default capacity 100 silently drops messages to a busy channel.
+                "capacity": env_int("CHANNEL_CAPACITY", 5000),
+                # Default group_expiry (1 day) silently drops long-lived members.
+                "group_expiry": 10 * 365 * 86400,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Auth, i18n, static -----------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/admin/login/"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static", LEAFLET_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the finder when collectstatic was not run (make run).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- REST API --------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OCPP 1.6J Central System API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Map (django-leaflet): Monterrey, Mexico when a charger has no position ----
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": (25.6866, -100.3161),
+    "DEFAULT_ZOOM": 12,
+    "MIN_ZOOM": 2,
+    "MAX_ZOOM": 19,
+}
+
+# --- OCPP --------------------------------------------------------------------------
+# accept: auto-create unknown chargers and accept them; pending: auto-create as
+# Pending until an operator accepts; reject: HTTP 404 before the upgrade.
+OCPP_UNKNOWN_CHARGERS = os.environ.get("OCPP_UNKNOWN_CHARGERS", "accept").strip().lower()
+if OCPP_UNKNOWN_CHARGERS not in ("accept", "pending", "reject"):
+    raise ValueError("OCPP_UNKNOWN_CHARGERS must be accept, pending or reject")
+OCPP_REQUIRE_AUTH = env_bool("OCPP_REQUIRE_AUTH", False)
+OCPP_HEARTBEAT_INTERVAL = env_int("OCPP_HEARTBEAT_INTERVAL", 60)
+OCPP_BOOT_RETRY_INTERVAL = env_int("OCPP_BOOT_RETRY_INTERVAL", 30)
+# A connected charger silent for interval * factor + grace seconds is "stale".
+OCPP_STALE_GRACE = env_int("OCPP_STALE_GRACE", 30)
+OCPP_MAX_FRAME_BYTES = env_int("OCPP_MAX_FRAME_BYTES", 1024 * 1024)
+OCPP_CALL_TIMEOUT = env_float("OCPP_CALL_TIMEOUT", 30.0)
+OCPP_WS_PING_INTERVAL = env_float("OCPP_WS_PING_INTERVAL", 20.0)
+OCPP_WS_PING_TIMEOUT = env_float("OCPP_WS_PING_TIMEOUT", 20.0)
+# Accepted authorization for unknown tags on chargers without require_rfid.
+OCPP_UNKNOWN_TAG_EXPIRY_HOURS = env_int("OCPP_UNKNOWN_TAG_EXPIRY_HOURS", 24)
+# Vendor ids whose DataTransfer we accept (others answer UnknownVendorId).
+OCPP_DATA_TRANSFER_VENDORS = env_list("OCPP_DATA_TRANSFER_VENDORS", "")
+# How the message log writer batches rows: flush at most this often (s).
+OCPP_LOG_FLUSH_INTERVAL = env_float("OCPP_LOG_FLUSH_INTERVAL", 0.2)
+# Identifies this server process in the connection records.
+OCPP_NODE_ID = os.environ.get("OCPP_NODE_ID") or f"{socket.gethostname()}:{os.getpid()}"
+
+LOG_DIR = Path(os.environ.get("LOG_DIR") or BASE_DIR / "logs")
+LOG_DIR.mkdir(parents=True, exist_ok=True)
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "project_file": {
+            "class": "logging.handlers.RotatingFileHandler",
+            "filename": str(LOG_DIR / "ocpp.log"),
+            "maxBytes": 20 * 1024 * 1024,
+            "backupCount": 5,
+            "formatter": "plain",
+            "delay": True,
+        },
+    },
+    "loggers": {
+        "ocpp_app": {"handlers": ["console", "project_file"], "level": LOG_LEVEL, "propagate": False},
+        # The library logs every frame at INFO and tracebacks for charger mistakes.
+        "ocpp": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}

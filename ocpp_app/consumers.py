@@ -1,0 +1,265 @@
+"""WebSocket edge: handshake, identity, subprotocol, auth, registry, frames.
+
+Thin by design (ARCHITECTURE.md rule 1): no ORM and no OCPP logic here; the
+database is reached through services, the protocol through CentralSystem.
+"""
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import uuid
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async as db
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from . import events
+from .charger_log import charger_log
+from .models import RegistrationStatus
+from .ocpp.charge_point import CallErrorReceived, CentralSystem, InvalidResponse
+from .ocpp.connection import ConsumerConnection
+from .ocpp.identity import BadChargerId, parse_identity
+from .services import chargers
+
+logger = logging.getLogger("ocpp_app.consumers")
+SUBPROTOCOL = "ocpp1.6"
+
+# Live connections of this process, by charger id. The database records which
+# chargers are connected anywhere (Charger.connected / channel_name).
+LIVE: dict[str, "OCPPConsumer"] = {}
+
+
+def basic_credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
+    for name, value in headers:
+        if name.lower() == b"authorization":
+            scheme, _, encoded = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "basic":
+                return None
+            try:
+                decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            user, sep, password = decoded.partition(":")
+            return (user, password) if sep else None
+    return None
+
+
+class OCPPConsumer(AsyncWebsocketConsumer):
+    """One charge point connection."""
+
+    charger_id: str | None = None
+    cp: CentralSystem | None = None
+    accepted = False
+
+    async def websocket_connect(self, message) -> None:
+        self.connection_id = uuid.uuid4().hex
+        self.tasks: set[asyncio.Task] = set()
+        try:
+            identity = parse_identity(
+                path=self.scope.get("path", ""),
+                raw_path=self.scope.get("raw_path"),
+                query_string=self.scope.get("query_string", b""),
+            )
+        except BadChargerId as exc:
+            logger.warning("refused %r: %s", self.scope.get("path", ""), exc)
+            await self.deny(400, f"Bad charger id: {exc}")
+            return
+        charger_id = identity.charger_id
+
+        offered = list(self.scope.get("subprotocols") or [])
+        if offered and SUBPROTOCOL not in offered:
+            # OCPP-J §3.1.2: complete the handshake without a subprotocol, then
+            # close at once.
+            charger_log(charger_id, f"Refused: unsupported subprotocols {offered}", logging.WARNING)
+            await self.accept()
+            await self.close(code=1002)
+            return
+        subprotocol = SUBPROTOCOL if offered else None
+
+        info = await db(chargers.charger_handshake_info)(charger_id=charger_id)
+        if not info.exists and settings.OCPP_UNKNOWN_CHARGERS == "reject":
+            charger_log(charger_id, "Refused: unknown charger (404)", logging.WARNING)
+            await self.deny(404, "Unknown charger")
+            return
+        if info.password_hash or settings.OCPP_REQUIRE_AUTH:
+            if not await self._authenticated(charger_id, info.password_hash):
+                charger_log(charger_id, "Refused: missing or wrong credentials (401)", logging.WARNING)
+                await self.deny(401, "Authentication required", [(b"www-authenticate", b'Basic realm="OCPP"')])
+                return
+
+        # One live connection per charger: the newest (authenticated) one wins.
+        previous = LIVE.get(charger_id)
+        LIVE[charger_id] = self
+        self.charger_id = charger_id
+        if previous is not None:
+            charger_log(charger_id, "Replacing the previous connection")
+            await previous.close_replaced()
+        connected = await db(chargers.charger_connected)(
+            charger_id=charger_id,
+            path=identity.path,
+            connection_id=self.connection_id,
+            channel_name=self.channel_name,
+            subprotocol=subprotocol or "",
+            new_status=(
+                RegistrationStatus.PENDING
+                if settings.OCPP_UNKNOWN_CHARGERS == "pending"
+                else RegistrationStatus.ACCEPTED
+            ),
+        )
+        charger = connected.charger
+        if previous is None and connected.previous_channel and connected.previous_channel != self.channel_name:
+            # The old socket may live in another worker process: tell it.
+            await self.channel_layer.send(
+                connected.previous_channel, {"type": "ocpp.replaced", "connection_id": self.connection_id}
+            )
+        self.cp = CentralSystem(
+            charger_id,
+            ConsumerConnection(self),
+            response_timeout=settings.OCPP_CALL_TIMEOUT,
+            registration_status=charger.registration_status,
+        )
+        await self.accept(subprotocol)
+        self.accepted = True
+        charger_log(charger_id, f"Connected (subprotocol={subprotocol or 'none'}) path={identity.path}")
+        await events.publish(charger_id, "connected")
+
+    async def _authenticated(self, charger_id: str, password_hash: str) -> bool:
+        credentials = basic_credentials(self.scope.get("headers", []))
+        if credentials is None or credentials[0] != charger_id or not password_hash:
+            return False
+        # Password hashing is deliberately slow: keep it off the event loop and
+        # off the database thread.
+        return await sync_to_async(chargers.charger_check_password, thread_sensitive=False)(
+            password_hash=password_hash, password=credentials[1]
+        )
+
+    async def deny(self, status: int, reason: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        """Refuse before the upgrade with a real HTTP status where the server
+        supports the ASGI denial-response extension (uvicorn); daphne can only
+        answer 403."""
+        if "websocket.http.response" in (self.scope.get("extensions") or {}):
+            body = (reason + "\n").encode("utf-8")
+            await self.base_send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"), *(headers or [])],
+                }
+            )
+            await self.base_send({"type": "websocket.http.response.body", "body": body})
+        else:
+            await self.close()
+
+    async def close_replaced(self) -> None:
+        charger_log(self.charger_id, "Closing: replaced by a newer connection")
+        await self.close(code=1000, reason="Replaced by a newer connection")
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.cp is None:
+            return
+        if text_data is None:
+            # OCPP-J uses text frames; accept UTF-8 binary ones, ignore the rest.
+            try:
+                text_data = (bytes_data or b"").decode("utf-8")
+            except UnicodeDecodeError:
+                logger.warning("charger %s: ignoring a binary frame", self.charger_id)
+                return
+        limit = settings.OCPP_MAX_FRAME_BYTES
+        if len(text_data) > limit or (len(text_data) * 4 > limit and len(text_data.encode("utf-8", "replace")) > limit):
+            charger_log(self.charger_id, f"Closing: frame over {limit} bytes (1009)", logging.WARNING)
+            await self.close(code=1009)
+            return
+        await self.cp.route_message(text_data)
+
+    async def websocket_disconnect(self, message) -> None:
+        try:
+            await self.disconnect(message.get("code"))
+        finally:
+            await super().websocket_disconnect(message)
+
+    async def disconnect(self, code) -> None:
+        for task in list(getattr(self, "tasks", ())):
+            task.cancel()
+        if not self.accepted or self.charger_id is None:
+            return
+        self.accepted = False
+        if self.cp is not None:
+            self.cp.cancel_pending()
+            await self.cp._log.flush()
+        # Compare-and-delete: only the live connection unregisters itself.
+        if LIVE.get(self.charger_id) is self:
+            del LIVE[self.charger_id]
+        await db(chargers.charger_disconnected)(charger_id=self.charger_id, connection_id=self.connection_id)
+        charger_log(self.charger_id, f"Disconnected (code={code})")
+        await events.publish(self.charger_id, "disconnected")
+
+    # -- commands from operators, through the channel layer ------------------
+
+    async def ocpp_call(self, event: dict) -> None:
+        """An operator's CALL for this charger (ocpp_app/ocpp/commands.py).
+
+        Never await the charger's answer here: Channels handles one event at a
+        time per consumer, so the reply frame could never be read. Spawn a task.
+        """
+        task = asyncio.get_running_loop().create_task(self._run_call(event))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _run_call(self, event: dict) -> None:
+        reply: dict = {"type": "ocpp.reply", "request_id": event.get("request_id")}
+        try:
+            if self.cp is None or not self.accepted:
+                raise ConnectionError("charger not connected")
+            reply["payload"] = await self.cp.call_action(
+                event["action"], event.get("payload") or {}, timeout=event.get("timeout")
+            )
+            reply["status"] = "ok"
+        except CallErrorReceived as error:
+            reply.update(
+                status="call_error",
+                error_code=error.code,
+                error_description=error.description,
+                error_details=error.details,
+            )
+        except InvalidResponse as error:
+            reply.update(
+                status="invalid_response",
+                error_code=error.code,
+                error_description=error.description,
+                error_details=error.details,
+            )
+        except TimeoutError:
+            reply.update(status="timeout")
+        except (ConnectionError, asyncio.CancelledError):
+            reply.update(status="not_connected")
+        except Exception as error:  # a schema violation before sending, ...
+            code = getattr(error, "code", "InternalError")
+            reply.update(status="invalid", error_code=code, error_description=getattr(error, "description", str(error)))
+        if event.get("reply_channel"):
+            # Keep the reply JSON-safe for the Redis layer (msgpack).
+            await self.channel_layer.send(event["reply_channel"], json.loads(json.dumps(reply, default=str)))
+
+    async def ocpp_replaced(self, event: dict) -> None:
+        """Another process accepted a newer connection for this charger."""
+        if LIVE.get(self.charger_id) is self and event.get("connection_id") != self.connection_id:
+            del LIVE[self.charger_id]
+            await self.close_replaced()
+
+
+class SinkConsumer(AsyncWebsocketConsumer):
+    """/ws/sink/: answers every CALL with an empty CALLRESULT, stores nothing."""
+
+    async def connect(self) -> None:
+        offered = self.scope.get("subprotocols") or []
+        await self.accept(SUBPROTOCOL if SUBPROTOCOL in offered else None)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            frame = json.loads(text_data or (bytes_data or b"").decode("utf-8", "replace"))
+        except (ValueError, RecursionError):
+            return
+        if isinstance(frame, list) and len(frame) >= 3 and frame[0] == 2 and isinstance(frame[1], str):
+            await self.send(text_data=json.dumps([3, frame[1], {}]))

@@ -1,0 +1,239 @@
+"""The central system's side of one charger connection.
+
+`CentralSystem` is the `ocpp` library's v16 ChargePoint with its routing
+replaced: every frame is parsed defensively (framing.py), every error gets
+its OCPP-J 1.6 code, a malformed frame never kills the connection, every frame
+in and out goes to the message log, and outgoing CALLs always surface
+CALLERRORs and time-outs (never `suppress=True`).
+"""
+
+import asyncio
+import json
+import logging
+import uuid
+from typing import Any
+
+from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
+from ocpp.exceptions import (
+    FormationViolationError,
+    InternalError,
+    NotSupportedError,
+    OCPPError,
+    SecurityError,
+)
+from ocpp.exceptions import (
+    NotImplementedError as OCPPNotImplemented,
+)
+from ocpp.messages import Call, CallError, CallResult, MessageType
+from ocpp.v16 import ChargePoint, call_result
+
+from ocpp_app.models import Direction, RegistrationStatus
+from ocpp_app.services.message_log import get_writer
+
+from . import framing
+from .core import CoreHandlers
+from .firmware import FirmwareHandlers
+from .security import SecurityHandlers
+
+logger = logging.getLogger("ocpp_app.ocpp")
+
+
+class CallErrorReceived(OCPPError):
+    """The charger answered our CALL with a CALLERROR."""
+
+    def __init__(self, code: str, description: str, details: dict | None = None) -> None:
+        super().__init__(description=description, details=details or {})
+        self.code = code
+
+
+class InvalidResponse(OCPPError):
+    """The charger's CALLRESULT does not match the response schema."""
+
+    code = "InvalidResponse"
+
+
+class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoint):
+    def __init__(
+        self,
+        charger_id: str,
+        connection: Any,
+        *,
+        response_timeout: float = 30,
+        registration_status: str = RegistrationStatus.ACCEPTED,
+    ) -> None:
+        super().__init__(charger_id, connection, response_timeout=response_timeout, logger=logger)
+        self.registration_status = registration_status
+        # The one outgoing CALL in flight: (message id, action, future).
+        self._pending: tuple[str, str, asyncio.Future] | None = None
+        self._log = get_writer()
+
+    # -- incoming ---------------------------------------------------------------
+
+    async def route_message(self, raw_msg: str) -> None:
+        try:
+            msg = framing.parse_frame(raw_msg)
+        except framing.UnreadableFrame as exc:
+            logger.warning("charger %s: ignoring unreadable frame: %s", self.id, exc)
+            self._log_in(None, "", "", framing.raw_for_log(raw_msg))
+            return
+        except OCPPError as error:
+            message_id = getattr(error, "message_id", "")
+            self._log_in(MessageType.Call, "", message_id, framing.raw_for_log(raw_msg))
+            await self._send_frame(MessageType.CallError, message_id, "", error=error)
+            return
+
+        if isinstance(msg, Call):
+            self._log_in(MessageType.Call, msg.action, msg.unique_id, framing.loggable(raw_msg, msg.payload))
+            await self._answer_call(msg)
+            return
+
+        pending = self._pending
+        answered = pending is not None and pending[0] == msg.unique_id and not pending[2].done()
+        action = pending[1] if answered else ""
+        if isinstance(msg, CallResult):
+            self._log_in(MessageType.CallResult, action, msg.unique_id, framing.loggable(raw_msg, msg.payload))
+        else:
+            self._log_in(
+                MessageType.CallError,
+                action,
+                msg.unique_id,
+                framing.loggable(
+                    raw_msg,
+                    {
+                        "errorCode": msg.error_code,
+                        "errorDescription": msg.error_description,
+                        "errorDetails": msg.error_details,
+                    },
+                ),
+            )
+        if answered:
+            pending[2].set_result(msg)
+        else:
+            # A reply that answers nothing is dropped: memory stays bounded.
+            logger.info("charger %s: dropping reply %s that answers no open CALL", self.id, msg.unique_id)
+
+    async def _answer_call(self, msg: Call) -> None:
+        try:
+            payload = await self._dispatch(msg)
+        except OCPPError as error:
+            await self._send_frame(MessageType.CallError, msg.unique_id, msg.action, error=error)
+        except RecursionError:
+            await self._send_frame(
+                MessageType.CallError,
+                msg.unique_id,
+                msg.action,
+                error=FormationViolationError(description="Payload nested too deeply"),
+            )
+        except Exception:
+            logger.exception("charger %s: handler for %s failed", self.id, msg.action)
+            await self._send_frame(
+                MessageType.CallError,
+                msg.unique_id,
+                msg.action,
+                error=InternalError(description="The central system could not process this message"),
+            )
+        else:
+            await self._send_frame(MessageType.CallResult, msg.unique_id, msg.action, payload=payload)
+
+    async def _dispatch(self, msg: Call) -> dict:
+        handlers = self.route_map.get(msg.action)
+        if handlers is None or "_on_action" not in handlers:
+            if msg.action in framing.V16_ACTIONS:
+                # A real 1.6 action, but not one a charger sends to a CSMS.
+                raise NotSupportedError(description=f"{msg.action} is not supported by this central system")
+            raise OCPPNotImplemented(description=f"Unknown action {msg.action!r}"[:255])
+        framing.validate(MessageType.Call, msg.action, msg.payload)
+        if self.registration_status == RegistrationStatus.REJECTED and msg.action != "BootNotification":
+            raise SecurityError(description="This charger's registration was rejected")
+        response = await handlers["_on_action"](**camel_to_snake_case(msg.payload))
+        return snake_to_camel_case(remove_nones(serialize_as_dict(response)))
+
+    # -- outgoing ---------------------------------------------------------------
+
+    async def call_action(self, action: str, payload: dict, *, timeout: float | None = None) -> dict:
+        """Send one CALL (camelCase payload as on the wire) and return the
+        charger's CALLRESULT payload.
+
+        Raises an OCPPError for a payload that fails the schema (before anything
+        is sent), CallErrorReceived for a CALLERROR answer, InvalidResponse for
+        an answer that fails the schema, asyncio.TimeoutError when no answer
+        comes in time. At most one CALL is in flight per charger (OCPP-J §4.1.1).
+        """
+        framing.validate(MessageType.Call, action, payload)
+        async with self._call_lock:
+            message_id = str(uuid.uuid4())
+            future = asyncio.get_running_loop().create_future()
+            self._pending = (message_id, action, future)
+            try:
+                await self._send_frame(MessageType.Call, message_id, action, payload=payload)
+                response = await asyncio.wait_for(future, timeout or self._response_timeout)
+            finally:
+                self._pending = None
+        if isinstance(response, CallError):
+            raise CallErrorReceived(response.error_code, response.error_description, response.error_details)
+        try:
+            framing.validate(MessageType.CallResult, action, response.payload)
+        except OCPPError as error:
+            raise InvalidResponse(
+                description=f"Charger answered {action} with an invalid payload: {error.description}",
+                details={"response": response.payload},
+            ) from None
+        return response.payload
+
+    async def call(self, payload, suppress=False, unique_id=None, skip_schema_validation=False):
+        """The library's dataclass API, on top of call_action. Errors raise unless
+        suppress=True (whose silent None the library defaults to)."""
+        action = payload.__class__.__name__
+        wire = snake_to_camel_case(remove_nones(serialize_as_dict(payload)))
+        try:
+            result = await self.call_action(action, wire)
+        except CallErrorReceived:
+            if suppress:
+                return None
+            raise
+        return getattr(call_result, action)(**camel_to_snake_case(result))
+
+    def cancel_pending(self) -> None:
+        if self._pending is not None and not self._pending[2].done():
+            self._pending[2].set_exception(ConnectionError("charger disconnected"))
+
+    # -- framing and logging -----------------------------------------------------
+
+    async def _send_frame(
+        self,
+        message_type: int,
+        message_id: str,
+        action: str,
+        *,
+        payload: dict | None = None,
+        error: OCPPError | None = None,
+    ) -> None:
+        if message_type == MessageType.CallError:
+            text = framing.callerror_frame(message_id, error)
+            _, _, code, description, details = json.loads(text)
+            logged = {"errorCode": code, "errorDescription": description, "errorDetails": details}
+        elif message_type == MessageType.Call:
+            text = json.dumps([2, message_id, action, payload], separators=(",", ":"))
+            logged = payload
+        else:
+            text = json.dumps([3, message_id, payload], separators=(",", ":"))
+            logged = payload
+        self._log.add(
+            charger_id=self.id,
+            direction=Direction.OUT,
+            message_type=message_type,
+            action=action,
+            message_id=message_id,
+            payload=logged,
+        )
+        await self._connection.send(text)
+
+    def _log_in(self, message_type: int | None, action: str, message_id: str, payload: Any) -> None:
+        self._log.add(
+            charger_id=self.id,
+            direction=Direction.IN,
+            message_type=message_type,
+            action=action,
+            message_id=message_id,
+            payload=payload,
+        )

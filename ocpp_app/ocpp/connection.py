@@ -1,0 +1,25 @@
+"""Adapter that gives the `ocpp` library the send()/recv() it expects, on top of
+a Channels consumer.
+
+The consumer routes each received frame straight into the charge point
+(`route_message`), so frames of one charger are handled in order with no
+extra queue hop; recv() exists for code that drives the library's own
+`start()` loop.
+"""
+
+import asyncio
+
+
+class ConsumerConnection:
+    def __init__(self, consumer) -> None:
+        self._consumer = consumer
+        self._inbox: asyncio.Queue[str] = asyncio.Queue()
+
+    async def send(self, text: str) -> None:
+        await self._consumer.send(text_data=text)
+
+    async def recv(self) -> str:
+        return await self._inbox.get()
+
+    def feed(self, text: str) -> None:
+        self._inbox.put_nowait(text)

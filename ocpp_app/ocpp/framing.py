@@ -1,0 +1,215 @@
+"""OCPP-J framing and schema validation with the right 1.6 CALLERROR codes.
+
+The `ocpp` library (2.1.0) drops frames it cannot unpack, lets RecursionError
+escape, spells FormationViolation as FormatViolation, and maps a bad enum to a
+format error. This module parses frames defensively and maps every schema
+failure to its OCPP-J 1.6 code (OCPP-J §4.2.3), reusing the library's cached
+JSON-schema validators.
+"""
+
+import decimal
+import json
+import math
+import re
+from typing import Any
+
+from ocpp.exceptions import (
+    FormationViolationError,
+    GenericError,
+    OccurenceConstraintViolationError,
+    OCPPError,
+    PropertyConstraintViolationError,
+    ProtocolError,
+    TypeConstraintViolationError,
+)
+from ocpp.exceptions import (
+    NotImplementedError as OCPPNotImplemented,
+)
+from ocpp.messages import Call, CallError, CallResult, MessageType, get_validator
+from ocpp.v16.enums import Action
+
+MAX_DEPTH = 32
+MAX_MESSAGE_ID = 36
+V16_ACTIONS = frozenset(action.value for action in Action)
+
+# Actions whose schema uses multipleOf 0.1 on numbers: validated with Decimal
+# so that 21.4 is not rejected for being 21.399999999999995.
+_DECIMAL_CALLS = {"SetChargingProfile", "RemoteStartTransaction"}
+_DECIMAL_RESULTS = {"GetCompositeSchedule"}
+# Best-effort extraction of a message id from a frame that does not parse.
+_ID_PROBE = re.compile(r'^\s*\[\s*2\s*,\s*"([^"\\]{1,36})"')
+
+
+class UnreadableFrame(Exception):
+    """A frame with no readable message id: it is logged and ignored."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _check_value(value: Any, depth: int = 0) -> None:
+    """Reject what JSON allows but OCPP data (and PostgreSQL) must not hold."""
+    if depth > MAX_DEPTH:
+        raise FormationViolationError(description="Payload nested too deeply")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise PropertyConstraintViolationError(description="NUL character in a string value")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise FormationViolationError(description="Lone surrogate in a string value") from None
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise FormationViolationError(description="Number out of range")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_value(key, depth + 1)
+            _check_value(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_value(item, depth + 1)
+
+
+def parse_frame(raw: str) -> Call | CallResult | CallError:
+    """Parse one OCPP-J frame.
+
+    Raises OCPPError carrying `message_id` when the id can be read (the caller
+    answers a CALLERROR), or UnreadableFrame when it cannot (the frame is
+    ignored; the connection stays open).
+    """
+    try:
+        frame = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        # JSONDecodeError, too-long integers and NaN/Infinity all land here.
+        _raise_with_probed_id(raw, FormationViolationError(description=f"Frame is not valid JSON: {exc}"[:200]))
+    if not isinstance(frame, list) or len(frame) < 3:
+        _raise_with_probed_id(raw, FormationViolationError(description="Frame is not an OCPP-J array"))
+    type_id, message_id = frame[0], frame[1]
+    if not isinstance(message_id, str) or not message_id or len(message_id) > MAX_MESSAGE_ID or "\x00" in message_id:
+        raise UnreadableFrame("message id missing, not a string, or longer than 36 characters")
+    try:
+        message_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnreadableFrame("message id is not valid Unicode") from None
+    if type_id == MessageType.Call and not isinstance(type_id, bool):
+        if len(frame) != 4:
+            raise _with_id(FormationViolationError(description="A CALL has exactly 4 elements"), message_id)
+        action, payload = frame[2], frame[3]
+        if not isinstance(action, str) or not action:
+            raise _with_id(FormationViolationError(description="Action is not a string"), message_id)
+        if not isinstance(payload, dict):
+            raise _with_id(FormationViolationError(description="Payload is not a JSON object"), message_id)
+        try:
+            _check_value(action)
+            _check_value(payload)
+        except OCPPError as error:
+            raise _with_id(error, message_id) from None
+        return Call(message_id, action, payload)
+    if type_id == MessageType.CallResult and not isinstance(type_id, bool):
+        payload = frame[2]
+        if len(frame) != 3 or not isinstance(payload, dict):
+            raise UnreadableFrame("malformed CALLRESULT")
+        return CallResult(message_id, payload)
+    if type_id == MessageType.CallError and not isinstance(type_id, bool):
+        if len(frame) != 5 or not isinstance(frame[2], str):
+            raise UnreadableFrame("malformed CALLERROR")
+        details = frame[4] if isinstance(frame[4], dict) else {}
+        return CallError(message_id, frame[2], str(frame[3])[:512], details)
+    _raise_with_probed_id(raw, PropertyConstraintViolationError(description=f"Unknown MessageTypeId {type_id!r}"))
+
+
+def _with_id(error: OCPPError, message_id: str) -> OCPPError:
+    error.message_id = message_id  # type: ignore[attr-defined]
+    return error
+
+
+def _raise_with_probed_id(raw: str, error: OCPPError) -> None:
+    match = _ID_PROBE.match(raw[:200])
+    if match is None:
+        raise UnreadableFrame(error.description)
+    raise _with_id(error, match.group(1))
+
+
+# Map a jsonschema failure keyword to its OCPP-J 1.6 error (OCPP-J §4.2.3).
+_KEYWORD_ERRORS: dict[str, type[OCPPError]] = {
+    "required": ProtocolError,
+    "type": TypeConstraintViolationError,
+    "maxLength": TypeConstraintViolationError,
+    "minLength": TypeConstraintViolationError,
+    "format": TypeConstraintViolationError,
+    "additionalProperties": FormationViolationError,
+    "enum": PropertyConstraintViolationError,
+    "minimum": PropertyConstraintViolationError,
+    "maximum": PropertyConstraintViolationError,
+    "exclusiveMinimum": PropertyConstraintViolationError,
+    "exclusiveMaximum": PropertyConstraintViolationError,
+    "multipleOf": PropertyConstraintViolationError,
+    "pattern": PropertyConstraintViolationError,
+    "minItems": OccurenceConstraintViolationError,
+    "maxItems": OccurenceConstraintViolationError,
+    "uniqueItems": OccurenceConstraintViolationError,
+}
+
+
+def validate(message_type_id: int, action: str, payload: dict) -> None:
+    """Validate a CALL or CALLRESULT payload against the 1.6 schema (inline,
+    never through the thread pool). Raises the matching OCPPError."""
+    if action not in V16_ACTIONS:
+        raise OCPPNotImplemented(description=f"Unknown action {action}")
+    use_decimal = (message_type_id == MessageType.Call and action in _DECIMAL_CALLS) or (
+        message_type_id == MessageType.CallResult and action in _DECIMAL_RESULTS
+    )
+    validator = get_validator(message_type_id, action, "1.6", parse_float=decimal.Decimal if use_decimal else float)
+    if use_decimal:
+        payload = json.loads(json.dumps(payload), parse_float=decimal.Decimal)
+    error = next(iter(validator.iter_errors(payload)), None)
+    if error is None:
+        return
+    # The best match points at the deepest, most specific failure.
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator.iter_errors(payload)) or error
+    error_class = _KEYWORD_ERRORS.get(str(error.validator), FormationViolationError)
+    where = "/".join(str(part) for part in error.absolute_path) or "payload"
+    raise error_class(description=f"{where}: {error.message}"[:255], details={"field": where})
+
+
+def callerror_frame(message_id: str, error: BaseException) -> str:
+    if isinstance(error, OCPPError):
+        code, description, details = error.code, error.description, error.details
+    else:
+        code, description, details = GenericError.code, "Error", {}
+    if code == "FormatViolation":  # the library's spelling; 1.6 says FormationViolation
+        code = "FormationViolation"
+    return json.dumps([4, message_id, code, description or "", details or {}], separators=(",", ":"))
+
+
+_SUSPECT = re.compile(r"\x00|\\u0000|\\ud[89a-f]", re.IGNORECASE)
+
+
+def loggable(raw: str, payload: Any) -> Any:
+    """A JSON-storable copy of a payload: PostgreSQL text cannot hold NUL or
+    lone surrogates, and a log must never fail because a charger sent them."""
+    if not _SUSPECT.search(raw):
+        return payload
+    return _scrub(payload)
+
+
+def _scrub(value: Any, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        return "<nested too deeply>"
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_scrub(k, depth + 1): _scrub(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, depth + 1) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def raw_for_log(raw: str, limit: int = 4096) -> dict:
+    """How an unparsable frame is kept in the message log."""
+    return {"raw": _scrub(raw[:limit]), "truncated": len(raw) > limit}

@@ -1,0 +1,99 @@
+"""Charger identity from a WebSocket handshake: a pure function, heavily tested.
+
+Rules (OCPP-RULES.md, handshake): a query parameter among QUERY_KEYS (names
+case-insensitive, whitespace-only values ignored) wins over the path; else the
+last non-empty path segment. Each raw path segment is percent-decoded on its
+own, so `/ocpp/CP%2F1` yields the id `CP/1`, which is refused, never `1`.
+"""
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote
+
+# In priority order: the first one present wins.
+QUERY_KEYS = ("cid", "chargepointid", "charge_point_id", "chargeboxid", "charge_box_id", "chargerid")
+MAX_ID_LENGTH = 48
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class BadChargerId(ValueError):
+    """The handshake names no usable charger id."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    charger_id: str
+    path: str  # the full path as the charger used it, stored as last_path
+    source: str  # "query" or "path"
+
+
+def validate_charger_id(charger_id: str) -> str:
+    """Return the id if it is acceptable, else raise BadChargerId saying why."""
+    if not charger_id:
+        raise BadChargerId("empty charger id")
+    if len(charger_id) > MAX_ID_LENGTH:
+        raise BadChargerId(f"charger id longer than {MAX_ID_LENGTH} characters")
+    if "/" in charger_id or "\\" in charger_id:
+        raise BadChargerId("charger id contains a slash")
+    if ".." in charger_id or charger_id in (".",):
+        raise BadChargerId("charger id contains '..'")
+    if _CONTROL.search(charger_id):
+        raise BadChargerId("charger id contains control characters")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in charger_id):
+        raise BadChargerId("charger id is not valid Unicode")
+    return charger_id
+
+
+def _decode(raw: str) -> str:
+    try:
+        return unquote(raw, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise BadChargerId("charger id is not valid UTF-8") from exc
+
+
+def charger_id_from_query(query_string: bytes | str) -> str | None:
+    if isinstance(query_string, bytes):
+        query_string = query_string.decode("latin-1")
+    if not query_string:
+        return None
+    found: dict[str, str] = {}
+    for raw_name, raw_value in parse_qsl(query_string, keep_blank_values=True):
+        name = raw_name.strip().lower()
+        if name in QUERY_KEYS and name not in found:
+            value = _reparse(raw_value).strip()
+            if value:
+                found[name] = value
+    for key in QUERY_KEYS:
+        if key in found:
+            return found[key]
+    return None
+
+
+def _reparse(value: str) -> str:
+    # parse_qsl decodes with errors="replace"; a U+FFFD means the charger sent
+    # bytes that are not UTF-8. Refuse instead of inventing a different id.
+    if "\ufffd" in value:
+        raise BadChargerId("charger id is not valid UTF-8")
+    return value
+
+
+def charger_id_from_path(raw_path: bytes | str) -> str | None:
+    if isinstance(raw_path, bytes):
+        raw_path = raw_path.decode("latin-1")
+    raw_path = raw_path.split("?", 1)[0]
+    segments = [segment for segment in raw_path.split("/") if segment]
+    if not segments:
+        return None
+    return _decode(segments[-1])
+
+
+def parse_identity(*, path: str, raw_path: bytes | None, query_string: bytes | str) -> Identity:
+    """The charger named by a handshake, or BadChargerId."""
+    charger_id = charger_id_from_query(query_string)
+    source = "query"
+    if charger_id is None:
+        charger_id = charger_id_from_path(raw_path if raw_path else path)
+        source = "path"
+    if charger_id is None:
+        raise BadChargerId("no charger id in the path or query string")
+    return Identity(charger_id=validate_charger_id(charger_id), path=path, source=source)

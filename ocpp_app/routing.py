@@ -1,0 +1,16 @@
+"""WebSocket routes: reserved paths first, then every other path is a charger."""
+
+from django.urls import path, re_path
+
+from .consumers import OCPPConsumer, SinkConsumer
+
+# Browser-facing sockets (dashboard) are added here by the web layer, wrapped in
+# AllowedHostsOriginValidator + AuthMiddlewareStack. The OCPP route must never
+# be wrapped in the origin validator: chargers send no Origin header.
+browser_websocket_urlpatterns: list = []
+
+websocket_urlpatterns = [
+    path("ws/sink/", SinkConsumer.as_asgi()),
+    *browser_websocket_urlpatterns,
+    re_path(r"", OCPPConsumer.as_asgi()),
+]

@@ -1,0 +1,205 @@
+"""Charger registration, connection bookkeeping, boot, heartbeat and status."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ocpp_app.models import Charger, Connector, RegistrationStatus, StatusNotificationRecord
+
+from .common import clip
+
+PASSWORD_MIN, PASSWORD_MAX = 16, 40  # AuthorizationKey, Security Whitepaper
+
+
+class InvalidPassword(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class HandshakeInfo:
+    """What the handshake needs to know about a charger before the upgrade."""
+
+    exists: bool
+    password_hash: str
+    registration_status: str | None
+
+
+def charger_handshake_info(*, charger_id: str) -> HandshakeInfo:
+    row = Charger.objects.filter(charger_id=charger_id).values_list("password_hash", "registration_status").first()
+    if row is None:
+        return HandshakeInfo(exists=False, password_hash="", registration_status=None)
+    return HandshakeInfo(exists=True, password_hash=row[0], registration_status=row[1])
+
+
+def charger_check_password(*, password_hash: str, password: str) -> bool:
+    """Constant-time check of a Basic-auth password against the stored hash."""
+    return bool(password_hash) and check_password(password, password_hash)
+
+
+def charger_set_password(*, charger_id: str, password: str | None) -> Charger:
+    """Set (or with None/"" clear) a charger's Basic-auth password, stored hashed."""
+    charger = Charger.objects.get(charger_id=charger_id)
+    if password:
+        if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+            raise InvalidPassword(f"password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters")
+        if any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in password):
+            raise InvalidPassword("password must be printable ASCII without spaces")
+        charger.password_hash = make_password(password)
+    else:
+        charger.password_hash = ""
+    charger.save(update_fields=["password_hash", "updated_at"])
+    return charger
+
+
+def charger_get_or_create(*, charger_id: str, registration_status: str = RegistrationStatus.ACCEPTED) -> Charger:
+    try:
+        charger, _ = Charger.objects.get_or_create(
+            charger_id=charger_id, defaults={"registration_status": registration_status}
+        )
+    except IntegrityError:  # created concurrently by another connection
+        charger = Charger.objects.get(charger_id=charger_id)
+    return charger
+
+
+@dataclass(frozen=True)
+class ConnectResult:
+    charger: Charger
+    # The channel of the connection this one replaces (maybe in another process).
+    previous_channel: str
+
+
+def charger_connected(
+    *,
+    charger_id: str,
+    path: str,
+    connection_id: str,
+    channel_name: str,
+    subprotocol: str,
+    new_status: str = RegistrationStatus.ACCEPTED,
+) -> ConnectResult:
+    """Record a live connection; creates an unknown charger with `new_status`."""
+    now = timezone.now()
+    charger = charger_get_or_create(charger_id=charger_id, registration_status=new_status)
+    previous_channel = charger.channel_name if charger.connected else ""
+    Charger.objects.filter(pk=charger.pk).update(
+        connected=True,
+        connected_since=now,
+        last_seen=now,
+        last_path=path[:512],
+        connection_id=connection_id,
+        channel_name=channel_name,
+        node_id=settings.OCPP_NODE_ID[:200],
+        subprotocol=subprotocol,
+        updated_at=now,
+    )
+    charger.refresh_from_db()
+    return ConnectResult(charger=charger, previous_channel=previous_channel)
+
+
+def charger_disconnected(*, charger_id: str, connection_id: str) -> bool:
+    """Mark the charger offline, but only if this connection is still the live
+    one: a replaced socket's cleanup must not unregister its successor."""
+    now = timezone.now()
+    return bool(
+        Charger.objects.filter(charger_id=charger_id, connection_id=connection_id).update(
+            connected=False, disconnected_at=now, channel_name="", updated_at=now
+        )
+    )
+
+
+def chargers_mark_node_offline(*, node_id: str | None = None) -> int:
+    """Mark every charger held by a node (default: all) as disconnected: used at
+    start-up so chargers of a process that died are not online forever."""
+    qs = Charger.objects.filter(connected=True)
+    if node_id:
+        qs = qs.filter(node_id=node_id)
+    return qs.update(connected=False, disconnected_at=timezone.now(), channel_name="")
+
+
+@dataclass(frozen=True)
+class BootResult:
+    status: str
+    interval: int
+
+
+def charger_boot(
+    *,
+    charger_id: str,
+    vendor: str,
+    model: str,
+    serial_number: str | None = None,
+    charge_box_serial_number: str | None = None,
+    firmware_version: str | None = None,
+    iccid: str | None = None,
+    imsi: str | None = None,
+    meter_type: str | None = None,
+    meter_serial_number: str | None = None,
+) -> BootResult:
+    charger = charger_get_or_create(charger_id=charger_id)
+    status = charger.registration_status
+    interval = (
+        settings.OCPP_HEARTBEAT_INTERVAL if status == RegistrationStatus.ACCEPTED else settings.OCPP_BOOT_RETRY_INTERVAL
+    )
+    charger.vendor = clip(vendor, 20)
+    charger.model = clip(model, 20)
+    charger.serial_number = clip(serial_number, 25)
+    charger.charge_box_serial_number = clip(charge_box_serial_number, 25)
+    charger.firmware_version = clip(firmware_version, 50)
+    charger.iccid = clip(iccid, 20)
+    charger.imsi = clip(imsi, 20)
+    charger.meter_type = clip(meter_type, 25)
+    charger.meter_serial_number = clip(meter_serial_number, 25)
+    charger.last_boot_at = timezone.now()
+    if status == RegistrationStatus.ACCEPTED:
+        charger.heartbeat_interval = interval
+    charger.save()
+    return BootResult(status=status, interval=interval)
+
+
+def charger_heartbeat(*, charger_id: str) -> datetime:
+    now = timezone.now()
+    if not Charger.objects.filter(charger_id=charger_id).update(last_heartbeat=now, last_seen=now):
+        charger_get_or_create(charger_id=charger_id)
+        Charger.objects.filter(charger_id=charger_id).update(last_heartbeat=now, last_seen=now)
+    return now
+
+
+def connector_status_update(
+    *,
+    charger_id: str,
+    connector_id: int,
+    status: str,
+    error_code: str,
+    info: str | None = None,
+    vendor_id: str | None = None,
+    vendor_error_code: str | None = None,
+    timestamp: datetime | None = None,
+) -> Connector:
+    """Store a StatusNotification: the history row and the connector's latest
+    status. An older timestamp (a replayed backlog) is kept in the history but
+    does not overwrite a newer status."""
+    charger = charger_get_or_create(charger_id=charger_id)
+    fields = {
+        "status": status,
+        "error_code": error_code,
+        "info": clip(info, 50),
+        "vendor_id": clip(vendor_id, 255),
+        "vendor_error_code": clip(vendor_error_code, 50),
+        "timestamp": timestamp or timezone.now(),
+    }
+    with transaction.atomic():
+        StatusNotificationRecord.objects.create(charger=charger, connector_id=connector_id, **fields)
+        # Lock the row: two sockets of one charger (a replacement in flight)
+        # must not interleave read-compare-write on the same connector.
+        connector = Connector.objects.select_for_update().filter(charger=charger, connector_id=connector_id).first()
+        if connector is None:
+            connector = Connector.objects.create(charger=charger, connector_id=connector_id, **fields)
+        elif connector.timestamp is None or fields["timestamp"] >= connector.timestamp:
+            for name, value in fields.items():
+                setattr(connector, name, value)
+            connector.save()
+    return connector
