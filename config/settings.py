@@ -8,6 +8,7 @@ layer (one process). Production: DATABASE_URL (PostgreSQL) and REDIS_URL
 import importlib.util
 import os
 import socket
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -205,8 +206,10 @@ OCPP_UNKNOWN_TAG_EXPIRY_HOURS = env_int("OCPP_UNKNOWN_TAG_EXPIRY_HOURS", 24)
 OCPP_DATA_TRANSFER_VENDORS = env_list("OCPP_DATA_TRANSFER_VENDORS", "")
 # How the message log writer batches rows: flush at most this often (s).
 OCPP_LOG_FLUSH_INTERVAL = env_float("OCPP_LOG_FLUSH_INTERVAL", 0.2)
-# Identifies this server process in the connection records.
-OCPP_NODE_ID = os.environ.get("OCPP_NODE_ID") or f"{socket.gethostname()}:{os.getpid()}"
+# Identifies this server process in the connection records; at start-up a
+# process marks the chargers its node held as offline. One process per host
+# needs nothing; several workers on one host each set their own.
+OCPP_NODE_ID = os.environ.get("OCPP_NODE_ID") or socket.gethostname()
 
 LOG_DIR = Path(os.environ.get("LOG_DIR") or BASE_DIR / "logs")
 LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -236,3 +239,5 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# --- Sections appended by the web, API and simulator layers go below. ---------

@@ -1,0 +1,3 @@
+"""Admin actions that send commands to chargers (filled by the operator-commands work)."""
+
+CHARGER_ADMIN_ACTIONS: list = []

@@ -1,0 +1,1 @@
+"""Admin for simulated charge points (filled by the simulator work)."""
