@@ -8,7 +8,7 @@ own, so `/ocpp/CP%2F1` yields the id `CP/1`, which is refused, never `1`.
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, unquote_to_bytes
 
 # In priority order: the first one present wins.
 QUERY_KEYS = ("cid", "chargepointid", "charge_point_id", "chargeboxid", "charge_box_id", "chargerid")
@@ -53,7 +53,9 @@ def _decode(raw: str) -> str:
 
 def charger_id_from_query(query_string: bytes | str) -> str | None:
     if isinstance(query_string, bytes):
-        query_string = query_string.decode("latin-1")
+        # UTF-8 with U+FFFD for bad bytes: _reparse then refuses such an id
+        # (latin-1 would silently turn UTF-8 bytes into a different id).
+        query_string = query_string.decode("utf-8", errors="replace")
     if not query_string:
         return None
     found: dict[str, str] = {}
@@ -77,9 +79,19 @@ def _reparse(value: str) -> str:
     return value
 
 
+def _decode_raw(raw: bytes) -> str:
+    try:
+        return unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadChargerId("charger id is not valid UTF-8") from exc
+
+
 def charger_id_from_path(raw_path: bytes | str) -> str | None:
     if isinstance(raw_path, bytes):
-        raw_path = raw_path.decode("latin-1")
+        # Work on the bytes: both percent escapes and literal non-ASCII bytes
+        # must be decoded as UTF-8 (strict), segment by segment.
+        raw_segments = [segment for segment in raw_path.split(b"?", 1)[0].split(b"/") if segment]
+        return _decode_raw(raw_segments[-1]) if raw_segments else None
     raw_path = raw_path.split("?", 1)[0]
     segments = [segment for segment in raw_path.split("/") if segment]
     if not segments:
