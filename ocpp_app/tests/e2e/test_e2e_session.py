@@ -13,7 +13,8 @@ from asgiref.sync import sync_to_async
 from ocpp.v16 import call
 from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
 
-from ocpp_app.models import RFID, Charger, MessageLog, MeterReading, RegistrationStatus as Reg, Transaction
+from ocpp_app.models import RFID, Charger, MessageLog, MeterReading, Transaction
+from ocpp_app.models import RegistrationStatus as Reg
 from ocpp_app.services.chargers import charger_get_or_create, charger_set_password
 
 from .helpers import connected_charge_point
