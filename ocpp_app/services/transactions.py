@@ -154,7 +154,9 @@ def transaction_stop(
                 _store_meter_values(charger, 0, None, transaction_data)
             return StopResult(id_tag_info, stopped=False)
         if tx.stop_time is not None and not tx.stopped_by_server:
-            return StopResult(id_tag_info, stopped=False)  # a replay: answered again, no second stop
+            # A replay: answered again, no second stop, but kept on record.
+            _record_anomaly(charger, "TransactionAlreadyStopped", facts)
+            return StopResult(id_tag_info, stopped=False)
         tx.meter_stop = meter_stop
         tx.stop_time = timestamp
         tx.stop_reason = clip(reason or "Local", 30)
