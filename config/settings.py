@@ -137,7 +137,8 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # channels' in-memory layer with its O(channels) expiry scan rate-limited.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "ocpp_app.layers.InMemoryChannelLayer"}}
 
 # --- Auth, i18n, static -----------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -241,3 +242,25 @@ LOGGING = {
 }
 
 # --- Sections appended by the web, API and simulator layers go below. ---------
+
+# --- Web pages (dashboard, landing pages, QR codes) -------------------------------
+# Public base URL of this server: the QR code on a charger's sticker points at
+# OCPP_PUBLIC_URL + /ocpp/c/<charger id>/ (no request is at hand when a charger
+# is saved by the OCPP core).
+OCPP_PUBLIC_URL = os.environ.get("OCPP_PUBLIC_URL", "").strip() or "http://localhost:8000"
+# Seconds the dashboard socket gathers charger events before it sends one update
+# per changed charger (MeterValues can be frequent).
+OCPP_DASHBOARD_THROTTLE = env_float("OCPP_DASHBOARD_THROTTLE", 0.5)
+
+# --- REST API (issue 3): Swagger UI assets served from static files, no CDN ----
+INSTALLED_APPS += ["drf_spectacular_sidecar"]  # noqa: F405
+SPECTACULAR_SETTINGS.update(
+    {
+        "DESCRIPTION": "Operate OCPP 1.6J chargers: live state, commands with the charger's answer, "
+        "RFID cards, transactions and meter readings. See docs/api.md.",
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+        "COMPONENT_SPLIT_REQUEST": True,
+    }
+)

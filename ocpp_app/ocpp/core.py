@@ -1,12 +1,12 @@
 """Core profile handlers: translate the wire, call ONE service, answer."""
 
-from channels.db import database_sync_to_async as db
 from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action
 
 from ocpp_app import events
+from ocpp_app.ocpp.group_commit import run as commit
 from ocpp_app.services import chargers, notifications, transactions
 from ocpp_app.services.common import IdTagInfo as TagInfo
 
@@ -45,7 +45,8 @@ class CoreHandlers:
         meter_serial_number: str | None = None,
         **_,
     ):
-        result = await db(chargers.charger_boot)(
+        result = await commit(
+            chargers.charger_boot,
             charger_id=self.id,
             vendor=charge_point_vendor,
             model=charge_point_model,
@@ -63,20 +64,21 @@ class CoreHandlers:
 
     @on(Action.heartbeat)
     async def on_heartbeat(self, **_):
-        now = await db(chargers.charger_heartbeat)(charger_id=self.id)
+        now = await commit(chargers.charger_heartbeat, charger_id=self.id)
         await events.publish(self.id, "heartbeat")
         return call_result.Heartbeat(current_time=iso_z(now))
 
     @on(Action.authorize)
     async def on_authorize(self, id_tag: str, **_):
-        info = await db(transactions.id_tag_authorize)(charger_id=self.id, id_tag=id_tag)
+        info = await commit(transactions.id_tag_authorize, charger_id=self.id, id_tag=id_tag)
         return call_result.Authorize(id_tag_info=id_tag_info(info))
 
     @on(Action.start_transaction)
     async def on_start_transaction(
         self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, reservation_id: int | None = None, **_
     ):
-        result = await db(transactions.transaction_start)(
+        result = await commit(
+            transactions.transaction_start,
             charger_id=self.id,
             connector_id=checked_int(connector_id, "connectorId"),
             id_tag=id_tag,
@@ -108,7 +110,8 @@ class CoreHandlers:
         if not -INT32_MAX <= transaction_id <= INT32_MAX:
             transaction_id = -1
         meter_stop = max(-INT64_MAX, min(INT64_MAX, meter_stop))
-        result = await db(transactions.transaction_stop)(
+        result = await commit(
+            transactions.transaction_stop,
             charger_id=self.id,
             transaction_id=transaction_id,
             meter_stop=meter_stop,
@@ -123,7 +126,8 @@ class CoreHandlers:
 
     @on(Action.meter_values)
     async def on_meter_values(self, connector_id: int, meter_value: list, transaction_id: int | None = None, **_):
-        await db(transactions.meter_values_store)(
+        await commit(
+            transactions.meter_values_store,
             charger_id=self.id,
             connector_id=checked_int(connector_id, "connectorId"),
             transaction_id=checked_int(transaction_id, "transactionId", low=-INT32_MAX),
@@ -145,7 +149,8 @@ class CoreHandlers:
         vendor_error_code: str | None = None,
         **_,
     ):
-        await db(chargers.connector_status_update)(
+        await commit(
+            chargers.connector_status_update,
             charger_id=self.id,
             connector_id=checked_int(connector_id, "connectorId"),
             status=status,
@@ -160,8 +165,12 @@ class CoreHandlers:
 
     @on(Action.data_transfer)
     async def on_data_transfer(self, vendor_id: str, message_id: str | None = None, data: str | None = None, **_):
-        result = await db(notifications.data_transfer_receive)(
-            charger_id=self.id, vendor_id=vendor_id, message_id=message_id, data=data
+        result = await commit(
+            notifications.data_transfer_receive,
+            charger_id=self.id,
+            vendor_id=vendor_id,
+            message_id=message_id,
+            data=data,
         )
         return call_result.DataTransfer(status=result.status, data=result.data)
 

@@ -1,12 +1,12 @@
 """Security extension (OCPP 1.6 Security Whitepaper): notifications and CSRs."""
 
-from channels.db import database_sync_to_async as db
 from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from ocpp_app import events
 from ocpp_app.models import ChargerEventKind
+from ocpp_app.ocpp.group_commit import run as commit
 from ocpp_app.services import notifications
 
 from .values import parse_timestamp
@@ -18,7 +18,8 @@ class SecurityHandlers:
     @on(Action.security_event_notification)
     async def on_security_event_notification(self, type: str, timestamp: str, tech_info: str | None = None, **_):
         payload = {"type": type, "timestamp": timestamp, "techInfo": tech_info}
-        await db(notifications.charger_event_record)(
+        await commit(
+            notifications.charger_event_record,
             charger_id=self.id,
             kind=ChargerEventKind.SECURITY,
             status=type,
@@ -30,7 +31,8 @@ class SecurityHandlers:
 
     @on(Action.log_status_notification)
     async def on_log_status_notification(self, status: str, request_id: int | None = None, **_):
-        await db(notifications.charger_event_record)(
+        await commit(
+            notifications.charger_event_record,
             charger_id=self.id,
             kind=ChargerEventKind.LOG,
             status=status,
@@ -41,7 +43,8 @@ class SecurityHandlers:
 
     @on(Action.signed_firmware_status_notification)
     async def on_signed_firmware_status_notification(self, status: str, request_id: int | None = None, **_):
-        await db(notifications.charger_event_record)(
+        await commit(
+            notifications.charger_event_record,
             charger_id=self.id,
             kind=ChargerEventKind.SIGNED_FIRMWARE,
             status=status,
@@ -53,5 +56,5 @@ class SecurityHandlers:
 
     @on(Action.sign_certificate)
     async def on_sign_certificate(self, csr: str, **_):
-        request = await db(notifications.csr_receive)(charger_id=self.id, csr=csr)
+        request = await commit(notifications.csr_receive, charger_id=self.id, csr=csr)
         return call_result.SignCertificate(status=request.status)

@@ -1,0 +1,96 @@
+"""Group commit: the database path of every charger message.
+
+Each handler calls exactly one service. Calling it through
+`database_sync_to_async` costs a thread hop and a commit per message, and the
+ORM runs on one thread anyway (thread_sensitive), so thousands of chargers
+queue behind each other one round trip at a time. Instead every handler
+awaits `run(service, **kwargs)`: calls queue up, and one writer per event
+loop executes everything queued so far in ONE thread hop and ONE database
+transaction, then resolves each caller. A charger is answered only after its
+data is committed (durability first). Under light load a batch holds one call
+and nothing waits; under heavy load batches grow and the per-message cost
+falls (ARCHITECTURE.md, hot path).
+
+If anything in a batch raises, the whole transaction is rolled back and each
+call is re-run alone, so one bad message never fails or loses another's.
+"""
+
+import asyncio
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.db import transaction
+
+MAX_BATCH = 500
+
+
+def _run_alone(fn: Callable, kwargs: dict) -> tuple[bool, Any]:
+    try:
+        with transaction.atomic():
+            return True, fn(**kwargs)
+    except Exception as exc:  # handed to the caller, who maps it to a CALLERROR
+        return False, exc
+
+
+def _execute(calls: list[tuple[Callable, dict]]) -> list[tuple[bool, Any]]:
+    if len(calls) == 1:
+        return [_run_alone(*calls[0])]
+    try:
+        with transaction.atomic():
+            return [(True, fn(**kwargs)) for fn, kwargs in calls]
+    except Exception:
+        # Nothing of the batch was committed: isolate the failing call.
+        return [_run_alone(fn, kwargs) for fn, kwargs in calls]
+
+
+class GroupCommitter:
+    def __init__(self) -> None:
+        self._queue: list[tuple[Callable, dict, asyncio.Future]] = []
+        self._draining = False
+
+    async def run(self, fn: Callable, /, **kwargs: Any) -> Any:
+        """Run `fn(**kwargs)` (a sync service) in the next batch; return its
+        result once the batch has committed, or raise what it raised."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.append((fn, kwargs, future))
+        if not self._draining:
+            self._draining = True
+            loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                try:
+                    outcomes = await database_sync_to_async(_execute)([(fn, kwargs) for fn, kwargs, _ in batch])
+                except Exception as exc:  # the hop itself failed (e.g. database unreachable)
+                    outcomes = [(False, exc)] * len(batch)
+                for (_, _, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():  # the caller went away (socket closed)
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self._draining = False
+
+
+_committers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommitter]" = weakref.WeakKeyDictionary()
+
+
+def get_committer() -> GroupCommitter:
+    loop = asyncio.get_running_loop()
+    committer = _committers.get(loop)
+    if committer is None:
+        committer = _committers[loop] = GroupCommitter()
+    return committer
+
+
+async def run(fn: Callable, /, **kwargs: Any) -> Any:
+    """`await run(service, **kwargs)`: the service, group-committed."""
+    return await get_committer().run(fn, **kwargs)

@@ -1,0 +1,49 @@
+"""Group commit: one transaction per batch, and a failing call never fails or
+loses the others of its batch."""
+
+import asyncio
+
+import pytest
+
+from ocpp_app.models import Charger
+from ocpp_app.ocpp.group_commit import GroupCommitter
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def create_charger(*, charger_id: str) -> str:
+    return Charger.objects.create(charger_id=charger_id).charger_id
+
+
+def explode(*, charger_id: str) -> None:
+    Charger.objects.create(charger_id=charger_id)
+    raise ValueError("bad message")
+
+
+async def test_it_returns_each_result_of_a_batch():
+    committer = GroupCommitter()
+    results = await asyncio.gather(*(committer.run(create_charger, charger_id=f"GC{n}") for n in range(5)))
+    assert results == [f"GC{n}" for n in range(5)]
+    assert await Charger.objects.filter(charger_id__startswith="GC").acount() == 5
+
+
+async def test_it_isolates_a_failing_call_from_the_rest_of_its_batch():
+    committer = GroupCommitter()
+    outcomes = await asyncio.gather(
+        committer.run(create_charger, charger_id="OK1"),
+        committer.run(explode, charger_id="BAD"),
+        committer.run(create_charger, charger_id="OK2"),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == "OK1" and outcomes[2] == "OK2"
+    assert isinstance(outcomes[1], ValueError)
+    ids = {c async for c in Charger.objects.values_list("charger_id", flat=True)}
+    # The failing call's own write was rolled back; the others were committed.
+    assert ids == {"OK1", "OK2"}
+
+
+async def test_it_keeps_working_after_a_failed_batch():
+    committer = GroupCommitter()
+    with pytest.raises(ValueError):
+        await committer.run(explode, charger_id="BAD")
+    assert await committer.run(create_charger, charger_id="AFTER") == "AFTER"
