@@ -5,3 +5,6 @@ class OcppAppConfig(AppConfig):
     name = "ocpp_app"
     verbose_name = "OCPP central system"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401  (QR codes of the landing pages)

@@ -1,8 +1,364 @@
-from django.http import JsonResponse
+"""HTML pages: the operator dashboard, charger pages, message logs, sessions,
+and the public landing pages with their QR codes."""
 
-from .models import Charger
+import csv
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.http import require_GET
+from ocpp.v16.enums import Action
+
+from . import selectors
+from .models import Charger, Direction, Transaction
+from .qr import charger_qr_refresh
+
+DASHBOARD_PAGE_SIZE = 100
+LOG_PAGE_SIZE = 100
+CONNECTOR_STATUSES = [
+    "Available",
+    "Preparing",
+    "Charging",
+    "SuspendedEVSE",
+    "SuspendedEV",
+    "Finishing",
+    "Reserved",
+    "Unavailable",
+    "Faulted",
+]
+operator_page = staff_member_required(login_url=settings.LOGIN_URL)
 
 
 def health(request):
     """Liveness for load balancers: the database answers."""
     return JsonResponse({"status": "ok", "chargers": Charger.objects.count()})
+
+
+def parse_when(value: str | None) -> datetime | None:
+    """A datetime-local or ISO value from a filter form (UTC when naive)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            day = parse_date(value)
+            parsed = datetime(day.year, day.month, day.day) if day else None
+    except ValueError:
+        parsed = None
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return parsed
+
+
+def positive_int(value: str | None) -> int | None:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if number >= 0 else None
+
+
+# -- dashboard --------------------------------------------------------------------
+
+
+def dashboard_filters(request) -> dict:
+    return {
+        "q": request.GET.get("q", "").strip(),
+        "state": request.GET.get("state", "").strip() if request.GET.get("state") in selectors.STATES else "",
+        "status": request.GET.get("status", "").strip(),
+        "vendor": request.GET.get("vendor", "").strip(),
+    }
+
+
+@operator_page
+@require_GET
+def dashboard(request):
+    filters = dashboard_filters(request)
+    paginator = Paginator(selectors.chargers_with_details(selectors.dashboard_chargers(**filters)), DASHBOARD_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    chargers = [selectors.decorate_charger(c) for c in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "ocpp/dashboard.html",
+        {
+            "chargers": chargers,
+            "page": page,
+            "page_query": query.urlencode(),
+            "counts": selectors.dashboard_counts(),
+            "filters": filters,
+            "vendors": selectors.dashboard_vendors(),
+            "connector_statuses": CONNECTOR_STATUSES,
+            "states": selectors.STATES,
+            "map_points": selectors.dashboard_map_points(),
+            "map_center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
+        },
+    )
+
+
+# -- one charger --------------------------------------------------------------------
+
+
+def charger_or_404(cid: str, *, details: bool = False) -> Charger:
+    qs = Charger.objects.filter(charger_id=cid)
+    if details:
+        qs = selectors.chargers_with_details(qs)
+    charger = qs.first()
+    if charger is None:
+        raise Http404("No such charger")
+    return selectors.decorate_charger(charger) if details else charger
+
+
+def chosen_transaction(charger: Charger, tx_param: str | None) -> Transaction | None:
+    """The transaction asked for, else the active one, else the latest."""
+    tx_id = positive_int(tx_param)
+    qs = charger.transactions.all()
+    if tx_id is not None:
+        return get_object_or_404(qs, pk=tx_id)
+    return qs.filter(stop_time__isnull=True).order_by("-start_time").first() or qs.order_by("-start_time").first()
+
+
+COMMANDS = [
+    # (label, OCPP action, fields) rendered as small forms; fields map to the
+    # camelCase payload keys the API sends on the wire.
+    ("Remote start", "RemoteStartTransaction", ["connectorId", "idTag"]),
+    ("Remote stop", "RemoteStopTransaction", ["transactionId"]),
+    ("Reset", "Reset", ["type"]),
+    ("Unlock connector", "UnlockConnector", ["connectorId"]),
+    ("Change availability", "ChangeAvailability", ["connectorId", "type"]),
+    ("Trigger status", "TriggerMessage", ["connectorId"]),
+]
+
+
+@operator_page
+@require_GET
+def charger_detail(request, cid: str):
+    charger = charger_or_404(cid, details=True)
+    tx = chosen_transaction(charger, request.GET.get("tx"))
+    active = charger.active_transactions[0] if charger.active_transactions else None
+    first_connector = charger.connector_list[0].connector_id if charger.connector_list else 1
+    return render(
+        request,
+        "ocpp/charger_detail.html",
+        {
+            "charger": charger,
+            "config_rows": selectors.configuration_rows(charger.config),
+            "transactions": selectors.charger_transactions(charger),
+            "chart_tx": tx,
+            "chart": selectors.transaction_chart_series(tx) if tx else {"t": [], "power": [], "energy": []},
+            "active_tx": active,
+            "default_connector": first_connector,
+            # The REST command endpoint (operator-commands API) beside this page.
+            "action_url": reverse("ocpp:charger-view", args=[charger.charger_id]).removesuffix("view/") + "action/",
+        },
+    )
+
+
+@operator_page
+@require_GET
+def charger_chart(request, cid: str):
+    """Chart columns for a charger's transaction (JSON, for live refresh)."""
+    charger = charger_or_404(cid)
+    tx = chosen_transaction(charger, request.GET.get("tx"))
+    if tx is None:
+        return JsonResponse({"transaction": None, "t": [], "power": [], "energy": []})
+    return JsonResponse(
+        {"transaction": tx.pk, "active": tx.stop_time is None, **selectors.transaction_chart_series(tx)}
+    )
+
+
+# -- message log ----------------------------------------------------------------------
+
+
+@operator_page
+@require_GET
+def message_log(request, cid: str):
+    # Logs are keyed by id string and kept also for chargers that were refused
+    # (no row): an unknown id shows an empty log rather than a 404.
+    action = request.GET.get("action", "").strip()
+    direction = request.GET.get("direction", "").strip()
+    if direction not in Direction.values:
+        direction = ""
+    since, until = parse_when(request.GET.get("since")), parse_when(request.GET.get("until"))
+    page = selectors.message_log_page(
+        charger_id=cid,
+        action=action,
+        direction=direction,
+        since=since,
+        until=until,
+        before=positive_int(request.GET.get("before")),
+        after=positive_int(request.GET.get("after")),
+        limit=LOG_PAGE_SIZE,
+    )
+    query = request.GET.copy()
+    for key in ("before", "after"):
+        query.pop(key, None)
+    return render(
+        request,
+        "ocpp/message_log.html",
+        {
+            "cid": cid,
+            "charger_exists": Charger.objects.filter(charger_id=cid).exists(),
+            "page": page,
+            "filter_query": query.urlencode(),
+            "actions": sorted(a.value for a in Action),
+            "action": action,
+            "direction": direction,
+            "directions": Direction.choices,
+            "since": request.GET.get("since", ""),
+            "until": request.GET.get("until", ""),
+        },
+    )
+
+
+# -- sessions (transactions) --------------------------------------------------------------
+
+
+def session_filters(request) -> dict:
+    return {
+        "charger_id": request.GET.get("charger", "").strip(),
+        "id_tag": request.GET.get("id_tag", "").strip(),
+        "since": parse_when(request.GET.get("since")),
+        "until": parse_when(request.GET.get("until")),
+        "state": request.GET.get("state", "").strip(),
+    }
+
+
+@operator_page
+@require_GET
+def sessions(request):
+    filters = session_filters(request)
+    paginator = Paginator(selectors.transactions_with_live_values(selectors.transactions_filtered(**filters)), 50)
+    page = paginator.get_page(request.GET.get("page"))
+    for tx in page.object_list:
+        tx.energy_so_far_wh = selectors.transaction_energy_so_far(tx)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "ocpp/sessions.html",
+        {
+            "page": page,
+            "query": query.urlencode(),
+            "form": {key: request.GET.get(key, "") for key in ("charger", "id_tag", "since", "until", "state")},
+        },
+    )
+
+
+class Echo:
+    def write(self, value):
+        return value
+
+
+CSV_HEADER = [
+    "transaction_id",
+    "charger_id",
+    "connector_id",
+    "id_tag",
+    "start_time",
+    "stop_time",
+    "meter_start",
+    "meter_stop",
+    "energy_wh",
+    "stop_reason",
+]
+
+
+def csv_cell(value) -> str:
+    """Neutralise spreadsheet formulas in charger-supplied text (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@operator_page
+@require_GET
+def sessions_csv(request):
+    qs = selectors.transactions_with_live_values(selectors.transactions_filtered(**session_filters(request)))
+    writer = csv.writer(Echo())
+
+    def rows():
+        yield writer.writerow(CSV_HEADER)
+        for tx in qs.iterator(chunk_size=2000):
+            energy = selectors.transaction_energy_so_far(tx)
+            yield writer.writerow(
+                [
+                    csv_cell(v)
+                    for v in (
+                        tx.pk,
+                        tx.charger.charger_id,
+                        tx.connector_id,
+                        tx.id_tag,
+                        tx.start_time.isoformat(),
+                        tx.stop_time.isoformat() if tx.stop_time else "",
+                        tx.meter_start,
+                        tx.meter_stop,
+                        "" if energy is None else round(energy),
+                        tx.stop_reason,
+                    )
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="sessions.csv"'
+    return response
+
+
+# -- public landing page and QR codes ------------------------------------------------------
+
+
+@require_GET
+def landing(request, cid: str):
+    charger = charger_or_404(cid, details=True)
+    return render(
+        request,
+        "ocpp/landing.html",
+        {
+            "charger": charger,
+            "sessions": selectors.landing_sessions(charger),
+        },
+    )
+
+
+def _qr_charger(cid: str) -> Charger:
+    charger = Charger.objects.filter(charger_id=cid).only("pk", "charger_id", "qr_url", "qr_png", "qr_svg").first()
+    if charger is None:
+        raise Http404("No such charger")
+    charger_qr_refresh(charger)  # a no-op unless missing or OCPP_PUBLIC_URL changed
+    return charger
+
+
+def _qr_response(request, body, content_type: str, cid: str, ext: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    if request.GET.get("download"):
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in cid) or "charger"
+        response["Content-Disposition"] = f'attachment; filename="qr-{safe}.{ext}"'
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@require_GET
+def qr_png(request, cid: str):
+    charger = _qr_charger(cid)
+    return _qr_response(request, bytes(charger.qr_png), "image/png", cid, "png")
+
+
+@require_GET
+def qr_svg(request, cid: str):
+    charger = _qr_charger(cid)
+    return _qr_response(request, charger.qr_svg, "image/svg+xml", cid, "svg")

@@ -1,0 +1,108 @@
+"""The browser side of live updates: a staff-only WebSocket that joins the
+"ocpp.dashboard" group (events.publish) and pushes re-rendered dashboard rows.
+
+Events are coalesced per charger for OCPP_DASHBOARD_THROTTLE seconds: a busy
+charger sending MeterValues every second costs one render per window, and ten
+chargers changing at once cost one query batch, not ten.
+"""
+
+import asyncio
+import contextlib
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from . import selectors
+from .events import DASHBOARD_GROUP
+from .models import Charger
+
+logger = logging.getLogger(__name__)
+
+
+def dashboard_update(charger_ids: list[str], kinds: dict[str, list[str]] | None = None) -> dict:
+    """What the browser needs after some chargers changed: each one's rendered
+    dashboard row, connector statuses and map marker, plus the new counts.
+    A fixed number of queries for any number of chargers."""
+    kinds = kinds or {}
+    chargers = selectors.chargers_with_details(Charger.objects.filter(charger_id__in=charger_ids))
+    points = {p["id"]: p for p in selectors.dashboard_map_points(charger_ids=charger_ids)}
+    updates = []
+    for charger in chargers:
+        charger = selectors.decorate_charger(charger)
+        updates.append(
+            {
+                "charger_id": charger.charger_id,
+                "state": charger.current_state,
+                "vendor": charger.vendor,
+                "kinds": kinds.get(charger.charger_id, []),
+                "connectors": [{"id": c.connector_id, "status": c.status} for c in charger.connectors.all()],
+                "html": render_to_string("ocpp/_charger_row.html", {"charger": charger}),
+                "point": points.get(charger.charger_id),
+            }
+        )
+    counts = selectors.dashboard_counts()
+    return {
+        "type": "update",
+        "chargers": updates,
+        "counts": counts.__dict__,
+        "counts_html": render_to_string("ocpp/_counts.html", {"counts": counts}),
+    }
+
+
+class DashboardConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_active or not user.is_staff:
+            await self.close()  # before accept: the handshake is refused (403)
+            return
+        self.pending: dict[str, list[str]] = {}
+        self.flush_task: asyncio.Task | None = None
+        await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "hello", "throttle": settings.OCPP_DASHBOARD_THROTTLE})
+
+    async def disconnect(self, code) -> None:
+        task = getattr(self, "flush_task", None)
+        if task is not None:
+            task.cancel()
+        await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        # The only message a browser sends: "refresh these rows now".
+        ids = content.get("refresh") if isinstance(content, dict) else None
+        if isinstance(ids, list):
+            for cid in ids[:200]:
+                if isinstance(cid, str):
+                    self.pending.setdefault(cid, [])
+            self._schedule()
+
+    async def charger_event(self, event: dict) -> None:
+        charger_id = event.get("charger_id")
+        if not isinstance(charger_id, str):
+            return
+        kinds = self.pending.setdefault(charger_id, [])
+        if event.get("kind") not in kinds:
+            kinds.append(event.get("kind"))
+        self._schedule()
+
+    def _schedule(self) -> None:
+        # Never await a database read inside the event handler: Channels runs
+        # one handler at a time per consumer, so a slow render would queue up
+        # every other event. Batch in a task instead.
+        if self.flush_task is None or self.flush_task.done():
+            self.flush_task = asyncio.create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(settings.OCPP_DASHBOARD_THROTTLE)
+        while self.pending:
+            batch, self.pending = self.pending, {}
+            try:
+                update = await database_sync_to_async(dashboard_update)(list(batch), batch)
+            except Exception:
+                logger.exception("dashboard update failed for %s", list(batch))
+                return
+            with contextlib.suppress(Exception):  # the browser went away meanwhile
+                await self.send_json(update)

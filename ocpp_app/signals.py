@@ -1,0 +1,22 @@
+"""Keep every charger's landing-page QR code in step with its id."""
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from .models import Charger
+from .qr import charger_qr_refresh
+
+QR_FIELDS = {"qr_url", "qr_png", "qr_svg"}
+
+
+@receiver(post_save, sender=Charger, dispatch_uid="ocpp_app.charger_qr")
+def charger_saved(sender, instance: Charger, created: bool, raw: bool = False, update_fields=None, **kwargs) -> None:
+    if raw:  # loaddata: the fixture carries its own values
+        return
+    if not created and QR_FIELDS & instance.get_deferred_fields():
+        # A partial instance (.only()/.defer()): checking would cost a query
+        # per save; those saves come from code that never touches the id.
+        return
+    if update_fields is not None and not created and "charger_id" not in update_fields:
+        return  # a save of other fields cannot change the landing URL
+    charger_qr_refresh(instance)
