@@ -8,4 +8,15 @@ app_name = "ocpp"
 
 urlpatterns = [
     path("health/", views.health, name="health"),
+    # Pages (issue 4). Charger ids may hold spaces, '#', ':' or unicode but
+    # never '/', hence <str:cid>.
+    path("", views.dashboard, name="dashboard"),
+    path("chargers/<str:cid>/view/", views.charger_detail, name="charger-view"),
+    path("chargers/<str:cid>/view/chart/", views.charger_chart, name="charger-chart"),
+    path("log/<str:cid>/", views.message_log, name="log"),
+    path("sessions/", views.sessions, name="sessions"),
+    path("sessions/export.csv", views.sessions_csv, name="sessions-csv"),
+    path("c/<str:cid>/", views.landing, name="landing"),
+    path("c/<str:cid>/qr.png", views.qr_png, name="qr-png"),
+    path("c/<str:cid>/qr.svg", views.qr_svg, name="qr-svg"),
 ]
