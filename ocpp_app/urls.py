@@ -1,6 +1,6 @@
 """HTTP routes of the app (pages and REST API are added by their issues)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -8,6 +8,7 @@ app_name = "ocpp"
 
 urlpatterns = [
     path("health/", views.health, name="health"),
+    path("", include("ocpp_app.api.urls")),  # REST API (issue 3)
     # Pages (issue 4). Charger ids may hold spaces, '#', ':' or unicode but
     # never '/', hence <str:cid>.
     path("", views.dashboard, name="dashboard"),

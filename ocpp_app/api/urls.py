@@ -1,0 +1,42 @@
+"""REST API routes, included by ocpp_app/urls.py under /ocpp/."""
+
+from django.urls import path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from . import views
+
+
+class ChargerIdConverter:
+    """Any charger id a charger may use: spaces, '#', ':', unicode... but no
+    '/' (a path separator) and no control characters (never valid ids)."""
+
+    regex = r"[^/\x00-\x1f\x7f]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ChargerIdConverter, "cid")
+
+urlpatterns = [
+    path("chargers/", views.ChargerListView.as_view(), name="api-chargers"),
+    path("chargers/<cid:cid>/", views.ChargerDetailView.as_view(), name="api-charger"),
+    path("chargers/<cid:cid>/action/", views.ChargerActionView.as_view(), name="api-charger-action"),
+    path("chargers/<cid:cid>/meter-readings/", views.MeterReadingListView.as_view(), name="api-meter-readings"),
+    path("rfids/", views.RFIDListView.as_view(), name="api-rfids"),
+    path("rfids/<cid:id_tag>/", views.RFIDDetailView.as_view(), name="api-rfid"),
+    path("transactions/", views.TransactionListView.as_view(), name="api-transactions"),
+    path("transactions/export.csv", views.TransactionExportView.as_view(), name="api-transactions-export"),
+    # The schema and its Swagger UI (served from static files, no CDN) are
+    # public: they describe the API, every operation still needs staff.
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="ocpp:api-schema", permission_classes=[AllowAny]),
+        name="api-docs",
+    ),
+]

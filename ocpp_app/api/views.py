@@ -1,0 +1,234 @@
+"""REST API views: thin; reads here, writes through serializers/services, and
+commands through ocpp/commands.py."""
+
+import csv
+
+from django.db.models import Prefetch
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.generics import get_object_or_404
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ocpp_app.models import RFID, Charger, CommandStatus, MeterReading, Transaction
+from ocpp_app.ocpp.commands import CommandRejected, send_command
+
+from . import filters
+from .serializers import (
+    ActionErrorSerializer,
+    ActionRequestSerializer,
+    ActionResponseSerializer,
+    ChargerCreateSerializer,
+    ChargerDetailSerializer,
+    ChargerSerializer,
+    ChargerUpdateSerializer,
+    MeterReadingSerializer,
+    RFIDSerializer,
+    RFIDUpdateSerializer,
+    TransactionSerializer,
+)
+
+
+class SafeParsersMixin:
+    parser_classes = [filters.SafeJSONParser]
+
+
+def chargers_with_live_state():
+    return Charger.objects.prefetch_related(
+        "connectors",
+        Prefetch(
+            "transactions",
+            queryset=Transaction.objects.filter(stop_time__isnull=True).order_by("connector_id"),
+            to_attr="open_transactions",
+        ),
+    )
+
+
+class ChargerListView(SafeParsersMixin, generics.ListCreateAPIView):
+    """Chargers with their live state; POST pre-registers a charger."""
+
+    queryset = chargers_with_live_state()
+
+    def get_serializer_class(self):
+        return ChargerCreateSerializer if self.request.method == "POST" else ChargerSerializer
+
+    def perform_create(self, serializer):
+        serializer.save()
+        # Answer with the full representation (connectors, live state).
+        serializer.instance = chargers_with_live_state().get(pk=serializer.instance.pk)
+
+
+class ChargerDetailView(SafeParsersMixin, generics.RetrieveUpdateAPIView):
+    """One charger with its recent message log; PATCH edits the operator's
+    settings (require_rfid, registration_status, latitude/longitude, config,
+    name, and the write-only Basic-auth password)."""
+
+    queryset = chargers_with_live_state()
+    lookup_field = "charger_id"
+    lookup_url_kwarg = "cid"
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_serializer_class(self):
+        return ChargerDetailSerializer if self.request.method in ("GET", "HEAD") else ChargerUpdateSerializer
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        limit = filters.int_param(self.request, "messages") if self.request.method == "GET" else None
+        context["messages_limit"] = max(0, min(limit if limit is not None else 50, 500))
+        return context
+
+    def perform_update(self, serializer):
+        serializer.save()
+        serializer.instance = chargers_with_live_state().get(pk=serializer.instance.pk)
+
+
+# HTTP status per command outcome (docs/api.md).
+_OUTCOME_HTTP = {
+    CommandStatus.OK: status.HTTP_200_OK,
+    CommandStatus.NOT_CONNECTED: status.HTTP_409_CONFLICT,
+    CommandStatus.CALL_ERROR: status.HTTP_502_BAD_GATEWAY,
+    "invalid_response": status.HTTP_502_BAD_GATEWAY,
+    CommandStatus.TIMEOUT: status.HTTP_504_GATEWAY_TIMEOUT,
+    CommandStatus.INVALID: status.HTTP_400_BAD_REQUEST,
+}
+_OUTCOME_DETAIL = {
+    CommandStatus.NOT_CONNECTED: "Charger is not connected",
+    CommandStatus.CALL_ERROR: "Charger answered with a CALLERROR",
+    "invalid_response": "Charger answered with a payload that fails the OCPP schema",
+    CommandStatus.TIMEOUT: "Charger did not answer in time",
+    CommandStatus.INVALID: "Payload refused before sending",
+}
+
+
+class ChargerActionView(SafeParsersMixin, APIView):
+    """Send one OCPP CALL to the charger and answer with the charger's reply."""
+
+    @extend_schema(
+        request=ActionRequestSerializer,
+        responses={
+            200: ActionResponseSerializer,
+            400: OpenApiResponse(ActionErrorSerializer, description="Unknown action or schema violation"),
+            404: OpenApiResponse(ActionErrorSerializer, description="Unknown charger"),
+            409: OpenApiResponse(ActionErrorSerializer, description="Charger not connected"),
+            502: OpenApiResponse(ActionErrorSerializer, description="CALLERROR or invalid answer"),
+            504: OpenApiResponse(ActionErrorSerializer, description="No answer in time"),
+        },
+        examples=[
+            OpenApiExample("Reset (soft)", value={"action": "reset"}, request_only=True),
+            OpenApiExample("Stop the active transaction", value={"action": "remote_stop"}, request_only=True),
+            OpenApiExample(
+                "Remote start",
+                value={"action": "RemoteStartTransaction", "payload": {"connectorId": 1, "idTag": "TAG1"}},
+                request_only=True,
+            ),
+        ],
+    )
+    def post(self, request, cid: str):
+        serializer = ActionRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        charger = get_object_or_404(Charger.objects.only("charger_id"), charger_id=cid)
+        data = serializer.validated_data
+        try:
+            result = send_command(
+                charger_id=charger.charger_id,
+                action=data["action"],
+                payload=data.get("payload") or {},
+                user_id=request.user.pk,
+                source="api",
+                timeout=data.get("timeout"),
+            )
+        except CommandRejected as rejected:
+            return Response(
+                {"detail": rejected.message, "error_code": rejected.code, "error_details": rejected.details},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        body = {"command_id": result.command_id, "action": result.action, "request": result.request}
+        if result.ok:
+            body["response"] = result.response
+            body.update(result.extra)
+            return Response(body)
+        body.update(detail=_OUTCOME_DETAIL.get(result.status, result.status), status=result.status)
+        if result.error_code:
+            body.update(
+                error_code=result.error_code,
+                error_description=result.error_description,
+                error_details=result.error_details,
+            )
+        return Response(body, status=_OUTCOME_HTTP.get(result.status, status.HTTP_502_BAD_GATEWAY))
+
+
+class RFIDListView(SafeParsersMixin, generics.ListCreateAPIView):
+    queryset = RFID.objects.all()
+    serializer_class = RFIDSerializer
+
+
+class RFIDDetailView(SafeParsersMixin, generics.RetrieveUpdateDestroyAPIView):
+    queryset = RFID.objects.all()
+    lookup_field = "id_tag"
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    def get_serializer_class(self):
+        return RFIDSerializer if self.request.method in ("GET", "HEAD") else RFIDUpdateSerializer
+
+
+@extend_schema(parameters=filters.TRANSACTION_PARAMETERS)
+class TransactionListView(generics.ListAPIView):
+    """Transactions, newest first; energy in Wh."""
+
+    serializer_class = TransactionSerializer
+
+    def get_queryset(self):
+        return filters.filter_transactions(Transaction.objects.select_related("charger"), self.request)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+CSV_FIELDS = TransactionSerializer.Meta.fields
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    # A spreadsheet runs a cell starting with = + - @ as a formula; id tags and
+    # charger ids come from chargers, so neutralise them (OWASP CSV injection).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+class TransactionExportView(APIView):
+    """All matching transactions as CSV (same filters as the list)."""
+
+    @extend_schema(
+        parameters=filters.TRANSACTION_PARAMETERS,
+        responses={(200, "text/csv"): OpenApiTypes.STR, 400: OpenApiResponse(description="Bad filter")},
+    )
+    def get(self, request):
+        queryset = filters.filter_transactions(Transaction.objects.select_related("charger"), request)
+        writer = csv.writer(_Echo())
+
+        def rows():
+            yield writer.writerow(CSV_FIELDS)
+            for tx in queryset.iterator(chunk_size=1000):
+                row = TransactionSerializer(tx).data
+                yield writer.writerow([_csv_cell(row[name]) for name in CSV_FIELDS])
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="transactions.csv"'
+        return response
+
+
+@extend_schema(parameters=filters.METER_READING_PARAMETERS)
+class MeterReadingListView(generics.ListAPIView):
+    """A charger's meter readings in time order."""
+
+    serializer_class = MeterReadingSerializer
+
+    def get_queryset(self):
+        charger = get_object_or_404(Charger.objects.only("pk"), charger_id=self.kwargs["cid"])
+        return filters.filter_meter_readings(MeterReading.objects.filter(charger=charger), self.request)

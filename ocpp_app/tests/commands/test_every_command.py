@@ -1,0 +1,160 @@
+"""Every central-system command through the REST API to a real `ocpp`-library
+charge point on a real server process: answered, CALLERROR, time-out and not
+connected."""
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from ocpp_app.models import Charger, Command, CommandStatus
+from ocpp_app.ocpp import framing
+from ocpp_app.services.commands import CSMS_ACTIONS
+from ocpp_app.tests.e2e.helpers import connected_charge_point
+
+from .charge_points import SAMPLES, AnsweringChargePoint, ErrorChargePoint, SilentChargePoint
+from .conftest import wait_connected
+
+pytestmark = pytest.mark.e2e
+
+
+def test_it_has_a_sample_for_every_action_and_the_samples_are_valid():
+    assert set(SAMPLES) == set(CSMS_ACTIONS)
+    assert len(CSMS_ACTIONS) == 26
+    for action, (request, answer) in SAMPLES.items():
+        framing.validate(2, action, request)
+        framing.validate(3, action, answer)
+
+
+async def _commands(charger_id: str) -> list[Command]:
+    return [c async for c in Command.objects.filter(charger__charger_id=charger_id).order_by("id")]
+
+
+async def test_every_command_reaches_an_answering_charger(live_ocpp_server, api_for):
+    api = await api_for(live_ocpp_server)
+    cid = "CMD-ALL"
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+        await wait_connected(cid)
+        for action in CSMS_ACTIONS:
+            request, answer = SAMPLES[action]
+            status, body = await api.action(cid, action, request)
+            assert status == 200, (action, body)
+            assert body["action"] == action
+            assert body["request"] == request
+            assert body["response"] == answer, action
+            assert cp.received[-1][0] == action
+        for task in cp.later:
+            await task
+    commands = await _commands(cid)
+    assert [c.action for c in commands] == list(CSMS_ACTIONS)
+    assert all(c.status == CommandStatus.OK and c.duration_ms is not None for c in commands)
+    assert commands[0].source == "api" and commands[0].created_by_id is not None
+    assert commands[0].response == {"status": "Accepted"}
+
+
+async def test_snake_case_forms_and_short_aliases_are_accepted(live_ocpp_server, api_for):
+    api = await api_for(live_ocpp_server)
+    cid = "CMD-ALIAS"
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+        await wait_connected(cid)
+        status, body = await api.action(cid, "reset")
+        assert status == 200, body
+        assert body["action"] == "Reset" and body["request"] == {"type": "Soft"}
+        status, body = await api.action(cid, "reset", {"type": "Hard"})
+        assert status == 200 and body["request"] == {"type": "Hard"}
+        status, body = await api.action(cid, "get_configuration", {})
+        assert status == 200 and body["action"] == "GetConfiguration"
+        status, body = await api.action(cid, "trigger_message", {"requestedMessage": "Heartbeat"})
+        assert status == 200 and body["action"] == "TriggerMessage"
+    assert [a for a, _ in cp.received] == ["Reset", "Reset", "GetConfiguration", "TriggerMessage"]
+    assert cp.received[0][1] == {"type": "Soft"}
+
+
+@pytest.mark.parametrize("action", CSMS_ACTIONS)
+def test_every_command_to_a_charger_that_is_not_connected_is_409(action, api_client_staff):
+    Charger.objects.create(charger_id="OFF1")
+    response = api_client_staff.post(
+        "/ocpp/chargers/OFF1/action/", {"action": action, "payload": SAMPLES[action][0]}, format="json"
+    )
+    assert response.status_code == 409, response.json()
+    assert response.json()["status"] == "not_connected"
+    command = Command.objects.get(charger__charger_id="OFF1")
+    assert command.action == action and command.status == CommandStatus.NOT_CONNECTED
+
+
+async def test_every_command_answered_with_a_callerror_is_502(live_ocpp_server, api_for):
+    api = await api_for(live_ocpp_server)
+    cid = "CMD-ERR"
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=ErrorChargePoint):
+        await wait_connected(cid)
+        for action in CSMS_ACTIONS:
+            status, body = await api.action(cid, action, SAMPLES[action][0])
+            assert status == 502, (action, body)
+            assert body["status"] == "call_error"
+            assert body["error_code"] == "NotImplemented", body
+            assert body["error_description"] == "Request Action is recognized but not supported by the receiver"
+            assert action in str(body["error_details"])
+    commands = await _commands(cid)
+    assert len(commands) == len(CSMS_ACTIONS)
+    assert {c.status for c in commands} == {CommandStatus.CALL_ERROR}
+    assert commands[0].error_code == "NotImplemented"
+
+
+async def test_every_command_to_a_silent_charger_is_504(live_ocpp_server, api_for):
+    """A per-request timeout keeps this fast; the server default is tested below."""
+    api = await api_for(live_ocpp_server)
+    cid = "CMD-SILENT"
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=SilentChargePoint):
+        await wait_connected(cid)
+        for action in CSMS_ACTIONS:
+            status, body = await api.action(cid, action, SAMPLES[action][0], timeout=0.3)
+            assert status == 504, (action, body)
+            assert body["status"] == "timeout"
+    commands = await _commands(cid)
+    assert {c.status for c in commands} == {CommandStatus.TIMEOUT}
+    assert len(commands) == len(CSMS_ACTIONS)
+
+
+async def test_it_times_out_after_ocpp_call_timeout(server_factory, api_for):
+    server = server_factory(OCPP_CALL_TIMEOUT="1")
+    api = await api_for(server)
+    cid = "CMD-SILENT2"
+    async with connected_charge_point(f"{server.ws_url}/ocpp/{cid}", cid, cls=SilentChargePoint):
+        await wait_connected(cid)
+        status, body = await api.action(cid, "ClearCache", {})
+        # The charger is still there, and the one-CALL-at-a-time slot is free again.
+        status2, _ = await api.action(cid, "Reset", {"type": "Soft"})
+    assert status == 504 and body["detail"] == "Charger did not answer in time"
+    assert status2 == 504
+    command = await Command.objects.filter(charger__charger_id=cid).afirst()
+    assert command.status == CommandStatus.TIMEOUT
+
+
+@pytest.fixture
+def api_client_staff(db):
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(get_user_model().objects.create_user("staff", is_staff=True))
+    return client
+
+
+def test_a_schema_violation_is_400_and_never_sent(api_client_staff):
+    Charger.objects.create(charger_id="C400", connected=True, channel_name="nowhere")
+    response = api_client_staff.post(
+        "/ocpp/chargers/C400/action/", {"action": "Reset", "payload": {"type": "Sideways"}}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "PropertyConstraintViolation"
+    assert "type" in response.json()["detail"]
+    assert not Command.objects.exists()
+
+
+def test_an_unknown_action_is_400(api_client_staff):
+    Charger.objects.create(charger_id="C400b")
+    response = api_client_staff.post("/ocpp/chargers/C400b/action/", {"action": "BootNotification"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "UnknownAction"
+
+
+async def _sync(fn, *args, **kwargs):
+    return await sync_to_async(fn)(*args, **kwargs)
