@@ -1,0 +1,193 @@
+"""Command line: `python -m simulator --url ws://127.0.0.1:8000/ocpp/SIM1 --rfid TAG1 --interval 5 --kwh 10 --repeat`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .config import SimulatorConfig
+from .core import ChargePointSimulator
+
+EPILOG = """\
+examples:
+  python -m simulator --url ws://127.0.0.1:8000/ocpp/SIM1
+  python -m simulator --url ws://127.0.0.1:8000/ocpp/SIM1 --rfid TAG1 --interval 5 --kwh 10 --repeat
+  OCPP_SIM_PASSWORD=0123456789abcdef python -m simulator --url wss://csms.example.com/ocpp/CP7
+
+The status line shows the connection state, each connector's status, the
+running transaction and its energy. Ctrl-C (or SIGTERM) stops the running
+session with StopTransaction, delivers queued messages for up to
+--drain-timeout seconds and exits with status 0.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m simulator",
+        description="Simulate an OCPP 1.6J charge point against a central system.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--url",
+        required=True,
+        help="WebSocket URL of the central system; its last path segment is the charger id "
+        "(e.g. ws://127.0.0.1:8000/ocpp/SIM1)",
+    )
+    p.add_argument("--id", dest="charge_point_id", help="charger id, if it differs from the URL's last segment")
+    p.add_argument(
+        "--password",
+        default=os.environ.get("OCPP_SIM_PASSWORD"),
+        help="HTTP Basic-auth key (Security Profile 1/2), user name = charger id; "
+        "better given as the OCPP_SIM_PASSWORD environment variable (not visible in ps)",
+    )
+    p.add_argument("--rfid", help="id tag presented for each session; with a tag the charger sends Authorize first")
+    p.add_argument("--interval", type=float, default=5.0, help="seconds between MeterValues (default 5)")
+    p.add_argument("--kwh", type=float, default=10.0, help="energy one session delivers, in kWh (default 10)")
+    p.add_argument("--power", type=float, default=11.0, help="maximum charging power in kW (default 11)")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=60.0,
+        help="energy flows this many times faster than real time (default 60: 10 kWh at 11 kW in ~1 min; 1 = real time)",
+    )
+    p.add_argument("--connectors", type=int, default=1, help="number of connectors (default 1)")
+    p.add_argument("--repeat", action="store_true", help="start a new session after each one, until Ctrl-C")
+    p.add_argument("--pause", type=float, default=10.0, help="seconds between sessions with --repeat (default 10)")
+    p.add_argument(
+        "--idle",
+        action="store_true",
+        help="start no session of its own: boot, heartbeat and wait for remote commands (RemoteStartTransaction, ...)",
+    )
+    p.add_argument("--vendor", default="Simulator", help="chargePointVendor in BootNotification (default Simulator)")
+    p.add_argument("--model", default="SimCP", help="chargePointModel in BootNotification (default SimCP)")
+    p.add_argument("--serial", default="SIM-0001", help="chargePointSerialNumber in BootNotification")
+    p.add_argument("--drain-timeout", type=float, default=10.0, help="seconds to deliver queued messages on exit")
+    p.add_argument("--status-file", type=Path, help="also write the status as JSON to this file (used by the admin)")
+    p.add_argument("--quiet", action="store_true", help="no live status line")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every OCPP frame sent and received")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
+    return SimulatorConfig.from_url(
+        args.url,
+        charge_point_id=args.charge_point_id,
+        password=args.password or None,
+        rfid=args.rfid or None,
+        interval=args.interval,
+        kwh_max=args.kwh,
+        power_kw=args.power,
+        speed=args.speed,
+        connectors=args.connectors,
+        repeat=args.repeat,
+        pause=args.pause,
+        vendor=args.vendor,
+        model=args.model,
+        serial=args.serial,
+        drain_timeout=args.drain_timeout,
+    )
+
+
+def write_status(path: Path, sim: ChargePointSimulator, *, final: bool = False) -> None:
+    data = {
+        "pid": os.getpid(),
+        "state": sim.state,
+        "line": sim.status_line(),
+        "last_error": sim.last_error,
+        "sessions": sim.stats.sessions,
+        "queued": len(sim.outbox),
+        "updated": time.time(),
+        "final": final,
+    }
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
+
+
+async def show_status(sim: ChargePointSimulator, args: argparse.Namespace) -> None:
+    tty = sys.stdout.isatty()
+    last = ""
+    while True:
+        line = sim.status_line()
+        if not args.quiet:
+            if tty:
+                width = os.get_terminal_size().columns if tty else 200
+                sys.stdout.write("\r\x1b[2K" + line[: width - 1])
+                sys.stdout.flush()
+            elif line != last:
+                print(line, flush=True)
+        if args.status_file:
+            with contextlib.suppress(OSError):
+                write_status(args.status_file, sim)
+        last = line
+        await asyncio.sleep(1)
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    sim = ChargePointSimulator(config_from_args(args))
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    status = asyncio.create_task(show_status(sim, args))
+    if args.idle:
+        work = asyncio.create_task(sim.start())
+        work.add_done_callback(lambda _: None)
+        runner = asyncio.create_task(stop.wait())
+    else:
+        runner = asyncio.create_task(sim.run())
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if stop.is_set():
+        # A second Ctrl-C while draining exits at once.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: os._exit(130))
+        await sim.stop()
+    for task in (runner, stopper):
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+    status.cancel()
+    with contextlib.suppress(BaseException):
+        await status
+    if not args.quiet:
+        if sys.stdout.isatty():
+            sys.stdout.write("\n")
+        print(sim.status_line(), flush=True)
+    if args.status_file:
+        with contextlib.suppress(OSError):
+            write_status(args.status_file, sim, final=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    if not args.verbose:
+        logging.getLogger("ocpp").setLevel(logging.WARNING)
+    try:
+        args_config = config_from_args(args)
+    except ValueError as error:
+        build_parser().error(str(error))
+    del args_config
+    try:
+        return asyncio.run(main_async(args))
+    except KeyboardInterrupt:  # pragma: no cover - Ctrl-C before the loop started
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
