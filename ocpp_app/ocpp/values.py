@@ -15,13 +15,14 @@ def parse_timestamp(value: str | None, field: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except (ValueError, AttributeError):
+        if parsed.tzinfo is None:  # chargers that omit the offset mean UTC
+            parsed = parsed.replace(tzinfo=UTC)
+        # OverflowError: a valid date whose offset takes it past year 1 or 9999.
+        return parsed.astimezone(UTC)
+    except (ValueError, AttributeError, OverflowError):
         raise TypeConstraintViolationError(
             description=f"{field}: {value!r} is not an ISO 8601 date-time"[:255]
         ) from None
-    if parsed.tzinfo is None:  # chargers that omit the offset mean UTC
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def checked_int(value: int | None, field: str, *, low: int = 0, high: int = INT32_MAX) -> int | None:
