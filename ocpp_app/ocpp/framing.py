@@ -37,7 +37,9 @@ V16_ACTIONS = frozenset(action.value for action in Action)
 _DECIMAL_CALLS = {"SetChargingProfile", "RemoteStartTransaction"}
 _DECIMAL_RESULTS = {"GetCompositeSchedule"}
 # Best-effort extraction of a message id from a frame that does not parse.
-_ID_PROBE = re.compile(r'^\s*\[\s*2\s*,\s*"([^"\\]{1,36})"')
+# No control characters: a raw one is invalid JSON, and a NUL would then reach
+# the message log (PostgreSQL text cannot hold it; SQLite would keep it).
+_ID_PROBE = re.compile(r'^\s*\[\s*2\s*,\s*"([^"\\\x00-\x1f\x7f]{1,36})"')
 
 
 class UnreadableFrame(Exception):
