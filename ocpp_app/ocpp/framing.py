@@ -187,7 +187,9 @@ def callerror_frame(message_id: str, error: BaseException) -> str:
     return json.dumps([4, message_id, code, description or "", details or {}], separators=(",", ":"))
 
 
-_SUSPECT = re.compile(r"\x00|\\u0000|\\ud[89a-f]", re.IGNORECASE)
+# NUL, lone surrogates, and numbers like 1e999 (or 400 digits then ".0") that
+# json.loads turns into infinity (neither JSON_VALID on SQLite nor jsonb on PostgreSQL accepts it).
+_SUSPECT = re.compile(r"\x00|\\u0000|\\ud[89a-f]|\d[eE][+-]?\d{3,}|\d{300,}", re.IGNORECASE)
 
 
 def loggable(raw: str, payload: Any) -> Any:
