@@ -199,3 +199,20 @@ def test_it_keeps_a_clean_payload_as_is():
 def test_it_truncates_a_raw_frame_for_the_log():
     logged = framing.raw_for_log("x" * 5000)
     assert (len(logged["raw"]), logged["truncated"]) == (4096, True)
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1E+400", "1" + "0" * 400 + ".5"])
+def test_it_scrubs_a_number_that_overflowed_to_infinity_from_a_loggable_payload(number):
+    raw = f'[3,"m",{{"v":{number}}}]'
+    logged = framing.loggable(raw, json.loads(raw)[2])
+    assert json.dumps(logged, allow_nan=False)
+
+
+def test_it_keeps_a_finite_number_with_a_big_exponent():
+    raw = '[3,"m",{"v":1e300}]'
+    assert framing.loggable(raw, json.loads(raw)[2]) == {"v": 1e300}
+
+
+def test_it_reads_no_message_id_with_a_control_character_from_an_invalid_frame():
+    with pytest.raises(framing.UnreadableFrame):
+        framing.parse_frame('[2,"a\x00b","Heartbeat",{')
