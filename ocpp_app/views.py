@@ -9,7 +9,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET
@@ -138,6 +138,14 @@ COMMANDS = [
 ]
 
 
+def command_url(charger_id: str) -> str:
+    """The REST command endpoint of the operator-commands API for a charger."""
+    try:
+        return reverse("ocpp:api-charger-action", args=[charger_id])
+    except NoReverseMatch:  # the API is not installed: the same documented path
+        return reverse("ocpp:charger-view", args=[charger_id]).removesuffix("view/") + "action/"
+
+
 @operator_page
 @require_GET
 def charger_detail(request, cid: str):
@@ -157,7 +165,7 @@ def charger_detail(request, cid: str):
             "active_tx": active,
             "default_connector": first_connector,
             # The REST command endpoint (operator-commands API) beside this page.
-            "action_url": reverse("ocpp:charger-view", args=[charger.charger_id]).removesuffix("view/") + "action/",
+            "action_url": command_url(charger.charger_id),
         },
     )
 
