@@ -26,8 +26,8 @@ from ocpp_app.models import (
     ChargerEvent,
     Connector,
     DataTransferRecord,
-    MeterReading,
     MessageLog,
+    MeterReading,
     StatusNotificationRecord,
     Transaction,
 )
