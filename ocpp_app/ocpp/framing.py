@@ -108,16 +108,20 @@ def parse_frame(raw: str) -> Call | CallResult | CallError:
         except OCPPError as error:
             raise _with_id(error, message_id) from None
         return Call(message_id, action, payload)
+    # Answers cannot be refused with a CALLERROR, and they flow on to the
+    # operator and the database: scrub NUL, lone surrogates and infinities.
     if type_id == MessageType.CallResult and not isinstance(type_id, bool):
         payload = frame[2]
         if len(frame) != 3 or not isinstance(payload, dict):
             raise UnreadableFrame("malformed CALLRESULT")
-        return CallResult(message_id, payload)
+        return CallResult(message_id, loggable(raw, payload))
     if type_id == MessageType.CallError and not isinstance(type_id, bool):
         if len(frame) != 5 or not isinstance(frame[2], str):
             raise UnreadableFrame("malformed CALLERROR")
         details = frame[4] if isinstance(frame[4], dict) else {}
-        return CallError(message_id, frame[2], str(frame[3])[:512], details)
+        return CallError(
+            message_id, loggable(raw, frame[2]), loggable(raw, str(frame[3])[:512]), loggable(raw, details)
+        )
     _raise_with_probed_id(raw, PropertyConstraintViolationError(description=f"Unknown MessageTypeId {type_id!r}"))
 
 
