@@ -1018,3 +1018,36 @@ async def test_it_keeps_ids_that_sanitise_alike_in_different_log_files():
 
 async def test_it_keeps_a_plain_id_as_the_log_file_name():
     assert log_file_name("CP-001.a") == "charger.CP-001.a.log"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        '[3,"{id}",{{"configurationKey":[{{"key":"K","readonly":true,"value":"a\\u0000b"}}]}}]',
+        '[3,"{id}",{{"configurationKey":[{{"key":"K","readonly":true,"value":"a\\ud800b"}}]}}]',
+        '[4,"{id}","GenericError","bad\\u0000thing",{{"k":"\\u0000"}}]',
+        '[4,"{id}","Generic\\u0000Error","",{{}}]',
+    ],
+    ids=["nul-result", "surrogate-result", "nul-description", "nul-code"],
+)
+async def test_it_never_relays_nul_or_surrogates_from_a_chargers_answer(answer):
+    async with charger() as comm:
+        reply_channel = await operator_call("GetConfiguration", {})
+        sent = await reply(comm)
+        await comm.send_to(text_data=answer.format(id=sent[1]))
+        relayed = await get_channel_layer().receive(reply_channel)
+    texts = list(strings(relayed))
+    assert relayed["status"] in ("ok", "call_error")
+    assert not [text for text in texts if "\x00" in text]
+    assert "".join(texts).encode("utf-8")  # no lone surrogate (would raise)
+
+
+async def test_it_keeps_the_other_connection_when_a_replacement_fails_authentication(fast_hasher):
+    await create_charger(password=PASSWORD)
+    async with charger(headers=basic("CP1", PASSWORD)) as first:
+        intruder = communicator(headers=basic("CP1", "wrong-password-wrong"))
+        refused, _ = await intruder.connect(timeout=TIMEOUT)
+        await intruder.disconnect()
+        assert refused is False
+        assert await heartbeat_still_answered(first)
+        assert (await get_charger()).connected is True
