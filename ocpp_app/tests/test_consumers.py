@@ -15,6 +15,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.db import OperationalError
 
 from config.asgi import application
 from ocpp_app import consumers
@@ -32,7 +33,7 @@ from ocpp_app.models import (
     Transaction,
 )
 from ocpp_app.services.chargers import charger_set_password
-from ocpp_app.services.message_log import get_writer
+from ocpp_app.services.message_log import MessageLogWriter, get_writer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -1051,3 +1052,15 @@ async def test_it_keeps_the_other_connection_when_a_replacement_fails_authentica
         assert refused is False
         assert await heartbeat_still_answered(first)
         assert (await get_charger()).connected is True
+
+
+async def test_it_unregisters_a_charger_even_when_its_log_cannot_be_written(monkeypatch):
+    async def broken_flush(self):
+        raise OperationalError("database is unavailable")
+
+    comm = communicator()
+    await comm.connect(timeout=TIMEOUT)
+    monkeypatch.setattr(MessageLogWriter, "flush", broken_flush)
+    await comm.disconnect()
+    assert "CP1" not in consumers.LIVE
+    assert (await get_charger()).connected is False
