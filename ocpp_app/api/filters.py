@@ -2,7 +2,7 @@
 endpoint needs: PostgreSQL refuses NUL characters and lone surrogates in text
 and JSON, so they are a 400 here, never a 500 in the database."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -68,9 +68,13 @@ def datetime_param(request, name: str) -> datetime | None:
         parsed = None
     if parsed is None:
         raise ValidationError({name: ["expected an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z"]})
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.get_current_timezone())
-    return parsed
+    try:
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed, timezone.get_current_timezone())
+        # The database compares in UTC: 0001-01-01T00:00+01:00 is not a time it can hold.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError({name: ["date-time out of range"]}) from None
 
 
 def int_param(request, name: str) -> int | None:

@@ -98,6 +98,16 @@ class ChargerSerializer(serializers.ModelSerializer):
         except BadChargerId as exc:
             raise serializers.ValidationError(str(exc)) from None
 
+    def validate_latitude(self, value):
+        if value is not None and not -90 <= value <= 90:
+            raise serializers.ValidationError("latitude must be between -90 and 90")
+        return value
+
+    def validate_longitude(self, value):
+        if value is not None and not -180 <= value <= 180:
+            raise serializers.ValidationError("longitude must be between -180 and 180")
+        return value
+
     def validate_config(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError("config must be a JSON object")

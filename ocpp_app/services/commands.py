@@ -118,6 +118,8 @@ def command_resolve(*, charger: Charger, action: str, payload: dict) -> tuple[st
         connector_id = payload.pop("connectorId", None)
         active = Transaction.objects.filter(charger=charger, stop_time__isnull=True)
         if connector_id is not None:
+            if isinstance(connector_id, bool) or not isinstance(connector_id, int) or connector_id not in INT32:
+                raise BadCommand("connectorId must be an integer")
             active = active.filter(connector_id=connector_id)
         tx = active.order_by("-start_time", "-id").first()
         if tx is None:
@@ -128,9 +130,27 @@ def command_resolve(*, charger: Charger, action: str, payload: dict) -> tuple[st
     return name, payload
 
 
+INT32 = range(-(2**31), 2**31)
+
+
+def _out_of_int32(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value not in INT32
+    if isinstance(value, dict):
+        return any(_out_of_int32(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_out_of_int32(item) for item in value)
+    return False
+
+
 def command_precheck(*, charger: Charger, action: str, payload: dict) -> None:
     """Refuse, before sending, what the charger would accept but we could not
-    keep: a new AuthorizationKey we cannot store would lock the charger out."""
+    keep: integers beyond OCPP's 32 bits (ids we store in int columns), and a
+    new AuthorizationKey we cannot store (it would lock the charger out)."""
+    if _out_of_int32(payload):
+        raise BadCommand("integers in an OCPP 1.6 payload must fit 32 bits")
     if action == "ChangeConfiguration" and payload.get("key") == AUTHORIZATION_KEY:
         value = payload.get("value") or ""
         if not PASSWORD_MIN <= len(value) <= PASSWORD_MAX or any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in value):

@@ -315,6 +315,8 @@ def test_transactions_list_and_filters(client, sessions):
         "energy_wh": 7500,
     }
     assert client.get("/ocpp/transactions/?since=yesterday").status_code == 400
+    assert client.get("/ocpp/transactions/?since=0001-01-01T00:00:00%2B01:00").status_code == 400
+    assert client.get("/ocpp/transactions/?until=2026-02-30T00:00:00Z").status_code == 400
 
 
 def test_transactions_export_csv(client, sessions):

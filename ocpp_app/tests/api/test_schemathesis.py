@@ -1,0 +1,73 @@
+"""Property-based run of schemathesis against the API's own OpenAPI schema on a
+real server process: whatever a client sends, no 500s. Bounded: a few
+examples per operation, no deadline."""
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ocpp_app.models import RFID, Charger, Transaction
+
+pytestmark = pytest.mark.e2e
+
+MAX_EXAMPLES = 12
+KNOWN_CHARGER = "SCHEMA CP#1"
+KNOWN_TAG = "SCHEMA-TAG"
+
+
+def _seed() -> str:
+    from datetime import UTC, datetime
+
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    charger = Charger.objects.create(charger_id=KNOWN_CHARGER)
+    Transaction.objects.create(
+        charger=charger, connector_id=1, id_tag=KNOWN_TAG, meter_start=0, start_time=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    RFID.objects.create(id_tag=KNOWN_TAG)
+    user = get_user_model().objects.create_user("schemathesis", is_staff=True)
+    return Token.objects.create(user=user).key
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_no_request_the_schema_allows_makes_the_server_fail(live_ocpp_server):
+    token = _seed()
+    headers = {"Authorization": f"Token {token}"}
+    schema = schemathesis.openapi.from_url(f"{live_ocpp_server.http_url}/ocpp/api/schema/?format=json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 12  # every method of every endpoint
+    failures: list[str] = []
+    session = requests.Session()
+
+    calls = []
+    for operation in operations:
+
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=operation.as_strategy(), known=st.booleans())
+        def run(case, known):
+            # Half of the time aim at rows that exist, so the handlers behind
+            # the 404s are exercised too.
+            path_parameters = case.path_parameters or {}
+            if known and "cid" in path_parameters:
+                path_parameters["cid"] = KNOWN_CHARGER
+            if known and "id_tag" in path_parameters:
+                path_parameters["id_tag"] = KNOWN_TAG
+            response = case.call(base_url=live_ocpp_server.http_url, headers=headers, session=session)
+            calls.append(response.status_code)
+            if response.status_code >= 500:
+                failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:300]}")
+
+        run()
+
+    assert len(calls) > 3 * len(operations)
+    assert any(code == 200 for code in calls)
+    assert not failures, "\n".join(failures[:10]) + "\n" + live_ocpp_server.log_text()[-3000:]
