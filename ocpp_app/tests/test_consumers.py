@@ -735,11 +735,14 @@ async def test_it_answers_a_too_long_integer_with_formation_violation():
         assert (await raw(comm, frame))[:3] == [4, "m1", "FormationViolation"]
 
 
-async def test_it_answers_a_lone_surrogate_with_an_error_and_stores_nothing():
+async def test_it_answers_a_lone_surrogate_with_formation_violation_and_stores_nothing():
+    frame = '[2,"m1","StartTransaction",{"connectorId":1,"idTag":"AB\\ud800","meterStart":0,'
+    frame += '"timestamp":"2024-05-01T12:00:00Z"}]'
     async with charger() as comm:
-        answer = await raw(comm, '[2,"m1","Authorize",{"idTag":"AB\\ud800"}]')
-        assert answer[:2] == [4, "m1"]
+        answer = await raw(comm, frame)
         assert await heartbeat_still_answered(comm)
+    assert answer[:3] == [4, "m1", "FormationViolation"]
+    assert await count(Transaction) == 0
 
 
 async def test_it_answers_a_nul_in_an_id_tag_with_an_error_and_stores_no_nul():
