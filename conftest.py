@@ -156,6 +156,18 @@ def live_ocpp_server(server_factory) -> ServerProcess:
     return server_factory()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _remove_sqlite_sidecar_files():
+    """pytest-django deletes the SQLite test database but not its WAL files."""
+    yield
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        for suffix in ("-wal", "-shm"):
+            Path(database["TEST"]["NAME"] + suffix).unlink(missing_ok=True)
+
+
 @pytest.fixture(autouse=True)
 def _close_thread_connections():
     """The async ORM runs on asgiref's shared thread, whose persistent database

@@ -12,7 +12,6 @@ import logging
 import uuid
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async as db
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -21,6 +20,7 @@ from .charger_log import charger_log
 from .models import RegistrationStatus
 from .ocpp.charge_point import CallErrorReceived, CentralSystem, InvalidResponse
 from .ocpp.connection import ConsumerConnection
+from .ocpp.group_commit import run as commit
 from .ocpp.identity import BadChargerId, parse_identity
 from .services import chargers
 
@@ -79,7 +79,7 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             return
         subprotocol = SUBPROTOCOL if offered else None
 
-        info = await db(chargers.charger_handshake_info)(charger_id=charger_id)
+        info = await commit(chargers.charger_handshake_info, charger_id=charger_id)
         if not info.exists and settings.OCPP_UNKNOWN_CHARGERS == "reject":
             charger_log(charger_id, "Refused: unknown charger (404)", logging.WARNING)
             await self.deny(404, "Unknown charger")
@@ -97,7 +97,8 @@ class OCPPConsumer(AsyncWebsocketConsumer):
         if previous is not None:
             charger_log(charger_id, "Replacing the previous connection")
             await previous.close_replaced()
-        connected = await db(chargers.charger_connected)(
+        connected = await commit(
+            chargers.charger_connected,
             charger_id=charger_id,
             path=identity.path,
             connection_id=self.connection_id,
@@ -109,7 +110,6 @@ class OCPPConsumer(AsyncWebsocketConsumer):
                 else RegistrationStatus.ACCEPTED
             ),
         )
-        charger = connected.charger
         if previous is None and connected.previous_channel and connected.previous_channel != self.channel_name:
             # The old socket may live in another worker process: tell it.
             await self.channel_layer.send(
@@ -119,7 +119,7 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             charger_id,
             ConsumerConnection(self),
             response_timeout=settings.OCPP_CALL_TIMEOUT,
-            registration_status=charger.registration_status,
+            registration_status=connected.registration_status,
         )
         await self.accept(subprotocol)
         self.accepted = True
@@ -197,7 +197,7 @@ class OCPPConsumer(AsyncWebsocketConsumer):
         # Compare-and-delete: only the live connection unregisters itself.
         if LIVE.get(self.charger_id) is self:
             del LIVE[self.charger_id]
-        await db(chargers.charger_disconnected)(charger_id=self.charger_id, connection_id=self.connection_id)
+        await commit(chargers.charger_disconnected, charger_id=self.charger_id, connection_id=self.connection_id)
         charger_log(self.charger_id, f"Disconnected (code={code})")
         await events.publish(self.charger_id, "disconnected")
 

@@ -67,7 +67,7 @@ def charger_get_or_create(*, charger_id: str, registration_status: str = Registr
 
 @dataclass(frozen=True)
 class ConnectResult:
-    charger: Charger
+    registration_status: str
     # The channel of the connection this one replaces (maybe in another process).
     previous_channel: str
 
@@ -81,11 +81,19 @@ def charger_connected(
     subprotocol: str,
     new_status: str = RegistrationStatus.ACCEPTED,
 ) -> ConnectResult:
-    """Record a live connection; creates an unknown charger with `new_status`."""
+    """Record a live connection; creates an unknown charger with `new_status`.
+    Two queries for a known charger: this runs for every (re)connection."""
     now = timezone.now()
-    charger = charger_get_or_create(charger_id=charger_id, registration_status=new_status)
-    previous_channel = charger.channel_name if charger.connected else ""
-    Charger.objects.filter(pk=charger.pk).update(
+    row = (
+        Charger.objects.filter(charger_id=charger_id)
+        .values_list("registration_status", "connected", "channel_name")
+        .first()
+    )
+    if row is None:
+        charger = charger_get_or_create(charger_id=charger_id, registration_status=new_status)
+        row = (charger.registration_status, False, "")
+    status, was_connected, old_channel = row
+    Charger.objects.filter(charger_id=charger_id).update(
         connected=True,
         connected_since=now,
         last_seen=now,
@@ -96,8 +104,7 @@ def charger_connected(
         subprotocol=subprotocol,
         updated_at=now,
     )
-    charger.refresh_from_db()
-    return ConnectResult(charger=charger, previous_channel=previous_channel)
+    return ConnectResult(registration_status=status, previous_channel=old_channel if was_connected else "")
 
 
 def charger_disconnected(*, charger_id: str, connection_id: str) -> bool:

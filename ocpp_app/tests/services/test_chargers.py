@@ -109,8 +109,8 @@ def test_it_keeps_the_status_of_a_known_charger_on_connect():
 
 
 def test_it_records_the_connection():
-    result = connect()
-    charger = result.charger
+    assert connect().registration_status == "Accepted"
+    charger = Charger.objects.get(charger_id="CP1")
     assert (charger.connected, charger.connection_id, charger.last_path, charger.subprotocol) == (
         True,
         "c1",
