@@ -1067,3 +1067,53 @@ async def test_it_unregisters_a_charger_even_when_its_log_cannot_be_written(monk
     await comm.disconnect()
     assert "CP1" not in consumers.LIVE
     assert (await get_charger()).connected is False
+
+
+# -- several chargers, backlogs ----------------------------------------------------------------
+
+
+async def test_it_answers_a_replayed_backlog_in_order_and_stores_it_all():
+    frames = []
+    for minute in range(20):
+        meter = {
+            "connectorId": 1,
+            "meterValue": [{"timestamp": f"2024-05-01T12:{minute:02d}:00Z", "sampledValue": [{"value": str(minute)}]}],
+        }
+        frames.append(json.dumps([2, f"q{minute}", "MeterValues", meter]))
+    async with charger() as comm:
+        for frame in frames:  # queued by the charger while offline, sent back to back
+            await comm.send_to(text_data=frame)
+        answers = [await reply(comm) for _ in frames]
+    assert [a[:2] for a in answers] == [[3, f"q{minute}"] for minute in range(20)]
+    assert await count(MeterReading, charger__charger_id="CP1") == 20
+
+
+async def test_it_gives_simultaneous_starts_of_two_chargers_different_ids():
+    async with charger("/ocpp/CPA") as a, charger("/ocpp/CPB") as b:
+        await a.send_to(text_data=json.dumps([2, "s", "StartTransaction", START]))
+        await b.send_to(text_data=json.dumps([2, "s", "StartTransaction", START]))
+        answer_a, answer_b = await reply(a), await reply(b)
+    assert answer_a[2]["transactionId"] != answer_b[2]["transactionId"]
+    assert await count(Transaction) == 2
+
+
+async def test_it_never_lets_a_charger_stop_another_chargers_transaction():
+    async with charger("/ocpp/CPA") as a, charger("/ocpp/CPB") as b:
+        tx_id = (await call(a, "StartTransaction", START))[2]["transactionId"]
+        stop = {"transactionId": tx_id, "meterStop": 9999, "timestamp": "2024-05-01T13:00:00Z"}
+        answer = await call(b, "StopTransaction", stop)
+    tx = await database_sync_to_async(Transaction.objects.get)(pk=tx_id)
+    assert answer == [3, "m1", {}]
+    assert (tx.stop_time, tx.meter_stop) == (None, None)
+    assert await count(ChargerEvent, charger__charger_id="CPB", status="ForeignTransaction") == 1
+
+
+async def test_it_answers_a_replayed_stop_again_without_double_energy():
+    async with charger() as comm:
+        tx_id = (await call(comm, "StartTransaction", START, message_id="a"))[2]["transactionId"]
+        stop = {"transactionId": tx_id, "meterStop": 1500, "timestamp": "2024-05-01T13:00:00Z"}
+        first = await call(comm, "StopTransaction", stop, message_id="b")
+        again = await call(comm, "StopTransaction", {**stop, "meterStop": 2500}, message_id="c")
+    tx = await database_sync_to_async(Transaction.objects.get)(pk=tx_id)
+    assert (first, again) == ([3, "b", {}], [3, "c", {}])
+    assert (tx.meter_stop, tx.energy_wh) == (1500, 500)
