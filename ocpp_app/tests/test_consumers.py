@@ -16,6 +16,8 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import OperationalError
+from ocpp.v16 import call as ocpp_call
+from ocpp.v16 import call_result as ocpp_result
 
 from config.asgi import application
 from ocpp_app import consumers
@@ -32,6 +34,7 @@ from ocpp_app.models import (
     StatusNotificationRecord,
     Transaction,
 )
+from ocpp_app.ocpp.charge_point import CallErrorReceived
 from ocpp_app.services.chargers import charger_set_password
 from ocpp_app.services.message_log import MessageLogWriter, get_writer
 
@@ -1117,3 +1120,52 @@ async def test_it_answers_a_replayed_stop_again_without_double_energy():
     tx = await database_sync_to_async(Transaction.objects.get)(pk=tx_id)
     assert (first, again) == ([3, "b", {}], [3, "c", {}])
     assert (tx.meter_stop, tx.energy_wh) == (1500, 500)
+
+
+# -- the library's dataclass API on top of call_action -----------------------------------------
+
+
+async def answer_next_call(comm: WebsocketCommunicator, frame_for) -> None:
+    sent = await reply(comm)
+    await comm.send_to(text_data=json.dumps(frame_for(sent[1])))
+
+
+async def test_it_returns_the_library_dataclass_for_a_call():
+    async with charger() as comm:
+        cp = consumers.LIVE["CP1"].cp
+        task = asyncio.ensure_future(cp.call(ocpp_call.Reset(type="Soft")))
+        await answer_next_call(comm, lambda mid: [3, mid, {"status": "Accepted"}])
+        result = await asyncio.wait_for(task, TIMEOUT)
+    assert result == ocpp_result.Reset(status="Accepted")
+
+
+async def test_it_raises_a_callerror_answer_by_default():
+    async with charger() as comm:
+        cp = consumers.LIVE["CP1"].cp
+        task = asyncio.ensure_future(cp.call(ocpp_call.Reset(type="Soft")))
+        await answer_next_call(comm, lambda mid: [4, mid, "InternalError", "broken", {}])
+        with pytest.raises(CallErrorReceived) as info:
+            await asyncio.wait_for(task, TIMEOUT)
+    assert (info.value.code, info.value.description) == ("InternalError", "broken")
+
+
+async def test_it_returns_none_for_a_callerror_only_when_asked_to_suppress():
+    async with charger() as comm:
+        cp = consumers.LIVE["CP1"].cp
+        task = asyncio.ensure_future(cp.call(ocpp_call.Reset(type="Soft"), suppress=True))
+        await answer_next_call(comm, lambda mid: [4, mid, "InternalError", "broken", {}])
+        assert await asyncio.wait_for(task, TIMEOUT) is None
+
+
+async def test_it_sends_one_call_at_a_time():
+    async with charger() as comm:
+        cp = consumers.LIVE["CP1"].cp
+        first = asyncio.ensure_future(cp.call_action("Reset", {"type": "Soft"}))
+        second = asyncio.ensure_future(cp.call_action("ClearCache", {}))
+        sent_first = await reply(comm)
+        nothing_yet = await comm.receive_nothing(timeout=0.05)
+        await comm.send_to(text_data=json.dumps([3, sent_first[1], {"status": "Accepted"}]))
+        sent_second = await reply(comm)
+        await comm.send_to(text_data=json.dumps([3, sent_second[1], {"status": "Accepted"}]))
+        await asyncio.wait_for(asyncio.gather(first, second), TIMEOUT)
+    assert (sent_first[2], nothing_yet, sent_second[2]) == ("Reset", True, "ClearCache")
