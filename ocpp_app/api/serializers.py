@@ -8,7 +8,7 @@ from rest_framework import serializers
 from ocpp_app.models import RFID, Charger, Connector, MessageLog, MeterReading, RegistrationStatus, Transaction
 from ocpp_app.ocpp.identity import BadChargerId, validate_charger_id
 from ocpp_app.services.chargers import InvalidPassword, charger_set_password
-from ocpp_app.services.commands import CSMS_ACTIONS
+from ocpp_app.services.commands import CSMS_ACTIONS, redact
 
 
 class ConnectorSerializer(serializers.ModelSerializer):
@@ -26,9 +26,18 @@ class ActiveTransactionSerializer(serializers.ModelSerializer):
 
 
 class MessageSerializer(serializers.ModelSerializer):
+    payload = serializers.SerializerMethodField()
+
     class Meta:
         model = MessageLog
         fields = ["direction", "action", "message_id", "payload", "timestamp"]
+
+    @extend_schema_field(serializers.JSONField(allow_null=True))
+    def get_payload(self, message: MessageLog):
+        # The log keeps the CALL as sent; a new AuthorizationKey is a secret.
+        if message.action == "ChangeConfiguration" and isinstance(message.payload, dict):
+            return redact("ChangeConfiguration", message.payload)
+        return message.payload
 
 
 class ChargerSerializer(serializers.ModelSerializer):
@@ -179,7 +188,7 @@ class ActionRequestSerializer(serializers.Serializer):
         required=False,
         min_value=0.1,
         max_value=300,
-        help_text="Seconds to wait for the charger's answer (default OCPP_CALL_TIMEOUT).",
+        help_text="Seconds to wait for the charger's answer (default and maximum: OCPP_CALL_TIMEOUT).",
     )
 
 

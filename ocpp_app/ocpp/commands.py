@@ -135,7 +135,8 @@ def send_command(
     (answered, CALLERROR, time-out, not connected) is a CommandResult and a
     Command row.
     """
-    timeout = float(timeout or settings.OCPP_CALL_TIMEOUT)
+    # OCPP_CALL_TIMEOUT is the longest any command waits; a caller may ask for less.
+    timeout = min(float(timeout or settings.OCPP_CALL_TIMEOUT), float(settings.OCPP_CALL_TIMEOUT))
     charger = Charger.objects.get(charger_id=charger_id)
     try:
         wire_action, wire_payload = command_service.command_resolve(

@@ -37,6 +37,14 @@ class Api:
             data = {"raw": response.text}
         return response.status_code, data
 
+    async def get(self, path: str) -> dict:
+        def fetch():
+            response = requests.get(self._url(path), headers={"Authorization": f"Token {self.token}"}, timeout=30)
+            response.raise_for_status()
+            return response.json()
+
+        return await asyncio.to_thread(fetch)
+
     async def action(self, charger_id: str, action: str, payload: dict | None = None, **extra) -> tuple[int, dict]:
         body = {"action": action, **extra}
         if payload is not None:

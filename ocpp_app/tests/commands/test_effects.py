@@ -127,6 +127,10 @@ async def test_authorization_key_rotation(live_ocpp_server, api_for, answer):
     assert new not in str(command.request)
     assert cp.received[-1] == ("ChangeConfiguration", {"key": "AuthorizationKey", "value": new})
     await wait_connected(cid, connected=False)
+    # Nor does the message log show it through the API.
+    messages = (await api.get(f"/ocpp/chargers/{cid}/?messages=500"))["messages"]
+    assert any(m["action"] == "ChangeConfiguration" and m["direction"] == "out" for m in messages)
+    assert new not in str(messages)
     works, fails = (new, old) if answer == "Accepted" else (old, new)
     assert await _handshake_status(url, cid, fails) == 401
     assert await _handshake_status(url, cid, works) == 101
