@@ -36,6 +36,10 @@
           { label: "Power (kW)", stroke: "#2563eb", width: 2, scale: "kW", spanGaps: true },
           { label: "Energy (kWh)", stroke: "#16a34a", width: 2, scale: "kWh", spanGaps: true, fill: "rgba(22,163,74,0.08)" },
         ],
+        scales: {
+          kW: { range: function (u, min, max) { return [0, Math.max(1, (max || 0) * 1.1)]; } },
+          kWh: { range: function (u, min, max) { return [0, Math.max(0.1, (max || 0) * 1.1)]; } },
+        },
         axes: [{}, { scale: "kW", label: "kW" }, { scale: "kWh", label: "kWh", side: 1, grid: { show: false } }],
       },
       columns(data),

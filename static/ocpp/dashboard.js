@@ -80,16 +80,16 @@
       template.innerHTML = c.html.trim();
       var fresh = template.content.firstElementChild;
       var old = rowOf(c.charger_id);
+      setMarker(c.point);
       if (!matches(fresh)) {
         if (old) old.remove();
-      } else if (old) {
-        old.replaceWith(fresh);
-      } else {
-        place(fresh);
+        return;
       }
+      if (old && old.outerHTML === fresh.outerHTML) return;  // nothing new to show
+      if (old) old.replaceWith(fresh);
+      else place(fresh);
       fresh.classList.add("flash");
       setTimeout(function () { fresh.classList.remove("flash"); }, 1200);
-      setMarker(c.point);
     });
     document.getElementById("counts").innerHTML = update.counts_html;
     empty.hidden = tbody.querySelector("tr[data-charger-id]") !== null;
