@@ -2,6 +2,7 @@
 endpoint needs: PostgreSQL refuses NUL characters and lone surrogates in text
 and JSON, so they are a 400 here, never a 500 in the database."""
 
+import math
 from datetime import UTC, datetime
 
 from django.db.models import QuerySet
@@ -30,6 +31,9 @@ def check_json(value, depth: int = 0) -> None:
         raise ParseError("JSON nested too deeply")
     if isinstance(value, str):
         clean_text(value, "body")
+    elif isinstance(value, float) and not math.isfinite(value):
+        # 1e400 parses as infinity, which no JSON column (jsonb) can hold.
+        raise ParseError("number out of range")
     elif isinstance(value, dict):
         for key, item in value.items():
             check_json(key, depth + 1)

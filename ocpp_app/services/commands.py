@@ -309,7 +309,16 @@ def _on_get_local_list_version(charger: Charger, request: dict, response: dict) 
     Charger.objects.filter(pk=charger.pk).update(local_list_version=response.get("listVersion"))
 
 
+def reservations_expire(*, now: datetime | None = None) -> int:
+    """Mark accepted reservations whose expiry date has passed as Expired (the
+    charger frees the connector by itself then; OCPP sends no message)."""
+    return Reservation.objects.filter(
+        status__in=[ReservationStatus.REQUESTED, ReservationStatus.ACCEPTED], expiry_date__lte=now or timezone.now()
+    ).update(status=ReservationStatus.EXPIRED)
+
+
 def _on_reserve_now(charger: Charger, request: dict, response: dict) -> None:
+    reservations_expire()
     status = response.get("status")
     if status not in ReservationStatus.values:
         status = ReservationStatus.REJECTED

@@ -228,6 +228,8 @@ def test_nul_characters_and_lone_surrogates_are_400(client):
     assert client.patch(url_of("P6"), body, content_type="application/json").status_code == 400
     body = b'{"config": {"a": "\\ud800"}}'
     assert client.patch(url_of("P6"), body, content_type="application/json").status_code == 400
+    body = b'{"config": {"a": 1e400}}'
+    assert client.patch(url_of("P6"), body, content_type="application/json").status_code == 400
     assert client.get("/ocpp/transactions/?id_tag=a%00b").status_code == 400
     assert client.get("/ocpp/chargers/a%00b/").status_code == 404
 
