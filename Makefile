@@ -28,5 +28,11 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Load benchmarks: the server (manage.py serve) on fresh SQLite and PostgreSQL
+# databases and the raw baseline, same client, one run; writes docs/benchmarks.md.
+# Scale down with e.g. BENCH_ARGS="--storm 2000 --closed 500" (see --help).
+bench: $(VENV)/.installed
+	$(PY) -m simulator.bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) db.sqlite3* test_db.sqlite3*
