@@ -155,7 +155,12 @@ class OCPPConsumer(AsyncWebsocketConsumer):
 
     async def close_replaced(self) -> None:
         charger_log(self.charger_id, "Closing: replaced by a newer connection")
-        await self.close(code=1000, reason="Replaced by a newer connection")
+        try:
+            await self.close(code=1000, reason="Replaced by a newer connection")
+        except Exception:
+            # The old socket may already be gone; that must never fail the
+            # connection that replaces it.
+            logger.info("charger %s: the replaced socket was already closed", self.charger_id)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.cp is None:
@@ -186,6 +191,9 @@ class OCPPConsumer(AsyncWebsocketConsumer):
         if not self.accepted or self.charger_id is None:
             return
         self.accepted = False
+        # Compare-and-delete: only the live connection unregisters itself.
+        if LIVE.get(self.charger_id) is self:
+            del LIVE[self.charger_id]
         if self.cp is not None:
             self.cp.cancel_pending()
             try:
@@ -194,9 +202,6 @@ class OCPPConsumer(AsyncWebsocketConsumer):
                 # The log is best effort; unregistering below must still happen
                 # (websocket_disconnect's StopConsumer would hide this error).
                 logger.exception("charger %s: could not flush the message log", self.charger_id)
-        # Compare-and-delete: only the live connection unregisters itself.
-        if LIVE.get(self.charger_id) is self:
-            del LIVE[self.charger_id]
         await commit(chargers.charger_disconnected, charger_id=self.charger_id, connection_id=self.connection_id)
         charger_log(self.charger_id, f"Disconnected (code={code})")
         await events.publish(self.charger_id, "disconnected")

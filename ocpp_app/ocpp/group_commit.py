@@ -49,6 +49,7 @@ class GroupCommitter:
     def __init__(self) -> None:
         self._queue: list[tuple[Callable, dict, asyncio.Future]] = []
         self._draining = False
+        self._task: asyncio.Task | None = None  # a strong reference: the loop keeps only weak ones
 
     async def run(self, fn: Callable, /, **kwargs: Any) -> Any:
         """Run `fn(**kwargs)` (a sync service) in the next batch; return its
@@ -58,7 +59,7 @@ class GroupCommitter:
         self._queue.append((fn, kwargs, future))
         if not self._draining:
             self._draining = True
-            loop.create_task(self._drain())
+            self._task = loop.create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:

@@ -275,3 +275,18 @@ async def test_the_sink_answers_every_call_with_an_empty_result(live_ocpp_server
         await ws.send('[2,"s1","Anything",{"x":1}]')
         assert json.loads(await ws.recv()) == [3, "s1", {}]
     assert not await Charger.objects.filter(charger_id="sink").aexists()
+
+
+async def test_it_accepts_a_reconnection_right_after_the_old_socket_died(live_ocpp_server):
+    """A charger whose connection dropped without a closing handshake (power
+    cut, NAT timeout) reconnects at once: the dead socket must not block it."""
+    url = f"{live_ocpp_server.ws_url}/ocpp/ABRUPT1"
+    for _ in range(3):
+        old = await websockets.connect(url, subprotocols=["ocpp1.6"])
+        await old.send(json.dumps([2, "h", "Heartbeat", {}]))
+        await old.recv()
+        old.transport.abort()  # no close frame, like a pulled cable
+    async with websockets.connect(url, subprotocols=["ocpp1.6"]) as ws:
+        await ws.send(json.dumps([2, "h2", "Heartbeat", {}]))
+        assert json.loads(await ws.recv())[:2] == [3, "h2"]
+        assert (await Charger.objects.aget(charger_id="ABRUPT1")).connected
