@@ -10,6 +10,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 
 import pytest
 from channels.db import database_sync_to_async
@@ -1169,3 +1170,13 @@ async def test_it_sends_one_call_at_a_time():
         await comm.send_to(text_data=json.dumps([3, sent_second[1], {"status": "Accepted"}]))
         await asyncio.wait_for(asyncio.gather(first, second), TIMEOUT)
     assert (sent_first[2], nothing_yet, sent_second[2]) == ("Reset", True, "ClearCache")
+
+
+async def test_it_logs_connections_to_the_project_log_without_the_password(caplog, fast_hasher):
+    await create_charger(password=PASSWORD)
+    with caplog.at_level(logging.INFO, logger="ocpp_app"):
+        async with charger(headers=basic("CP1", PASSWORD)):
+            pass
+    assert "Connected (subprotocol=ocpp1.6)" in caplog.text
+    assert "Disconnected (code=1000)" in caplog.text
+    assert PASSWORD not in caplog.text

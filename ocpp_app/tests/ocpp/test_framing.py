@@ -216,3 +216,23 @@ def test_it_keeps_a_finite_number_with_a_big_exponent():
 def test_it_reads_no_message_id_with_a_control_character_from_an_invalid_frame():
     with pytest.raises(framing.UnreadableFrame):
         framing.parse_frame('[2,"a\x00b","Heartbeat",{')
+
+
+def test_it_refuses_a_call_with_five_elements():
+    error = parse_error('[2,"m1","Heartbeat",{},{}]')
+    assert (wire_code(error), error.message_id) == ("FormationViolation", "m1")
+
+
+def test_it_refuses_a_call_whose_action_is_not_a_string():
+    error = parse_error('[2,"m1",7,{}]')
+    assert (wire_code(error), error.message_id) == ("FormationViolation", "m1")
+
+
+def test_it_ignores_an_unknown_message_type():
+    with pytest.raises(framing.UnreadableFrame):
+        framing.parse_frame('[5,"m1","Heartbeat",{}]')
+
+
+def test_it_ignores_a_malformed_callresult():
+    with pytest.raises(framing.UnreadableFrame):
+        framing.parse_frame('[3,"m1","not an object"]')
