@@ -5,6 +5,7 @@ idempotent (OCPP-RULES.md, transactions and durability).
 """
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -214,7 +215,9 @@ def _store_meter_values(charger: Charger, connector_id: int, tx: Transaction | N
                 numeric = float(value) if fmt == "Raw" else None
             except ValueError:
                 numeric = None
-            if numeric is not None and numeric != numeric:  # NaN
+            if numeric is not None and not math.isfinite(numeric):
+                # "nan", "inf", "1e999" are strings the schema allows; an
+                # infinity would poison sums and break JSON output.
                 numeric = None
             rows.append(
                 MeterReading(
