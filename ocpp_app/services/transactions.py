@@ -31,6 +31,7 @@ from .common import IdTagInfo, clip
 logger = logging.getLogger(__name__)
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
+BIGINT_MAX = 2**63 - 1
 
 
 def authorize_id_tag(*, charger: Charger, id_tag: str) -> IdTagInfo:
@@ -168,7 +169,9 @@ def transaction_stop(
             tx.notes = (tx.notes + f"\nmeterStop {meter_stop} is below meterStart {tx.meter_start}.").strip()
             _record_anomaly(charger, "MeterStopBelowStart", facts | {"meterStart": tx.meter_start})
         else:
-            tx.energy_wh = meter_stop - tx.meter_start
+            # Both meters fit a BIGINT, their difference may not (an absurd
+            # negative meterStart): clamp rather than fail the stop.
+            tx.energy_wh = min(meter_stop - tx.meter_start, BIGINT_MAX)
         tx.save()
         if transaction_data:
             _store_meter_values(charger, tx.connector_id, tx, transaction_data)
