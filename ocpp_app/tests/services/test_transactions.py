@@ -409,3 +409,18 @@ def test_it_keeps_the_latest_meter_values_payload():
     raw = {"connectorId": 1, "meterValue": [{"timestamp": "2024-05-01T12:00:00Z", "sampledValue": [{"value": "1"}]}]}
     meter_values_store(charger_id="CP1", connector_id=1, transaction_id=None, meter_value=readings(), raw=raw)
     assert Charger.objects.get(charger_id="CP1").last_meter_values == raw
+
+
+@pytest.mark.parametrize("value", ["1e999", "inf", "-Infinity", "nan"])
+def test_it_keeps_a_value_that_is_not_a_finite_number_without_a_number(value):
+    meter_values_store(charger_id="CP1", connector_id=1, transaction_id=None, meter_value=readings(T0, sample(value)))
+    reading = MeterReading.objects.get()
+    assert (reading.value, reading.value_numeric) == (value, None)
+
+
+def test_it_stops_a_transaction_whose_energy_would_overflow():
+    int64_max = 2**63 - 1
+    tx_id = start(meter_start=-int64_max).transaction_id
+    result = stop(tx_id, meter_stop=int64_max)
+    tx = Transaction.objects.get(pk=tx_id)
+    assert (result.stopped, tx.meter_stop, tx.energy_wh) == (True, int64_max, int64_max)
