@@ -53,9 +53,11 @@ def free_port() -> int:
 
 class Target:
     name = ""
+    server_dir = BASE_DIR
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
+        self.server_dir = args.server_dir or BASE_DIR
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.tmp = Path(tempfile.mkdtemp(prefix=f"bench-{self.name}-"))
@@ -140,12 +142,15 @@ class Django(Target):
             self._pg(f'DROP DATABASE IF EXISTS "{self.db_name}"')
             self._pg(f'CREATE DATABASE "{self.db_name}"')
         subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=BASE_DIR, env=self.env(), check=True
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=self.server_dir,
+            env=self.env(),
+            check=True,
         )
         out = (self.tmp / "server.out").open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=BASE_DIR,
+            cwd=self.server_dir,
             env=self.env(),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -196,7 +201,7 @@ class Django(Target):
         )
         subprocess.run(
             [sys.executable, "manage.py", "shell", "-c", code],
-            cwd=BASE_DIR,
+            cwd=self.server_dir,
             env=self.env(),
             input=json.dumps(ids).encode(),
             check=True,
@@ -220,6 +225,16 @@ class Django(Target):
         }
 
 
+async def settle(probe: load.ServerProbe, limit: float = 20) -> None:
+    """Wait until the server is quiet again (e.g. after thousands of closes)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        probe.mark()
+        await asyncio.sleep(0.5)
+        if probe.cpu_percent() < 10:
+            return
+
+
 async def run_target(target: Target, args: argparse.Namespace) -> dict:
     probe = load.ServerProbe(target.proc.pid)
     results: dict = {}
@@ -239,6 +254,7 @@ async def run_target(target: Target, args: argparse.Namespace) -> dict:
     s = rec.summary()
     log("first_contact", {"chargers": args.first_contact, "connected": len(first), **s})
     await load.close_all(first)
+    await settle(probe)
 
     # Storm of known chargers, then idle, then the mixed fixed rate over them.
     rss_before = probe.rss()
@@ -286,6 +302,7 @@ async def run_target(target: Target, args: argparse.Namespace) -> dict:
     # Closed loops on C of the connected chargers; the others hang up.
     keep, extra = chargers[: args.closed], chargers[args.closed :]
     await load.close_all(extra)
+    await settle(probe)
     if len(keep) < args.closed:
         more = await load.connect_many(url, "CLOSED", args.closed - len(keep), concurrency=200, deadline=60)
         keep += more
@@ -293,10 +310,12 @@ async def run_target(target: Target, args: argparse.Namespace) -> dict:
     r = await load.closed_loop(keep, load.heartbeat, args.closed_duration, grace=30)
     log("heartbeat", {"chargers": len(keep), **r, "cpu_percent": probe.cpu_percent()})
     await load.start_transactions(keep, timeout=60)
+    await settle(probe)
     probe.mark()
     r = await load.closed_loop(keep, load.meter_value, args.closed_duration, grace=30)
     log("metervalues", {"chargers": len(keep), **r, "cpu_percent": probe.cpu_percent()})
     await load.close_all(keep)
+    await settle(probe)
 
     try:
         r = await asyncio.wait_for(load.backlog(url, "BACKLOG1", args.backlog), args.backlog_timeout)
@@ -311,6 +330,17 @@ async def run_target(target: Target, args: argparse.Namespace) -> dict:
     log("transactions", {"chargers": len(tx_chargers), **r, "cpu_percent": probe.cpu_percent()})
     await load.close_all(tx_chargers)
     return results
+
+
+def server_commit(path: Path) -> str:
+    def git(*cmd: str) -> str:
+        return subprocess.run(["git", *cmd], cwd=path, capture_output=True, text=True).stdout.strip()
+
+    if (path / "COMMIT").exists():  # an exported tree (git archive) names its commit
+        return (path / "COMMIT").read_text().strip()
+    commit = git("rev-parse", "--short", "HEAD") or "?"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "ocpp_app", "config")
+    return commit + (" (with uncommitted changes)" if dirty else "")
 
 
 def versions() -> dict:
@@ -361,6 +391,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backlog", type=int, default=1000, help="queued messages the backlog charger replays")
     p.add_argument("--backlog-timeout", type=float, default=60)
     p.add_argument("--tx-chargers", type=int, default=100, help="chargers running one full session each")
+    p.add_argument(
+        "--server-dir",
+        type=Path,
+        help="run the server from this checkout (e.g. a `git worktree` of one commit) instead of this one",
+    )
     p.add_argument("--out", type=Path, default=BASE_DIR / "docs" / "benchmarks.md")
     p.add_argument("--json-out", type=Path, help="also write the raw results as JSON")
     args = p.parse_args(argv)
@@ -386,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             target.stop()
     meta = {
+        "commit": server_commit(args.server_dir or BASE_DIR),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "versions": versions(),

@@ -175,7 +175,7 @@ def render(meta: dict, results: dict, previous: Path | None = None) -> str:
         "",
         "## Run",
         "",
-        f"- date: {meta['date']}, duration {meta['seconds']} s",
+        f"- date: {meta['date']}, duration {meta['seconds']} s; server code at commit {meta.get('commit', '?')}",
         f"- machine: {meta['machine']}; load average before/after: {meta['load_before']} / {meta['load_after']}",
         "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         "- server: `manage.py serve` (uvicorn, one process, the production settings: validation on, every message"

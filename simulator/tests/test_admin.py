@@ -1,0 +1,118 @@
+"""Start and stop simulators from the admin, against a live server."""
+
+import os
+import signal
+import time
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from ocpp_app import simulators
+from ocpp_app.models import Charger, Simulator
+
+pytestmark = [pytest.mark.e2e]
+
+
+def wait_until(predicate, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+@pytest.fixture
+def run_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIMULATOR_RUN_DIR", str(tmp_path / "run"))
+    return tmp_path / "run"
+
+
+@pytest.fixture
+def staff_client(client):
+    user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pw-admin-123")
+    client.force_login(user)
+    return client
+
+
+def make_simulator(server, name="ADMINSIM", **kw) -> Simulator:
+    values = dict(
+        name=name,
+        cp_path=f"ocpp/{name}",
+        host="127.0.0.1",
+        ws_port=server.port,
+        interval=0.2,
+        kwh_max=1000,
+        power_kw=11,
+        repeat=True,
+        pause=1,
+        rfid="ADM1",
+    )
+    values.update(kw)
+    return Simulator.objects.create(**values)
+
+
+def connected(charger_id: str) -> bool:
+    return Charger.objects.filter(charger_id=charger_id, connected=True).exists()
+
+
+def test_admin_starts_and_stops_a_simulator(live_ocpp_server, staff_client, run_dir):
+    sim = make_simulator(live_ocpp_server)
+    url = reverse("admin:ocpp_app_simulator_changelist")
+    page = staff_client.get(url)
+    assert page.status_code == 200
+    assert f"ws://127.0.0.1:{live_ocpp_server.port}/ocpp/ADMINSIM" in page.content.decode()
+
+    try:
+        response = staff_client.post(url, {"action": "start_simulators", "_selected_action": [sim.pk]}, follow=True)
+        assert response.status_code == 200
+        sim.refresh_from_db()
+        assert sim.running and sim.started_at is not None
+        pid = simulators.simulator_pid(sim)
+        assert pid is not None
+        # It connects like any charger and starts charging.
+        assert wait_until(lambda: connected("ADMINSIM"))
+        assert wait_until(lambda: Charger.objects.get(charger_id="ADMINSIM").transactions.exists())
+
+        # Reloading the page keeps it running.
+        staff_client.get(url)
+        sim.refresh_from_db()
+        assert sim.running and simulators.simulator_pid(sim) == pid
+
+        response = staff_client.post(url, {"action": "stop_simulators", "_selected_action": [sim.pk]}, follow=True)
+        assert response.status_code == 200
+        sim.refresh_from_db()
+        assert not sim.running
+        assert wait_until(lambda: not connected("ADMINSIM"))
+        # The session was ended properly (SIGTERM -> StopTransaction).
+        tx = Charger.objects.get(charger_id="ADMINSIM").transactions.get()
+        assert tx.stop_time is not None and tx.stop_reason == "Local"
+    finally:
+        simulators.simulator_stop(simulator=sim)
+
+
+def test_a_dead_process_shows_as_stopped_and_resume_restarts_running_ones(live_ocpp_server, staff_client, run_dir):
+    sim = make_simulator(live_ocpp_server, name="RESUMESIM")
+    try:
+        assert simulators.simulator_start(simulator=sim)
+        first = simulators.simulator_pid(sim)
+        assert wait_until(lambda: connected("RESUMESIM"))
+
+        # As after a reboot: the process is gone but the simulator is marked running.
+        os.kill(first, signal.SIGKILL)
+        assert wait_until(lambda: simulators.simulator_pid(sim) is None, 10)
+        assert simulators.simulators_resume() == 1
+        sim.refresh_from_db()
+        second = simulators.simulator_pid(sim)
+        assert sim.running and second not in (None, first)
+        assert simulators.simulators_resume() == 0  # already running: no duplicate
+
+        # A process that ended on its own is shown as stopped, with the reason.
+        os.kill(second, signal.SIGKILL)
+        assert wait_until(lambda: simulators.simulator_pid(sim) is None, 10)
+        staff_client.get(reverse("admin:ocpp_app_simulator_changelist"))
+        sim.refresh_from_db()
+        assert not sim.running and sim.last_error
+    finally:
+        simulators.simulator_stop(simulator=sim)
