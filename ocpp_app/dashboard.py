@@ -44,9 +44,12 @@ def dashboard_update(charger_ids: list[str], kinds: dict[str, list[str]] | None 
             }
         )
     counts = selectors.dashboard_counts()
+    found = {u["charger_id"] for u in updates}
     return {
         "type": "update",
         "chargers": updates,
+        # Deleted meanwhile (or never existed): the page drops their rows.
+        "removed": [cid for cid in charger_ids if cid not in found],
         "counts": counts.__dict__,
         "counts_html": render_to_string("ocpp/_counts.html", {"counts": counts}),
     }

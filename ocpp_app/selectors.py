@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
+from django.db.models import BigIntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from .models import Charger, Connector, MessageLog, MeterReading, Transaction
@@ -115,7 +115,7 @@ def chargers_with_details(qs: QuerySet[Charger]) -> QuerySet[Charger]:
     )
     return (
         qs.defer(*LIST_DEFER)
-        .annotate(energy_done_wh=Coalesce(Subquery(done), Value(0)))
+        .annotate(energy_done_wh=Coalesce(Subquery(done), Value(0), output_field=BigIntegerField()))
         .prefetch_related(
             Prefetch("connectors", queryset=Connector.objects.order_by("connector_id")),
             Prefetch("transactions", queryset=_active_transactions(), to_attr="active_transactions"),
@@ -396,7 +396,6 @@ def landing_sessions(charger: Charger, *, limit: int = 50) -> list[dict]:
     for tx in transactions_with_live_values(charger.transactions.order_by("-start_time", "-id"))[:limit]:
         rows.append(
             {
-                "number": tx.pk,
                 "connector_id": tx.connector_id,
                 "id_tag": mask_id_tag(tx.id_tag),
                 "start_time": tx.start_time,

@@ -1,10 +1,14 @@
 """Keep every charger's landing-page QR code in step with its id."""
 
+import logging
+
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from .models import Charger
 from .qr import charger_qr_refresh
+
+logger = logging.getLogger(__name__)
 
 QR_FIELDS = {"qr_url", "qr_png", "qr_svg"}
 
@@ -19,4 +23,9 @@ def charger_saved(sender, instance: Charger, created: bool, raw: bool = False, u
         return
     if update_fields is not None and not created and "charger_id" not in update_fields:
         return  # a save of other fields cannot change the landing URL
-    charger_qr_refresh(instance)
+    try:
+        charger_qr_refresh(instance)
+    except Exception:
+        # The core saves chargers while a charge point waits for its answer: a
+        # sticker image must never break that. The QR endpoints retry later.
+        logger.exception("could not make the QR code of charger %s", instance.charger_id)

@@ -91,6 +91,14 @@
       fresh.classList.add("flash");
       setTimeout(function () { fresh.classList.remove("flash"); }, 1200);
     });
+    (update.removed || []).forEach(function (id) {
+      var row = rowOf(id);
+      if (row) row.remove();
+      if (markers[id]) {
+        markers[id].remove();
+        delete markers[id];
+      }
+    });
     document.getElementById("counts").innerHTML = update.counts_html;
     empty.hidden = tbody.querySelector("tr[data-charger-id]") !== null;
   }

@@ -106,3 +106,10 @@ def test_the_update_runs_a_fixed_number_of_queries(django_assert_max_num_queries
     assert len(update["chargers"]) == 25
     q3 = next(c for c in update["chargers"] if c["charger_id"] == "Q3")
     assert q3["point"]["colour"] == "faulted"
+
+
+def test_the_update_lists_chargers_that_are_gone():
+    make_charger("STAYS")
+    update = dashboard_update(["STAYS", "DELETED"])
+    assert [c["charger_id"] for c in update["chargers"]] == ["STAYS"]
+    assert update["removed"] == ["DELETED"]

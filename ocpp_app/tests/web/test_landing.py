@@ -66,3 +66,14 @@ def test_it_runs_a_fixed_number_of_queries(client, django_assert_max_num_queries
 )
 def test_mask_id_tag(tag, masked):
     assert mask_id_tag(tag) == masked
+
+
+def test_it_does_not_publish_transaction_ids(client):
+    other = make_charger("OTHER")
+    for day in range(7):  # so the id differs from every number on the page
+        make_session(other, stop=True, start=timezone.now() - timedelta(days=day + 1))
+    charger = make_charger("CP1")
+    tx = make_session(charger, id_tag="TAG-XYZ")
+    response = client.get(reverse("ocpp:landing", args=["CP1"]))
+    assert "number" not in response.context["sessions"][0]
+    assert f">{tx.pk}<" not in response.content.decode()

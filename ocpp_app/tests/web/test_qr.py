@@ -94,3 +94,12 @@ def test_the_template_tags_render_the_code():
     assert 'src="/ocpp/c/T1/qr.png"' in linked and 'width="120"' in linked
     assert 'src="data:image/png;base64,' in inline
     assert svg == "/ocpp/c/T1/qr.svg"
+
+
+def test_a_failing_qr_generator_never_breaks_saving_a_charger(monkeypatch):
+    def broken(url):
+        raise RuntimeError("no PNG writer")
+
+    monkeypatch.setattr("ocpp_app.qr.qr_render", broken)
+    charger = charger_get_or_create(charger_id="FRAGILE")
+    assert Charger.objects.filter(pk=charger.pk, qr_url="").exists()
