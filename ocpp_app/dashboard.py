@@ -62,6 +62,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             await self.close()  # before accept: the handshake is refused (403)
             return
         self.pending: dict[str, list[str]] = {}
+        self.only: set[str] | None = None  # None: every charger (the dashboard)
         self.flush_task: asyncio.Task | None = None
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.accept()
@@ -74,8 +75,14 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
-        # The only message a browser sends: "refresh these rows now".
-        ids = content.get("refresh") if isinstance(content, dict) else None
+        # A browser may say which chargers it follows ({"only": [...]}, the
+        # charger page) and ask for fresh rows now ({"refresh": [...]}).
+        if not isinstance(content, dict):
+            return
+        only = content.get("only")
+        if isinstance(only, list):
+            self.only = {cid for cid in only[:200] if isinstance(cid, str)}
+        ids = content.get("refresh")
         if isinstance(ids, list):
             for cid in ids[:200]:
                 if isinstance(cid, str):
@@ -84,7 +91,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def charger_event(self, event: dict) -> None:
         charger_id = event.get("charger_id")
-        if not isinstance(charger_id, str):
+        if not isinstance(charger_id, str) or (self.only is not None and charger_id not in self.only):
             return
         kinds = self.pending.setdefault(charger_id, [])
         if event.get("kind") not in kinds:

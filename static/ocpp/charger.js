@@ -72,6 +72,7 @@
 
   // -- live ------------------------------------------------------------------
   window.ocppLive({
+    only: [chargerId],
     visibleIds: function () { return [chargerId]; },
     onUpdate: function (update) {
       update.chargers.forEach(function (c) {

@@ -25,7 +25,10 @@
           delay = 1000;
           setState("open");
           var ids = options.visibleIds ? options.visibleIds() : [];
-          if (ids.length) ws.send(JSON.stringify({ refresh: ids }));
+          var message = {};
+          if (options.only) message.only = options.only;
+          if (ids.length) message.refresh = ids;
+          if (message.only || message.refresh) ws.send(JSON.stringify(message));
         } else if (message.type === "update") {
           options.onUpdate(message);
         }

@@ -165,3 +165,43 @@ async def test_a_command_to_a_disconnected_charger_shows_the_error(require_chrom
         await page.locator('form[data-action="Reset"] button').click()
         await page.wait_for_function("() => /HTTP 409/.test(document.getElementById('command-answer').textContent)")
         assert await page.locator("#command-answer").get_attribute("class") == "answer error"
+
+
+def meter_values(transaction_id: int, minute: int, wh: int, watts: int):
+    ts = datetime(2026, 1, 1, 12, minute, tzinfo=UTC).isoformat().replace("+00:00", "Z")
+    return call.MeterValues(
+        connector_id=1,
+        transaction_id=transaction_id,
+        meter_value=[
+            {
+                "timestamp": ts,
+                "sampledValue": [
+                    {"value": str(wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+                    {"value": str(watts), "measurand": "Power.Active.Import", "unit": "W"},
+                ],
+            }
+        ],
+    )
+
+
+async def test_the_charger_page_charts_stored_readings_and_follows_new_ones(require_chromium, live_ocpp_server):
+    session = await staff_session()
+    async with connected_charge_point(live_ocpp_server.ws_url + ws_path("CHART1"), "CHART1") as cp:
+        await cp.call(call.BootNotification(charge_point_vendor="Acme", charge_point_model="X1"))
+        started = await cp.call(
+            call.StartTransaction(connector_id=1, id_tag="T1", meter_start=1000, timestamp="2026-01-01T12:00:00Z")
+        )
+        tx = started.transaction_id
+        await cp.call(meter_values(tx, 1, 1500, 7000))
+        await cp.call(meter_values(tx, 2, 2100, 7200))
+        async with browser_page(require_chromium, live_ocpp_server, session=session) as page:
+            await page.goto(live_ocpp_server.http_url + "/ocpp/chargers/CHART1/view/")
+            await page.wait_for_selector("#chart .uplot canvas")
+            await page.wait_for_selector('#live[data-state="open"]')
+            data = await page.evaluate("window.ocppChart().data")
+            assert data[1] == [7.0, 7.2]  # kW
+            assert data[2] == [0.5, 1.1]  # kWh delivered
+            await cp.call(meter_values(tx, 3, 2800, 6900))
+            await page.wait_for_function("() => window.ocppChart().data[0].length === 3")
+            assert (await page.evaluate("window.ocppChart().data[2]"))[-1] == pytest.approx(1.8)
+            assert page.errors == []

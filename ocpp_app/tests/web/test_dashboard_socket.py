@@ -113,3 +113,17 @@ def test_the_update_lists_chargers_that_are_gone():
     update = dashboard_update(["STAYS", "DELETED"])
     assert [c["charger_id"] for c in update["chargers"]] == ["STAYS"]
     assert update["removed"] == ["DELETED"]
+
+
+async def test_a_page_following_one_charger_gets_only_its_updates():
+    communicator, _ = await communicator_for(await create_user(is_staff=True))
+    await communicator.receive_json_from()
+    await database_sync_to_async(make_charger)("MINE")
+    await database_sync_to_async(make_charger)("OTHER")
+    await communicator.send_json_to({"only": ["MINE"]})
+    await asyncio.sleep(0.1)
+    await events.publish("OTHER", "meter")
+    await events.publish("MINE", "heartbeat")
+    update = await communicator.receive_json_from(timeout=5)
+    assert [c["charger_id"] for c in update["chargers"]] == ["MINE"]
+    await communicator.disconnect()
