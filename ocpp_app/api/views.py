@@ -141,7 +141,14 @@ class ChargerActionView(SafeParsersMixin, APIView):
             )
         except CommandRejected as rejected:
             return Response(
-                {"detail": rejected.message, "error_code": rejected.code, "error_details": rejected.details},
+                {
+                    "detail": rejected.message,
+                    "command_id": rejected.command_id,
+                    "action": rejected.action,
+                    "status": CommandStatus.INVALID,
+                    "error_code": rejected.code,
+                    "error_details": rejected.details,
+                },
                 status=status.HTTP_400_BAD_REQUEST,
             )
         body = {"command_id": result.command_id, "action": result.action, "request": result.request}

@@ -91,11 +91,13 @@ async def call_charger(channel_name: str, action: str, payload: dict, *, timeout
 class CommandRejected(Exception):
     """The command was refused before anything was sent (HTTP 400)."""
 
-    def __init__(self, message: str, *, code: str = "Invalid", details: dict | None = None) -> None:
+    def __init__(self, message: str, *, code: str = "Invalid", details: dict | None = None, action: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.details = details or {}
+        self.action = action
+        self.command_id: int | None = None
 
 
 @dataclass
@@ -131,29 +133,27 @@ def send_command(
     admin actions).
 
     Raises Charger.DoesNotExist for an unknown charger and CommandRejected for
-    an unknown action or a payload that fails the schema; every other outcome
-    (answered, CALLERROR, time-out, not connected) is a CommandResult and a
-    Command row.
+    an unknown action or a payload that fails the schema (recorded as an
+    invalid Command, never sent); every other outcome (answered, CALLERROR,
+    time-out, not connected) is a CommandResult and a Command row.
     """
     # OCPP_CALL_TIMEOUT is the longest any command waits; a caller may ask for less.
     timeout = min(float(timeout or settings.OCPP_CALL_TIMEOUT), float(settings.OCPP_CALL_TIMEOUT))
     charger = Charger.objects.get(charger_id=charger_id)
     try:
-        wire_action, wire_payload = command_service.command_resolve(
-            charger=charger, action=action, payload=payload or {}
-        )
-    except command_service.UnknownAction as exc:
-        raise CommandRejected(str(exc), code="UnknownAction") from None
-    except command_service.BadCommand as exc:
-        raise CommandRejected(str(exc), code="BadCommand") from None
-    try:
-        framing.validate(MessageType.Call, wire_action, wire_payload)
-    except OCPPError as error:
-        raise CommandRejected(error.description, code=error.code, details=error.details or {}) from None
-    try:
-        command_service.command_precheck(charger=charger, action=wire_action, payload=wire_payload)
-    except command_service.BadCommand as exc:
-        raise CommandRejected(str(exc), code="BadCommand") from None
+        wire_action, wire_payload = _checked(charger, action, payload)
+    except CommandRejected as rejected:
+        # Refused before sending, but on record like every other command.
+        rejected.command_id = command_service.command_record_invalid(
+            charger_id=charger.charger_id,
+            action=rejected.action or str(action)[:64],
+            request=payload if isinstance(payload, dict) else {},
+            error_code=rejected.code,
+            error_description=rejected.message,
+            user_id=user_id,
+            source=source,
+        ).pk
+        raise
 
     command = command_service.command_create(
         charger_id=charger.charger_id, action=wire_action, request=wire_payload, user_id=user_id, source=source
@@ -200,6 +200,36 @@ def send_command(
         # time-out (counted from when the command was sent) runs out.
         result.extra["transaction_id"] = wait_for_started_transaction(command_id=command.pk, deadline=started + timeout)
     return result
+
+
+def _checked(charger: Charger, action: str, payload) -> tuple[str, dict]:
+    """The OCPP action and wire payload, or CommandRejected saying why not."""
+    try:
+        wire_action, wire_payload = command_service.command_resolve(
+            charger=charger, action=action, payload=payload if payload is not None else {}
+        )
+    except command_service.UnknownAction as exc:
+        raise CommandRejected(str(exc), code="UnknownAction") from None
+    except command_service.BadCommand as exc:
+        raise CommandRejected(str(exc), code="BadCommand", action=_known(action)) from None
+    try:
+        framing.validate(MessageType.Call, wire_action, wire_payload)
+    except OCPPError as error:
+        raise CommandRejected(
+            error.description, code=error.code, details=error.details or {}, action=wire_action
+        ) from None
+    try:
+        command_service.command_precheck(charger=charger, action=wire_action, payload=wire_payload)
+    except command_service.BadCommand as exc:
+        raise CommandRejected(str(exc), code="BadCommand", action=wire_action) from None
+    return wire_action, wire_payload
+
+
+def _known(action: str) -> str:
+    try:
+        return command_service.action_name(action)
+    except command_service.UnknownAction:
+        return ""
 
 
 def wait_for_started_transaction(*, command_id: int, deadline: float) -> int | None:

@@ -180,6 +180,31 @@ def command_create(
     )
 
 
+def command_record_invalid(
+    *,
+    charger_id: str,
+    action: str,
+    request: dict,
+    error_code: str,
+    error_description: str,
+    user_id: int | None = None,
+    source: str = "",
+) -> Command:
+    """Record a command refused before sending (unknown action, schema violation)."""
+    charger = Charger.objects.get(charger_id=charger_id)
+    return Command.objects.create(
+        charger=charger,
+        action=clip(action, 64),
+        request=redact(action, request),
+        created_by_id=user_id,
+        source=clip(source, 20),
+        status=CommandStatus.INVALID,
+        error_code=clip(error_code, 40),
+        error_description=error_description,
+        duration_ms=0,
+    )
+
+
 def command_finish(
     *,
     command_id: int,

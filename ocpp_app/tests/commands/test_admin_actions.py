@@ -51,7 +51,9 @@ def test_an_offline_charger_is_reported_and_recorded(rf):
     by_name["remote_stop"](modeladmin, request, Charger.objects.filter(charger_id="ADM-OFF"))
     assert modeladmin.messages[0][0] == "ADM-OFF: not connected"
     assert "no active transaction" in modeladmin.messages[1][0]
-    command = Command.objects.get(charger__charger_id="ADM-OFF")
+    command = Command.objects.get(charger__charger_id="ADM-OFF", action="Reset")
+    refused = Command.objects.get(charger__charger_id="ADM-OFF", action="RemoteStopTransaction")
+    assert refused.status == CommandStatus.INVALID and refused.error_code == "BadCommand"
     assert (command.action, command.source, command.status) == ("Reset", "admin", CommandStatus.NOT_CONNECTED)
     assert command.request == {"type": "Soft"} and command.created_by == user
 

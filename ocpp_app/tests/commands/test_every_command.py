@@ -2,8 +2,11 @@
 charge point on a real server process: answered, CALLERROR, time-out and not
 connected."""
 
+import asyncio
+import json
+
 import pytest
-from asgiref.sync import sync_to_async
+import websockets
 
 from ocpp_app.models import Charger, Command, CommandStatus
 from ocpp_app.ocpp import framing
@@ -146,7 +149,10 @@ def test_a_schema_violation_is_400_and_never_sent(api_client_staff):
     assert response.status_code == 400
     assert response.json()["error_code"] == "PropertyConstraintViolation"
     assert "type" in response.json()["detail"]
-    assert not Command.objects.exists()
+    command = Command.objects.get()  # on record, never sent
+    assert command.status == CommandStatus.INVALID and command.error_code == "PropertyConstraintViolation"
+    assert command.request == {"type": "Sideways"} and command.action == "Reset"
+    assert response.json()["command_id"] == command.pk
 
 
 def test_an_unknown_action_is_400(api_client_staff):
@@ -156,5 +162,18 @@ def test_an_unknown_action_is_400(api_client_staff):
     assert response.json()["error_code"] == "UnknownAction"
 
 
-async def _sync(fn, *args, **kwargs):
-    return await sync_to_async(fn)(*args, **kwargs)
+async def test_an_answer_that_fails_the_schema_is_502(live_ocpp_server, api_for):
+    """A raw socket, because the library refuses to send an invalid answer."""
+    api = await api_for(live_ocpp_server)
+    cid = "CMD-BOGUS"
+    async with websockets.connect(f"{live_ocpp_server.ws_url}/ocpp/{cid}", subprotocols=["ocpp1.6"]) as ws:
+        await wait_connected(cid)
+        request = asyncio.create_task(api.action(cid, "Reset", {"type": "Soft"}))
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        assert frame[0] == 2 and frame[2] == "Reset" and frame[3] == {"type": "Soft"}
+        await ws.send(json.dumps([3, frame[1], {"status": "Maybe"}]))
+        status, body = await request
+    assert status == 502, body
+    assert body["status"] == "invalid_response" and body["error_code"] == "InvalidResponse"
+    command = await Command.objects.aget(charger__charger_id=cid)
+    assert command.status == CommandStatus.CALL_ERROR and command.error_code == "InvalidResponse"
