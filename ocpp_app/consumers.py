@@ -13,6 +13,7 @@ import uuid
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
 from django.conf import settings
 
 from . import events
@@ -53,6 +54,16 @@ class OCPPConsumer(AsyncWebsocketConsumer):
     charger_id: str | None = None
     cp: CentralSystem | None = None
     accepted = False
+
+    async def dispatch(self, message) -> None:
+        # channels (4.2+) runs close_old_connections() on the database thread
+        # before every handler: one more thread hop per frame, queued behind
+        # the group-commit writer. This consumer never touches the ORM itself;
+        # group commit does, with database_sync_to_async's own housekeeping.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def websocket_connect(self, message) -> None:
         self.connection_id = uuid.uuid4().hex
