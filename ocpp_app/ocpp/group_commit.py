@@ -13,6 +13,12 @@ falls (ARCHITECTURE.md, hot path).
 
 If anything in a batch raises, the whole transaction is rolled back and each
 call is re-run alone, so one bad message never fails or loses another's.
+
+A service may offer a batched form as its `many` attribute, taking the list of
+keyword dicts and returning one result per dict: the calls of one batch to it
+then become one statement (heartbeats: one UPDATE for all chargers). Calls in
+one batch come from different chargers (each charger has one message in
+flight), so running them grouped does not reorder any charger's messages.
 """
 
 import asyncio
@@ -34,12 +40,28 @@ def _run_alone(fn: Callable, kwargs: dict) -> tuple[bool, Any]:
         return False, exc
 
 
+def _execute_all(calls: list[tuple[Callable, dict]]) -> list[tuple[bool, Any]]:
+    results: list[tuple[bool, Any]] = [(False, None)] * len(calls)
+    grouped: dict[Callable, list[int]] = {}
+    for index, (fn, kwargs) in enumerate(calls):
+        many = getattr(fn, "many", None)
+        if many is not None:
+            grouped.setdefault(many, []).append(index)
+        else:
+            results[index] = (True, fn(**kwargs))
+    for many, indexes in grouped.items():
+        values = many([calls[index][1] for index in indexes])
+        for index, value in zip(indexes, values, strict=True):
+            results[index] = (True, value)
+    return results
+
+
 def _execute(calls: list[tuple[Callable, dict]]) -> list[tuple[bool, Any]]:
     if len(calls) == 1:
         return [_run_alone(*calls[0])]
     try:
         with transaction.atomic():
-            return [(True, fn(**kwargs)) for fn, kwargs in calls]
+            return _execute_all(calls)
     except Exception:
         # Nothing of the batch was committed: isolate the failing call.
         return [_run_alone(fn, kwargs) for fn, kwargs in calls]

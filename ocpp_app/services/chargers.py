@@ -168,11 +168,22 @@ def charger_boot(
 
 
 def charger_heartbeat(*, charger_id: str) -> datetime:
+    return charger_heartbeat_many([{"charger_id": charger_id}])[0]
+
+
+def charger_heartbeat_many(calls: list[dict]) -> list[datetime]:
+    """Record the heartbeats of many chargers with one UPDATE (group commit
+    hands a whole batch of heartbeats here)."""
     now = timezone.now()
-    if not Charger.objects.filter(charger_id=charger_id).update(last_heartbeat=now, last_seen=now):
-        charger_get_or_create(charger_id=charger_id)
-        Charger.objects.filter(charger_id=charger_id).update(last_heartbeat=now, last_seen=now)
-    return now
+    ids = {call["charger_id"] for call in calls}
+    if Charger.objects.filter(charger_id__in=ids).update(last_heartbeat=now, last_seen=now) < len(ids):
+        for charger_id in ids:  # rare: a charger deleted while connected
+            charger_get_or_create(charger_id=charger_id)
+        Charger.objects.filter(charger_id__in=ids).update(last_heartbeat=now, last_seen=now)
+    return [now] * len(calls)
+
+
+charger_heartbeat.many = charger_heartbeat_many  # type: ignore[attr-defined]
 
 
 def connector_status_update(

@@ -47,3 +47,25 @@ async def test_it_keeps_working_after_a_failed_batch():
     with pytest.raises(ValueError):
         await committer.run(explode, charger_id="BAD")
     assert await committer.run(create_charger, charger_id="AFTER") == "AFTER"
+
+
+async def test_it_coalesces_the_calls_of_a_batch_into_the_batched_form():
+    from ocpp_app.services.chargers import charger_heartbeat
+
+    calls = []
+    original = charger_heartbeat.many
+
+    def spy(kwargs_list):
+        calls.append([kwargs["charger_id"] for kwargs in kwargs_list])
+        return original(kwargs_list)
+
+    for n in range(3):
+        await Charger.objects.acreate(charger_id=f"HB{n}")
+    charger_heartbeat.many = spy
+    try:
+        committer = GroupCommitter()
+        await asyncio.gather(*(committer.run(charger_heartbeat, charger_id=f"HB{n}") for n in range(3)))
+    finally:
+        charger_heartbeat.many = original
+    assert calls == [["HB0", "HB1", "HB2"]]
+    assert await Charger.objects.filter(last_heartbeat__isnull=False).acount() == 3
