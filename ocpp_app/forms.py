@@ -10,7 +10,7 @@ class ChargerAdminForm(forms.ModelForm):
     class Meta:
         model = Charger
         fields = ["charger_id", "name", "registration_status", "require_rfid", "latitude", "longitude", "config"]
-        widgets = {"latitude": LatLngMapWidget(), "longitude": forms.NumberInput(attrs={"step": "0.000001"})}
+        widgets = {"latitude": forms.NumberInput(attrs={"step": "0.000001"}), "longitude": LatLngMapWidget()}
 
     def clean_charger_id(self):
         value = (self.cleaned_data.get("charger_id") or "").strip()

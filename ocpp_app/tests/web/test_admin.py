@@ -61,7 +61,7 @@ def test_the_change_form_has_the_leaflet_map_widget(superuser_client):
     html = superuser_client.get(reverse("admin:ocpp_app_charger_change", args=[charger.pk])).content.decode()
     assert "/static/leaflet/leaflet.js" in html and "/static/leaflet/leaflet.css" in html
     assert "/static/ocpp/latlng_widget.js" in html
-    assert 'class="latlng-map" data-lat-input="id_latitude" data-lng-input="id_longitude"' in html
+    assert 'id="id_longitude_map" class="latlng-map" data-lat-input="id_latitude" data-lng-input="id_longitude"' in html
     assert 'data-center-lat="25.6866" data-center-lng="-100.3161"' in html
     assert "window.ocppLatLngMapInit" in html
     assert "//unpkg.com" not in html and "cdn" not in html.lower()
