@@ -161,9 +161,25 @@ def charger_boot(
     charger.meter_type = clip(meter_type, 25)
     charger.meter_serial_number = clip(meter_serial_number, 25)
     charger.last_boot_at = timezone.now()
+    fields = [
+        "vendor",
+        "model",
+        "serial_number",
+        "charge_box_serial_number",
+        "firmware_version",
+        "iccid",
+        "imsi",
+        "meter_type",
+        "meter_serial_number",
+        "last_boot_at",
+        "updated_at",
+    ]
     if status == RegistrationStatus.ACCEPTED:
         charger.heartbeat_interval = interval
-    charger.save()
+        fields.append("heartbeat_interval")
+    # Only what the boot reports: a full save would write back every column of
+    # this possibly stale row (a password or status an operator just changed).
+    charger.save(update_fields=fields)
     return BootResult(status=status, interval=interval)
 
 

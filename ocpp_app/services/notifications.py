@@ -45,10 +45,12 @@ class DataTransferResult:
 def data_transfer_receive(
     *, charger_id: str, vendor_id: str, message_id: str | None = None, data: str | None = None
 ) -> DataTransferResult:
-    """Store a charger's DataTransfer. Vendors listed in
-    OCPP_DATA_TRANSFER_VENDORS are Accepted; any other answers UnknownVendorId."""
+    """Store a charger's DataTransfer and answer by OCPP_DATA_TRANSFER_VENDORS:
+    an entry `vendor` accepts every messageId of that vendor, entries
+    `vendor:messageId` accept only those; an unlisted vendor answers
+    UnknownVendorId, an unlisted messageId of a listed vendor UnknownMessageId."""
     charger = charger_get_or_create(charger_id=charger_id)
-    status = "Accepted" if vendor_id in settings.OCPP_DATA_TRANSFER_VENDORS else "UnknownVendorId"
+    status = _data_transfer_status(vendor_id, message_id)
     DataTransferRecord.objects.create(
         charger=charger,
         direction=Direction.IN,
@@ -58,6 +60,22 @@ def data_transfer_receive(
         status=status,
     )
     return DataTransferResult(status=status)
+
+
+def _data_transfer_status(vendor_id: str, message_id: str | None) -> str:
+    accepted_messages: set[str] = set()
+    vendor_known = False
+    for entry in settings.OCPP_DATA_TRANSFER_VENDORS:
+        vendor, _, message = entry.partition(":")
+        if vendor != vendor_id:
+            continue
+        vendor_known = True
+        if not message:
+            return "Accepted"
+        accepted_messages.add(message)
+    if not vendor_known:
+        return "UnknownVendorId"
+    return "Accepted" if message_id in accepted_messages else "UnknownMessageId"
 
 
 def charger_event_record(
