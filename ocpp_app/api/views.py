@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.generics import get_object_or_404
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -35,6 +36,11 @@ class SafeParsersMixin:
     parser_classes = [filters.SafeJSONParser]
 
 
+class Pagination(LimitOffsetPagination):
+    # Bounded: ?limit=10**20 must be a page, not a database error.
+    max_limit = 1000
+
+
 def chargers_with_live_state():
     return Charger.objects.prefetch_related(
         "connectors",
@@ -48,6 +54,8 @@ def chargers_with_live_state():
 
 class ChargerListView(SafeParsersMixin, generics.ListCreateAPIView):
     """Chargers with their live state; POST pre-registers a charger."""
+
+    pagination_class = Pagination
 
     queryset = chargers_with_live_state()
 
@@ -167,6 +175,7 @@ class ChargerActionView(SafeParsersMixin, APIView):
 
 
 class RFIDListView(SafeParsersMixin, generics.ListCreateAPIView):
+    pagination_class = Pagination
     queryset = RFID.objects.all()
     serializer_class = RFIDSerializer
 
@@ -183,6 +192,8 @@ class RFIDDetailView(SafeParsersMixin, generics.RetrieveUpdateDestroyAPIView):
 @extend_schema(parameters=filters.TRANSACTION_PARAMETERS)
 class TransactionListView(generics.ListAPIView):
     """Transactions, newest first; energy in Wh."""
+
+    pagination_class = Pagination
 
     serializer_class = TransactionSerializer
 
@@ -233,6 +244,8 @@ class TransactionExportView(APIView):
 @extend_schema(parameters=filters.METER_READING_PARAMETERS)
 class MeterReadingListView(generics.ListAPIView):
     """A charger's meter readings in time order."""
+
+    pagination_class = Pagination
 
     serializer_class = MeterReadingSerializer
 

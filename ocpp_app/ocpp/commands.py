@@ -65,6 +65,9 @@ async def call_charger(channel_name: str, action: str, payload: dict, *, timeout
             "request_id": request_id,
             "reply_channel": reply_channel,
             "timeout": timeout,
+            # When we stop waiting (epoch seconds): a consumer still busy with
+            # another CALL by then should drop this one rather than send it late.
+            "deadline": time.time() + timeout + REPLY_MARGIN,
         },
     )
     deadline = time.monotonic() + timeout + REPLY_MARGIN

@@ -316,6 +316,7 @@ def test_transactions_list_and_filters(client, sessions):
         "stop_reason": "Local",
         "energy_wh": 7500,
     }
+    assert ids(client.get("/ocpp/transactions/?limit=100000000000000000000")) == [t3.pk, t2.pk, t1.pk]
     assert client.get("/ocpp/transactions/?since=yesterday").status_code == 400
     assert client.get("/ocpp/transactions/?since=0001-01-01T00:00:00%2B01:00").status_code == 400
     assert client.get("/ocpp/transactions/?until=2026-02-30T00:00:00Z").status_code == 400
