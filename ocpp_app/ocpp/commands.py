@@ -197,11 +197,15 @@ def send_command(
         error_description=outcome.error_description,
         error_details=outcome.error_details,
     )
-    if wire_action == "RemoteStartTransaction" and result.ok and (outcome.payload or {}).get("status") == "Accepted":
-        # The StartTransaction that follows arrives on the charger's socket,
-        # maybe in another process: look for it in the database until the
-        # time-out (counted from when the command was sent) runs out.
-        result.extra["transaction_id"] = wait_for_started_transaction(command_id=command.pk, deadline=started + timeout)
+    if wire_action == "RemoteStartTransaction" and result.ok:
+        result.extra["transaction_id"] = None
+        if (outcome.payload or {}).get("status") == "Accepted":
+            # The StartTransaction that follows arrives on the charger's socket,
+            # maybe in another process: look for it in the database until the
+            # time-out (counted from when the command was sent) runs out.
+            result.extra["transaction_id"] = wait_for_started_transaction(
+                command_id=command.pk, deadline=started + timeout
+            )
     return result
 
 

@@ -56,6 +56,18 @@ async def test_remote_start_without_a_following_start_answers_no_transaction_id(
         status, body = await api.action(cid, "remote_start", {"connectorId": 1, "idTag": "TAG-X"}, timeout=0.5)
     assert status == 200, body
     assert body["transaction_id"] is None
+    assert not await Transaction.objects.filter(charger__charger_id=cid).aexists()
+
+
+async def test_a_rejected_remote_start_answers_a_null_transaction_id(live_ocpp_server, api_for):
+    api = await api_for(live_ocpp_server)
+    cid = "FX-RS3"
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+        cp.answers["RemoteStartTransaction"] = {"status": "Rejected"}
+        await wait_connected(cid)
+        status, body = await api.action(cid, "RemoteStartTransaction", {"idTag": "TAG-X"})
+    assert status == 200, body
+    assert body["response"] == {"status": "Rejected"} and body["transaction_id"] is None
 
 
 async def test_remote_stop_alias_stops_the_active_transaction(live_ocpp_server, api_for):
