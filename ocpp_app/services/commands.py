@@ -151,6 +151,9 @@ def command_precheck(*, charger: Charger, action: str, payload: dict) -> None:
     new AuthorizationKey we cannot store (it would lock the charger out)."""
     if _out_of_int32(payload):
         raise BadCommand("integers in an OCPP 1.6 payload must fit 32 bits")
+    connector_id = payload.get("connectorId")
+    if isinstance(connector_id, int) and connector_id < 0:
+        raise BadCommand("connectorId must be 0 (the charger) or a connector number")
     if action == "ChangeConfiguration" and payload.get("key") == AUTHORIZATION_KEY:
         value = payload.get("value") or ""
         if not PASSWORD_MIN <= len(value) <= PASSWORD_MAX or any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in value):
@@ -300,7 +303,10 @@ def _on_change_configuration(charger: Charger, request: dict, response: dict) ->
 def _parse_dt(value) -> datetime | None:
     if not isinstance(value, str):
         return None
-    parsed = parse_datetime(value)
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:  # well-formed but impossible, e.g. month 13
+        return None
     if parsed is not None and timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, UTC)
     return parsed

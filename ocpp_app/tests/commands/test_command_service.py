@@ -111,3 +111,19 @@ def test_expired_reservations_are_marked_expired():
     assert svc.reservations_expire(now=now) == 1
     statuses = dict(Reservation.objects.values_list("reservation_id", "status"))
     assert statuses == {1: "Expired", 2: "Accepted", 3: "Used"}
+
+
+def test_it_refuses_a_negative_connector():
+    charger = Charger.objects.create(charger_id="S7")
+    with pytest.raises(svc.BadCommand):
+        svc.command_precheck(charger=charger, action="UnlockConnector", payload={"connectorId": -1})
+
+
+def test_an_impossible_expiry_date_does_not_break_the_record():
+    Charger.objects.create(charger_id="S8")
+    request = {"connectorId": 1, "expiryDate": "2030-13-45T00:00:00Z", "idTag": "T", "reservationId": 8}
+    command = _command("S8", "ReserveNow", request)
+    svc.command_finish(
+        command_id=command.pk, status=CommandStatus.OK, response={"status": "Accepted"}, wire_request=request
+    )
+    assert Reservation.objects.get(reservation_id=8).status == ReservationStatus.ACCEPTED
