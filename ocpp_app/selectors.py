@@ -8,10 +8,12 @@ prefetches instead of per-row lookups.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import BigIntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
+from django.conf import settings
+from django.db.models import BigIntegerField, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from .models import Charger, Connector, MessageLog, MeterReading, Transaction
 
@@ -90,13 +92,22 @@ def state_of(*, connected: bool, last_seen, last_heartbeat, connected_since, hea
 LIVENESS = ("pk", "connected", "last_seen", "last_heartbeat", "connected_since", "heartbeat_interval")
 
 
-def _states_by_pk(qs: QuerySet[Charger]) -> dict[int, str]:
-    return {
-        row[0]: state_of(
-            connected=row[1], last_seen=row[2], last_heartbeat=row[3], connected_since=row[4], heartbeat_interval=row[5]
-        )
-        for row in qs.values_list(*LIVENESS)
-    }
+def heard_recently_q() -> Q:
+    """Connected chargers heard within their heartbeat interval plus grace
+    (Charger.state == "online") as one SQL condition: one small query for the
+    distinct intervals in use, then a cutoff per interval. "Heard" is the
+    latest of last_seen, last_heartbeat and connected_since, and
+    max(a, b, c) >= cutoff exactly when one of them is."""
+    now = timezone.now()
+    default = settings.OCPP_HEARTBEAT_INTERVAL
+    fresh = Q(pk__in=[])
+    intervals = Charger.objects.filter(connected=True).order_by().values_list("heartbeat_interval", flat=True)
+    for interval in set(intervals.distinct()):
+        cutoff = now - timedelta(seconds=(interval or default) + settings.OCPP_STALE_GRACE)
+        heard = Q(last_seen__gte=cutoff) | Q(last_heartbeat__gte=cutoff) | Q(connected_since__gte=cutoff)
+        same = Q(heartbeat_interval=interval) if interval is not None else Q(heartbeat_interval__isnull=True)
+        fresh |= same & heard
+    return Q(connected=True) & fresh
 
 
 def _active_transactions() -> QuerySet[Transaction]:
@@ -155,19 +166,27 @@ class DashboardCounts:
 
 
 def dashboard_counts() -> DashboardCounts:
-    """Three queries: liveness of every charger, chargers charging, chargers faulted."""
-    states = list(_states_by_pk(Charger.objects.all()).values())
-    charging = faulted = 0
-    if states:
-        charging = Connector.objects.filter(status__in=CHARGING_STATUSES).values("charger_id").distinct().count()
-        faulted = Connector.objects.filter(status__in=FAULT_STATUSES).values("charger_id").distinct().count()
+    """Three queries whatever the number of chargers: the heartbeat intervals
+    in use, one aggregate over chargers, one over connector statuses."""
+    totals = Charger.objects.aggregate(
+        n_total=Count("pk"),
+        n_connected=Count("pk", filter=Q(connected=True)),
+        n_online=Count("pk", filter=heard_recently_q()),
+    )
+    per_status = dict(
+        Connector.objects.filter(status__in=[*CHARGING_STATUSES, *FAULT_STATUSES])
+        .order_by()
+        .values("status")
+        .annotate(chargers=Count("charger_id", distinct=True))
+        .values_list("status", "chargers")
+    )
     return DashboardCounts(
-        total=len(states),
-        online=states.count("online"),
-        stale=states.count("stale"),
-        offline=states.count("offline"),
-        charging=charging,
-        faulted=faulted,
+        total=totals["n_total"],
+        online=totals["n_online"],
+        stale=totals["n_connected"] - totals["n_online"],
+        offline=totals["n_total"] - totals["n_connected"],
+        charging=sum(per_status.get(s, 0) for s in CHARGING_STATUSES),
+        faulted=sum(per_status.get(s, 0) for s in FAULT_STATUSES),
     )
 
 
@@ -182,11 +201,10 @@ def dashboard_chargers(*, q: str = "", state: str = "", status: str = "", vendor
         qs = qs.filter(pk__in=Connector.objects.filter(status__iexact=status).values("charger_id"))
     if state == "offline":
         qs = qs.filter(connected=False)
-    elif state in ("online", "stale"):
-        # Staleness depends on each charger's heartbeat interval: decide in
-        # Python over the liveness columns only, then filter by key.
-        pks = [pk for pk, s in _states_by_pk(qs.filter(connected=True)).items() if s == state]
-        qs = qs.filter(pk__in=pks)
+    elif state == "online":
+        qs = qs.filter(heard_recently_q())
+    elif state == "stale":
+        qs = qs.filter(connected=True).exclude(pk__in=Charger.objects.filter(heard_recently_q()).values("pk"))
     return qs.order_by("charger_id")
 
 

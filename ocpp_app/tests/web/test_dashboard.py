@@ -71,8 +71,9 @@ def test_it_counts_charging_and_faulted_chargers_once_each(staff_client):
         ("q=garage", ["BETA-2"]),
         ("state=offline", ["GAMMA-3"]),
         ("state=online", ["ALPHA-1", "BETA-2"]),
+        ("state=stale", ["DELTA-4"]),
         ("status=Faulted", ["BETA-2"]),
-        ("vendor=Zap", ["GAMMA-3"]),
+        ("vendor=Zap", ["DELTA-4", "GAMMA-3"]),
         ("vendor=acme&state=online", ["ALPHA-1", "BETA-2"]),
     ],
 )
@@ -80,6 +81,8 @@ def test_it_filters_by_id_state_status_and_vendor(staff_client, query, expected)
     make_charger("ALPHA-1", statuses=("Available",))
     make_charger("BETA-2", name="Garage", statuses=("Faulted",))
     make_charger("GAMMA-3", connected=False, vendor="Zap")
+    old = timezone.now() - timedelta(hours=2)
+    make_charger("DELTA-4", vendor="Zap", last_seen=old, last_heartbeat=old, connected_since=old)
     assert rows_of(staff_client.get(f"{URL}?{query}")) == expected
 
 
@@ -145,3 +148,34 @@ def test_marker_colour_prefers_faults_over_charging():
     assert selectors.marker_colour("online", {"Charging"}) == "charging"
     assert selectors.marker_colour("offline", {"Charging"}) == "offline"
     assert selectors.marker_colour("stale", {"Available"}) == "stale"
+
+
+def test_the_sql_liveness_agrees_with_charger_state(staff_client, settings):
+    """The counts and the state filter decide in SQL what Charger.state decides
+    in Python; mixed heartbeat intervals and missing timestamps included."""
+    settings.OCPP_HEARTBEAT_INTERVAL, settings.OCPP_STALE_GRACE = 60, 30
+    now = timezone.now()
+    ago = lambda seconds: now - timedelta(seconds=seconds)  # noqa: E731
+    cases = {
+        "default-fresh": dict(last_seen=ago(80)),
+        "default-stale": dict(last_seen=ago(100)),
+        "long-interval-fresh": dict(heartbeat_interval=600, last_heartbeat=ago(500)),
+        "long-interval-stale": dict(heartbeat_interval=600, last_heartbeat=ago(700)),
+        "zero-interval-uses-default": dict(heartbeat_interval=0, connected_since=ago(85)),
+        "only-connected-since-old": dict(connected_since=ago(1000)),
+        "never-heard": dict(),
+        "mixed-one-fresh": dict(last_seen=ago(5000), last_heartbeat=ago(10), connected_since=ago(9000)),
+    }
+    for cid, fields in cases.items():
+        make_charger(cid, connected=False, **fields)
+        Charger.objects.filter(charger_id=cid).update(connected=True)
+    make_charger("offline", connected=False, last_seen=now)
+    expected = {c.charger_id: c.state for c in Charger.objects.all()}
+    assert expected["default-fresh"] == "online" and expected["long-interval-stale"] == "stale"
+    for state in ("online", "stale", "offline"):
+        ids = set(rows_of(staff_client.get(f"{URL}?state={state}")))
+        assert ids == {cid for cid, s in expected.items() if s == state}, state
+    counts = selectors.dashboard_counts()
+    assert (counts.online, counts.stale, counts.offline) == tuple(
+        list(expected.values()).count(s) for s in ("online", "stale", "offline")
+    )
