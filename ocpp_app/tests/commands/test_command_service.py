@@ -9,6 +9,7 @@ from django.contrib.auth.hashers import check_password
 from ocpp_app.models import Charger, Command, CommandStatus, Reservation, ReservationStatus, Transaction
 from ocpp_app.services import commands as svc
 from ocpp_app.services.chargers import charger_set_password
+from ocpp_app.services.command_effects import reservations_expire
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +109,7 @@ def test_expired_reservations_are_marked_expired():
         Reservation.objects.create(
             reservation_id=rid, charger=charger, connector_id=1, id_tag="T", expiry_date=expiry, status=status
         )
-    assert svc.reservations_expire(now=now) == 1
+    assert reservations_expire(now=now) == 1
     statuses = dict(Reservation.objects.values_list("reservation_id", "status"))
     assert statuses == {1: "Expired", 2: "Accepted", 3: "Used"}
 
