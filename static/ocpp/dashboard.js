@@ -66,7 +66,10 @@
     marker.setStyle({ fillColor: colour });
     marker.options.ocppColour = point.colour;
     if (marker.getElement()) marker.getElement().setAttribute("data-colour", point.colour);
-    marker.bindTooltip(point.id + (point.name ? " · " + point.name : "") + " · " + point.colour);
+    // Ids come from chargers: text, never markup (Leaflet tooltips take HTML).
+    var label = document.createElement("span");
+    label.textContent = point.id + (point.name ? " · " + point.name : "") + " · " + point.colour;
+    marker.bindTooltip(label);
     marker.off("click");
     marker.on("click", function () {
       location.href = "chargers/" + encodeURIComponent(point.id) + "/view/";

@@ -205,3 +205,18 @@ async def test_the_charger_page_charts_stored_readings_and_follows_new_ones(requ
             await page.wait_for_function("() => window.ocppChart().data[0].length === 3")
             assert (await page.evaluate("window.ocppChart().data[2]"))[-1] == pytest.approx(1.8)
             assert page.errors == []
+
+
+async def test_charger_supplied_text_never_becomes_markup_on_the_map(require_chromium, live_ocpp_server):
+    evil = '<img src=x onerror="window.__xss=1">'
+    await sync_to_async(Charger.objects.create)(charger_id=evil, latitude="25.7", longitude="-100.3")
+    session = await staff_session()
+    async with browser_page(require_chromium, live_ocpp_server, session=session) as page:
+        await open_dashboard(page, live_ocpp_server)
+        marker = page.locator("#charger-map path.leaflet-interactive")
+        await marker.hover()
+        tooltip = page.locator(".leaflet-tooltip")
+        await tooltip.wait_for()
+        assert evil in await tooltip.inner_text()
+        assert await page.evaluate("window.__xss") is None
+        assert evil in await page.locator("tr[data-charger-id] td.cid a").inner_text()
