@@ -264,3 +264,8 @@ SPECTACULAR_SETTINGS.update(
         "COMPONENT_SPLIT_REQUEST": True,
     }
 )
+# Document the error answers DRF gives outside the views (ocpp_app/api/schema.py).
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "ocpp_app.api.schema.add_error_responses",
+]
