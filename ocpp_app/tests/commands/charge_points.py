@@ -159,9 +159,12 @@ class AnsweringChargePoint(ClientChargePoint):
         )
         self.started_transaction_id = result.transaction_id
 
-    for _action in SAMPLES:
-        locals()[f"on_{_action}"] = _answer(_action)
-    del _action
+
+# One @on handler per action. The library routes by the decorated function's
+# name, so the attribute must carry that name.
+for _action in SAMPLES:
+    _handler = _answer(_action)
+    setattr(AnsweringChargePoint, _handler.__name__, _handler)
 
 
 class SilentChargePoint(ClientChargePoint):
