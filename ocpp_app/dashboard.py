@@ -22,13 +22,22 @@ from .models import Charger
 logger = logging.getLogger(__name__)
 
 
-def dashboard_update(charger_ids: list[str], kinds: dict[str, list[str]] | None = None) -> dict:
+# Kinds that may bring a charger the page does not show yet (a first
+# connection): its row is sent so the page can add it.
+NEW_CHARGER_KINDS = ("connected", "boot")
+MAX_FOLLOWED = 500
+
+
+def dashboard_update(
+    charger_ids: list[str], kinds: dict[str, list[str]] | None = None, *, point_ids: list[str] = ()
+) -> dict:
     """What the browser needs after some chargers changed: each one's rendered
-    dashboard row, connector statuses and map marker, plus the new counts.
-    A fixed number of queries for any number of chargers."""
+    dashboard row, connector statuses and map marker, plus the new counts;
+    for `point_ids` (changed chargers the page does not show) only their map
+    markers. A fixed number of queries for any number of chargers."""
     kinds = kinds or {}
     chargers = selectors.chargers_with_details(Charger.objects.filter(charger_id__in=charger_ids))
-    points = {p["id"]: p for p in selectors.dashboard_map_points(charger_ids=charger_ids)}
+    points = {p["id"]: p for p in selectors.dashboard_map_points(charger_ids=[*charger_ids, *point_ids])}
     updates = []
     for charger in chargers:
         charger = selectors.decorate_charger(charger)
@@ -50,19 +59,28 @@ def dashboard_update(charger_ids: list[str], kinds: dict[str, list[str]] | None 
         "chargers": updates,
         # Deleted meanwhile (or never existed): the page drops their rows.
         "removed": [cid for cid in charger_ids if cid not in found],
+        "points": [points[cid] for cid in point_ids if cid in points],
         "counts": counts.__dict__,
         "counts_html": render_to_string("ocpp/_counts.html", {"counts": counts}),
     }
 
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
+    """Until the page says what it shows, it gets rows for every changed
+    charger. The dashboard then follows its visible rows plus new chargers
+    ({"only": [...], "follow_new": true}): other chargers' changes cost only a
+    map marker and the counts, so thousands of busy chargers do not mean
+    thousands of re-rendered rows. A charger page follows one charger."""
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_active or not user.is_staff:
             await self.close()  # before accept: the handshake is refused (403)
             return
         self.pending: dict[str, list[str]] = {}
-        self.only: set[str] | None = None  # None: every charger (the dashboard)
+        self.pending_points: set[str] = set()
+        self.only: set[str] | None = None  # None: every charger
+        self.follow_new = False
         self.flush_task: asyncio.Task | None = None
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.accept()
@@ -75,27 +93,37 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
-        # A browser may say which chargers it follows ({"only": [...]}, the
-        # charger page) and ask for fresh rows now ({"refresh": [...]}).
+        # A browser says which chargers it follows ({"only": [...]}, and
+        # "follow_new" for the dashboard) and may ask for fresh rows now
+        # ({"refresh": [...]}).
         if not isinstance(content, dict):
             return
         only = content.get("only")
         if isinstance(only, list):
-            self.only = {cid for cid in only[:200] if isinstance(cid, str)}
+            self.only = {cid for cid in only[:MAX_FOLLOWED] if isinstance(cid, str)}
+            self.follow_new = bool(content.get("follow_new"))
         ids = content.get("refresh")
         if isinstance(ids, list):
-            for cid in ids[:200]:
+            for cid in ids[:MAX_FOLLOWED]:
                 if isinstance(cid, str):
                     self.pending.setdefault(cid, [])
             self._schedule()
 
     async def charger_event(self, event: dict) -> None:
-        charger_id = event.get("charger_id")
-        if not isinstance(charger_id, str) or (self.only is not None and charger_id not in self.only):
+        charger_id, kind = event.get("charger_id"), event.get("kind")
+        if not isinstance(charger_id, str):
             return
+        if self.only is not None and charger_id not in self.only:
+            if not self.follow_new:
+                return
+            if kind not in NEW_CHARGER_KINDS or len(self.only) >= MAX_FOLLOWED:
+                self.pending_points.add(charger_id)  # marker and counts only
+                self._schedule()
+                return
+            self.only.add(charger_id)
         kinds = self.pending.setdefault(charger_id, [])
-        if event.get("kind") not in kinds:
-            kinds.append(event.get("kind"))
+        if kind not in kinds:
+            kinds.append(kind)
         self._schedule()
 
     def _schedule(self) -> None:
@@ -107,10 +135,11 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(settings.OCPP_DASHBOARD_THROTTLE)
-        while self.pending:
+        while self.pending or self.pending_points:
             batch, self.pending = self.pending, {}
+            points, self.pending_points = self.pending_points - set(batch), set()
             try:
-                update = await database_sync_to_async(dashboard_update)(list(batch), batch)
+                update = await database_sync_to_async(dashboard_update)(list(batch), batch, point_ids=sorted(points))
             except Exception:
                 logger.exception("dashboard update failed for %s", list(batch))
                 return

@@ -72,7 +72,7 @@
 
   // -- live ------------------------------------------------------------------
   window.ocppLive({
-    only: [chargerId],
+    only: function () { return [chargerId]; },
     visibleIds: function () { return [chargerId]; },
     onUpdate: function (update) {
       update.chargers.forEach(function (c) {

@@ -94,6 +94,7 @@
       fresh.classList.add("flash");
       setTimeout(function () { fresh.classList.remove("flash"); }, 1200);
     });
+    (update.points || []).forEach(setMarker);
     (update.removed || []).forEach(function (id) {
       var row = rowOf(id);
       if (row) row.remove();
@@ -106,13 +107,12 @@
     empty.hidden = tbody.querySelector("tr[data-charger-id]") !== null;
   }
 
-  window.ocppLive({
-    onUpdate: apply,
-    visibleIds: function () {
-      return Array.prototype.map.call(tbody.querySelectorAll("tr[data-charger-id]"), function (r) {
-        return r.dataset.chargerId;
-      });
-    },
-  });
+  function visibleIds() {
+    return Array.prototype.map.call(tbody.querySelectorAll("tr[data-charger-id]"), function (r) {
+      return r.dataset.chargerId;
+    });
+  }
+  // Rows for the chargers shown and for new ones; markers and counts for all.
+  window.ocppLive({ onUpdate: apply, visibleIds: visibleIds, only: visibleIds, followNew: true });
   window.ocppDashboard = { markers: markers, map: map };
 })();

@@ -26,7 +26,8 @@
           setState("open");
           var ids = options.visibleIds ? options.visibleIds() : [];
           var message = {};
-          if (options.only) message.only = options.only;
+          if (options.only) message.only = options.only();
+          if (options.followNew) message.follow_new = true;
           if (ids.length) message.refresh = ids;
           if (message.only || message.refresh) ws.send(JSON.stringify(message));
         } else if (message.type === "update") {

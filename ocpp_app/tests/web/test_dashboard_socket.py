@@ -127,3 +127,25 @@ async def test_a_page_following_one_charger_gets_only_its_updates():
     update = await communicator.receive_json_from(timeout=5)
     assert [c["charger_id"] for c in update["chargers"]] == ["MINE"]
     await communicator.disconnect()
+
+
+async def test_the_dashboard_gets_rows_for_shown_and_new_chargers_and_markers_for_the_rest():
+    communicator, _ = await communicator_for(await create_user(is_staff=True))
+    await communicator.receive_json_from()
+    await database_sync_to_async(make_charger)("SHOWN")
+    await database_sync_to_async(make_charger)("HIDDEN", latitude="25.7", longitude="-100.3")
+    await database_sync_to_async(make_charger)("NEWCOMER")
+    await communicator.send_json_to({"only": ["SHOWN"], "follow_new": True})
+    await asyncio.sleep(0.1)
+    await events.publish("HIDDEN", "status", connector_id=1, status="Faulted")
+    await events.publish("SHOWN", "heartbeat")
+    update = await communicator.receive_json_from(timeout=5)
+    assert [c["charger_id"] for c in update["chargers"]] == ["SHOWN"]
+    assert [p["id"] for p in update["points"]] == ["HIDDEN"]
+    await events.publish("NEWCOMER", "connected")
+    update = await communicator.receive_json_from(timeout=5)
+    assert [c["charger_id"] for c in update["chargers"]] == ["NEWCOMER"]
+    await events.publish("NEWCOMER", "meter")  # followed from now on
+    update = await communicator.receive_json_from(timeout=5)
+    assert [c["charger_id"] for c in update["chargers"]] == ["NEWCOMER"]
+    await communicator.disconnect()
