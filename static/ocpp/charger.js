@@ -134,7 +134,13 @@
           if (result.status === 200 && body && typeof body === "object") {
             var reply = body.response || {};
             var status = reply.status ? " → " + reply.status : "";
-            show(action + status + "\n" + JSON.stringify(reply, null, 2), reply.status && reply.status !== "Accepted" && reply.status !== "Unlocked" ? "error" : "ok");
+            // What the API adds beyond the answer (e.g. the transaction id a
+            // remote start led to).
+            var extra = Object.keys(body).filter(function (k) {
+              return ["command_id", "action", "request", "response"].indexOf(k) === -1;
+            }).map(function (k) { return k + ": " + JSON.stringify(body[k]); });
+            show(action + status + "\n" + JSON.stringify(reply, null, 2) + (extra.length ? "\n" + extra.join("\n") : ""),
+                 reply.status && ["Accepted", "Unlocked", "Scheduled"].indexOf(reply.status) === -1 ? "error" : "ok");
           } else {
             var reasons = { 400: "rejected by the schema", 401: "not logged in", 403: "forbidden", 404: "not found", 409: "charger not connected", 502: "the charger answered with an error", 504: "no answer from the charger in time" };
             var detail = typeof body === "object" ? JSON.stringify(body, null, 2) : String(body).slice(0, 500);

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 from asgiref.sync import sync_to_async
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v16 import call, call_result
-from ocpp.v16.enums import Action, ResetStatus
+from ocpp.v16.enums import Action, RemoteStartStopStatus, ResetStatus
 
 from ocpp_app.models import Charger
 from ocpp_app.tests.e2e.helpers import ClientChargePoint, connected_charge_point
@@ -132,6 +132,16 @@ class ResettableChargePoint(ClientChargePoint):
         self.resets.append(type)
         return call_result.Reset(status=ResetStatus.rejected if type == "Hard" else ResetStatus.accepted)
 
+    @on(Action.remote_start_transaction)
+    async def on_remote_start(self, id_tag, connector_id=None, **_):
+        return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.accepted)
+
+    @after(Action.remote_start_transaction)
+    async def start_after_remote_start(self, id_tag, connector_id=None, **_):
+        self.started = await self.call(
+            call.StartTransaction(connector_id=connector_id or 1, id_tag=id_tag, meter_start=0, timestamp=now_iso())
+        )
+
 
 async def test_a_command_button_shows_the_chargers_answer(require_chromium, live_ocpp_server):
     session = await staff_session()
@@ -153,6 +163,15 @@ async def test_a_command_button_shows_the_chargers_answer(require_chromium, live
             assert await answer.get_attribute("class") == "answer ok"
             assert cp.resets == ["Hard", "Soft"]
             assert await page.locator("#chart-empty").is_visible()  # no transaction yet: no chart
+            start = page.locator('form[data-action="RemoteStartTransaction"]')
+            await start.locator("input[name=idTag]").fill("WEBTAG")
+            await start.locator("button").click()
+            await page.wait_for_function(
+                "() => /transaction_id/.test(document.getElementById('command-answer').textContent)"
+            )
+            text = await answer.inner_text()
+            assert "RemoteStartTransaction → Accepted" in text
+            assert f"transaction_id: {cp.started.transaction_id}" in text
             assert page.errors == []
 
 
