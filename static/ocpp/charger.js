@@ -73,6 +73,7 @@
   // -- live ------------------------------------------------------------------
   window.ocppLive({
     only: function () { return [chargerId]; },
+    refreshEvery: 30000,
     visibleIds: function () { return [chargerId]; },
     onUpdate: function (update) {
       update.chargers.forEach(function (c) {

@@ -113,6 +113,6 @@
     });
   }
   // Rows for the chargers shown and for new ones; markers and counts for all.
-  window.ocppLive({ onUpdate: apply, visibleIds: visibleIds, only: visibleIds, followNew: true });
+  window.ocppLive({ onUpdate: apply, visibleIds: visibleIds, only: visibleIds, followNew: true, refreshEvery: 30000 });
   window.ocppDashboard = { markers: markers, map: map };
 })();

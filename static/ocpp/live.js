@@ -41,5 +41,13 @@
       };
     }
     open();
+    // Silence produces no event: re-read the shown rows now and then so a
+    // charger that stopped talking turns "stale" without a reload.
+    if (options.refreshEvery && options.visibleIds) {
+      setInterval(function () {
+        var ids = options.visibleIds();
+        if (ws && ws.readyState === WebSocket.OPEN && ids.length) ws.send(JSON.stringify({ refresh: ids }));
+      }, options.refreshEvery);
+    }
   };
 })();
