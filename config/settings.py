@@ -98,15 +98,25 @@ WSGI_APPLICATION = None
 ASGI_APPLICATION = "config.asgi.application"
 
 # --- Database -----------------------------------------------------------------
-# Persistent connections: a reconnect per ORM call costs 7x on the hot path
-# (ARCHITECTURE.md). Health checks drop connections the server closed.
+# Under ASGI every HTTP request runs on a thread of its own, so Django's
+# persistent connections are not reused there (Django's docs: disable them and
+# pool instead). The charger path is different: group commit runs on one
+# thread that keeps its own connection open (ocpp/group_commit.py), which is
+# what keeps the hot path 7x faster than a connection per message.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 600),
-        conn_health_checks=True,
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", True):
+    # psycopg's pool: an HTTP request borrows a connection instead of opening one.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DB_POOL_MIN", 2),
+        "max_size": env_int("DB_POOL_MAX", 20),
+        "timeout": 10,
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the dashboard read while the OCPP writer writes; IMMEDIATE
     # transactions avoid "database is locked" on read-then-write upgrades.
@@ -117,7 +127,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # ChannelsLiveServerTestCase and our end-to-end server process both need a
     # file, never an in-memory test database.
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_NAME") or str(BASE_DIR / "test_db.sqlite3")}
+    # One file per test run, so that parallel runs never share one (and a
+    # recycled pid never meets a previous run's -wal/-shm files).
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("SQLITE_TEST_NAME")
+        or str(Path(tempfile.gettempdir()) / f"ocpp_test_{os.getpid()}_{os.urandom(4).hex()}.sqlite3")
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

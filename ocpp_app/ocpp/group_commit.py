@@ -22,12 +22,13 @@ flight), so running them grouped does not reorder any charger's messages.
 """
 
 import asyncio
+import contextvars
 import weakref
 from collections.abc import Callable
 from typing import Any
 
-from channels.db import database_sync_to_async
-from django.db import transaction
+from asgiref.sync import sync_to_async
+from django.db import connection, transaction
 
 MAX_BATCH = 500
 
@@ -56,7 +57,19 @@ def _execute_all(calls: list[tuple[Callable, dict]]) -> list[tuple[bool, Any]]:
     return results
 
 
+def _keep_connection_healthy() -> None:
+    """The writer thread keeps its database connection open across batches
+    whatever CONN_MAX_AGE says (a new connection per batch would cost more than
+    the batch). It is dropped only when it broke, e.g. the server restarted."""
+    if connection.connection is not None and connection.errors_occurred:
+        if connection.is_usable():
+            connection.errors_occurred = False
+        else:
+            connection.close()
+
+
 def _execute(calls: list[tuple[Callable, dict]]) -> list[tuple[bool, Any]]:
+    _keep_connection_healthy()
     if len(calls) == 1:
         return [_run_alone(*calls[0])]
     try:
@@ -81,7 +94,10 @@ class GroupCommitter:
         self._queue.append((fn, kwargs, future))
         if not self._draining:
             self._draining = True
-            self._task = loop.create_task(self._drain())
+            # A fresh context: a drain started from inside an HTTP request must
+            # not inherit that request's thread (asgiref ThreadSensitiveContext),
+            # which is gone once the request ends.
+            self._task = loop.create_task(self._drain(), context=contextvars.Context())
         return await future
 
     async def _drain(self) -> None:
@@ -89,7 +105,10 @@ class GroupCommitter:
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 try:
-                    outcomes = await database_sync_to_async(_execute)([(fn, kwargs) for fn, kwargs, _ in batch])
+                    # thread_sensitive: one thread, so one long-lived connection.
+                    outcomes = await sync_to_async(_execute, thread_sensitive=True)(
+                        [(fn, kwargs) for fn, kwargs, _ in batch]
+                    )
                 except Exception as exc:  # the hop itself failed (e.g. database unreachable)
                     outcomes = [(False, exc)] * len(batch)
                 for (_, _, future), (ok, value) in zip(batch, outcomes, strict=True):

@@ -14,12 +14,12 @@ import logging
 import weakref
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from ocpp_app.models import Charger, MessageLog
+from ocpp_app.ocpp import group_commit
 
 logger = logging.getLogger(__name__)
 MAX_PENDING = 50_000  # beyond this a stuck database must not eat all memory
@@ -67,7 +67,8 @@ class MessageLogWriter:
         async with self._lock:
             rows, self._rows = self._rows, []
             if rows:
-                await database_sync_to_async(_write_rows)(rows)
+                # Same writer thread and connection as the charger data.
+                await group_commit.run(_write_rows, rows=rows)
 
 
 _COLUMNS = ("charger_id", "direction", "message_type", "action", "message_id", "payload", "timestamp")
@@ -80,7 +81,7 @@ def _insert_sql() -> str:
     return f"INSERT INTO {quote(MessageLog._meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s, %s, {payload}, %s)"
 
 
-def _write_rows(rows: list[tuple]) -> None:
+def _write_rows(*, rows: list[tuple]) -> None:
     """One executemany for the batch: the ORM's bulk_create compiles every
     field of every row and cost more than the rest of the write path."""
     seen = {row[0] for row in rows if row[1] == "in"}
