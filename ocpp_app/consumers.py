@@ -235,7 +235,10 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             if self.cp is None or not self.accepted:
                 raise ConnectionError("charger not connected")
             reply["payload"] = await self.cp.call_action(
-                event["action"], event.get("payload") or {}, timeout=event.get("timeout")
+                event["action"],
+                event.get("payload") or {},
+                timeout=event.get("timeout"),
+                deadline=event.get("deadline"),
             )
             reply["status"] = "ok"
         except CallErrorReceived as error:

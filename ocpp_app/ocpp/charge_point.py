@@ -10,6 +10,7 @@ CALLERRORs and time-outs (never `suppress=True`).
 import asyncio
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -36,6 +37,31 @@ from .firmware import FirmwareHandlers
 from .security import SecurityHandlers
 
 logger = logging.getLogger("ocpp_app.ocpp")
+# Seconds kept in hand before an operator's deadline, for the reply's way back.
+DEADLINE_MARGIN = 1.0
+REDACTED = "<redacted>"
+
+
+def redact_secrets(action: str, message_type: int, payload: Any) -> Any:
+    """The Basic-auth key (AuthorizationKey, Security Whitepaper) never goes to
+    the message log: not in a ChangeConfiguration nor in a GetConfiguration
+    answer of a charger that (wrongly) reports it."""
+    if not isinstance(payload, dict):
+        return payload
+    if action == "ChangeConfiguration" and message_type == MessageType.Call:
+        if str(payload.get("key", "")).lower() == "authorizationkey" and "value" in payload:
+            return {**payload, "value": REDACTED}
+    elif action == "GetConfiguration" and message_type == MessageType.CallResult:
+        keys = payload.get("configurationKey")
+        if isinstance(keys, list):
+            cleaned = [
+                {**item, "value": REDACTED}
+                if isinstance(item, dict) and str(item.get("key", "")).lower() == "authorizationkey" and "value" in item
+                else item
+                for item in keys
+            ]
+            return {**payload, "configurationKey": cleaned}
+    return payload
 
 
 class CallErrorReceived(OCPPError):
@@ -91,7 +117,8 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
         answered = pending is not None and pending[0] == msg.unique_id and not pending[2].done()
         action = pending[1] if answered else ""
         if isinstance(msg, CallResult):
-            self._log_in(MessageType.CallResult, action, msg.unique_id, framing.loggable(raw_msg, msg.payload))
+            logged = redact_secrets(action, MessageType.CallResult, framing.loggable(raw_msg, msg.payload))
+            self._log_in(MessageType.CallResult, action, msg.unique_id, logged)
         else:
             self._log_in(
                 MessageType.CallError,
@@ -150,7 +177,9 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
 
     # -- outgoing ---------------------------------------------------------------
 
-    async def call_action(self, action: str, payload: dict, *, timeout: float | None = None) -> dict:
+    async def call_action(
+        self, action: str, payload: dict, *, timeout: float | None = None, deadline: float | None = None
+    ) -> dict:
         """Send one CALL (camelCase payload as on the wire) and return the
         charger's CALLRESULT payload.
 
@@ -158,15 +187,25 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
         is sent), CallErrorReceived for a CALLERROR answer, InvalidResponse for
         an answer that fails the schema, asyncio.TimeoutError when no answer
         comes in time. At most one CALL is in flight per charger (OCPP-J §4.1.1).
+
+        `deadline` (epoch seconds) is when the operator stops waiting: a CALL
+        still queued behind another one by then is never sent, so a charger
+        never executes a command its operator was told had timed out.
         """
         framing.validate(MessageType.Call, action, payload)
+        timeout = timeout or self._response_timeout
         async with self._call_lock:
+            if deadline is not None:
+                remaining = deadline - time.time() - DEADLINE_MARGIN
+                if remaining <= 0:
+                    raise TimeoutError(f"{action} not sent: its operator stopped waiting")
+                timeout = min(timeout, remaining)
             message_id = str(uuid.uuid4())
             future = asyncio.get_running_loop().create_future()
             self._pending = (message_id, action, future)
             try:
                 await self._send_frame(MessageType.Call, message_id, action, payload=payload)
-                response = await asyncio.wait_for(future, timeout or self._response_timeout)
+                response = await asyncio.wait_for(future, timeout)
             finally:
                 self._pending = None
         if isinstance(response, CallError):
@@ -214,7 +253,7 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
             logged = {"errorCode": code, "errorDescription": description, "errorDetails": details}
         elif message_type == MessageType.Call:
             text = json.dumps([2, message_id, action, payload], separators=(",", ":"))
-            logged = payload
+            logged = redact_secrets(action, MessageType.Call, payload)
         else:
             text = json.dumps([3, message_id, payload], separators=(",", ":"))
             logged = payload
