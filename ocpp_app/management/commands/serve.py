@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from ocpp_app.services.chargers import chargers_mark_node_offline
+from ocpp_app.ws_protocol import JitteredPingProtocol
 
 
 class Command(BaseCommand):
@@ -45,6 +46,8 @@ class Command(BaseCommand):
             ws_max_size=settings.OCPP_MAX_FRAME_BYTES,
             ws_ping_interval=settings.OCPP_WS_PING_INTERVAL,
             ws_ping_timeout=settings.OCPP_WS_PING_TIMEOUT,
+            # Pings spread out, not all at once after a reconnect storm.
+            ws=JitteredPingProtocol,
             # ~14 KiB per idle socket instead of ~64 KiB; chargers rarely use it.
             ws_per_message_deflate=False,
             # A reconnect storm of thousands of chargers overflows a small backlog.
