@@ -109,6 +109,13 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
                     self.pending.setdefault(cid, [])
             self._schedule()
 
+    async def charger_events(self, message: dict) -> None:
+        """A batch of charger events from ocpp_app.events (one per process and
+        flush interval)."""
+        for event in message.get("events") or []:
+            if isinstance(event, dict):
+                await self.charger_event(event)
+
     async def charger_event(self, event: dict) -> None:
         charger_id, kind = event.get("charger_id"), event.get("kind")
         if not isinstance(charger_id, str):

@@ -1,24 +1,70 @@
 """Live updates for browsers: every change a charger reports is announced on
 one channel-layer group, so a dashboard served by any worker process (Redis
-layer) sees it without reloading."""
+layer) sees it without reloading.
 
+Events are gathered per process and sent every FLUSH_INTERVAL seconds as one
+`charger.events` message: a group_send per charger message would be a Redis
+round trip per frame on the hot path.
+"""
+
+import asyncio
+import contextvars
 import logging
+import weakref
 
 from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
 DASHBOARD_GROUP = "ocpp.dashboard"
+FLUSH_INTERVAL = 0.05
+MAX_PENDING = 10_000  # a stuck layer must not eat all memory
+
+
+class _Publisher:
+    def __init__(self) -> None:
+        self.pending: list[dict] = []
+        self.task: asyncio.Task | None = None
+
+    def add(self, event: dict) -> None:
+        if len(self.pending) < MAX_PENDING:
+            self.pending.append(event)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._flush_soon(), context=contextvars.Context())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_INTERVAL)
+        await self.flush()
+
+    async def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        layer = get_channel_layer()
+        if not batch or layer is None:
+            return
+        try:
+            await layer.group_send(DASHBOARD_GROUP, {"type": "charger.events", "events": batch})
+        except Exception:  # a broken layer must not break the charger's session
+            logger.exception("could not publish %d charger events", len(batch))
+
+
+_publishers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Publisher]" = weakref.WeakKeyDictionary()
+
+
+def _publisher() -> _Publisher:
+    loop = asyncio.get_running_loop()
+    publisher = _publishers.get(loop)
+    if publisher is None:
+        publisher = _publishers[loop] = _Publisher()
+    return publisher
 
 
 async def publish(charger_id: str, kind: str, **data) -> None:
     """Announce that `charger_id` changed (`kind`: connected, disconnected,
-    boot, status, transaction, meter, heartbeat, ...). Never fails the caller."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        await layer.group_send(
-            DASHBOARD_GROUP, {"type": "charger.event", "charger_id": charger_id, "kind": kind, **data}
-        )
-    except Exception:  # a broken layer must not break the charger's session
-        logger.exception("could not publish %s for %s", kind, charger_id)
+    boot, status, transaction, meter, heartbeat, ...). Never fails the caller;
+    subscribers receive it within FLUSH_INTERVAL, inside a `charger.events`
+    message whose `events` are dicts with `charger_id`, `kind` and the data."""
+    _publisher().add({"charger_id": charger_id, "kind": kind, **data})
+
+
+async def flush() -> None:
+    """Send what is gathered now (tests, shutdown)."""
+    await _publisher().flush()
