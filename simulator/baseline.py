@@ -41,7 +41,15 @@ async def main_async(host: str, port: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.cancel)
     async with serve(
-        handler, host, port, subprotocols=["ocpp1.6"], compression=None, backlog=4096, ping_interval=20, max_queue=4
+        handler,
+        host,
+        port,
+        subprotocols=["ocpp1.6"],
+        compression=None,
+        backlog=4096,
+        ping_interval=20,
+        max_queue=4,
+        open_timeout=60,  # a storm on a busy 2-core machine: measure throughput, not a timeout
     ):
         print(f"baseline OCPP echo on ws://{host}:{port}/", flush=True)
         try:

@@ -297,15 +297,18 @@ async def connect_many(
     rec: Recorder | None = None,
     boot: bool = True,
     deadline: float = 120,
+    ids: list[str] | None = None,
 ) -> list[Charger]:
     gate = asyncio.Semaphore(concurrency)
     chargers: list[Charger] = []
 
-    async def one(i: int) -> None:
+    names = ids if ids is not None else [f"{prefix}{i:05d}" for i in range(n)]
+
+    async def one(name: str) -> None:
         async with gate:
             t0 = time.perf_counter()
             try:
-                chargers.append(await connect(url, f"{prefix}{i:05d}", boot=boot))
+                chargers.append(await connect(url, name, boot=boot))
             except Exception as error:
                 if rec is not None:
                     rec.fail(error)
@@ -313,7 +316,7 @@ async def connect_many(
             if rec is not None:
                 rec.ok(time.perf_counter() - t0)
 
-    await bounded((one(i) for i in range(n)), deadline, rec, "connections")
+    await bounded((one(name) for name in names), deadline, rec, "connections")
     return chargers
 
 

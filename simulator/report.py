@@ -18,6 +18,8 @@ def _get(results: dict, target: str, scenario: str, key: str):
 def _fmt(value, digits: int = 1) -> str:
     if value is None:
         return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
     if isinstance(value, int):
@@ -63,8 +65,9 @@ def targets_table(results: dict, args: dict) -> list[str]:
         return r.get("chargers", 0) >= 10000 and r.get("p99_ms", 1e9) < 50 and r.get("errors", 1) == 0
 
     def storm(r):
+        last = "all in" if not r.get("failures") else "last answer at"
         return (
-            f"{_fmt(r.get('answered_in_15s'))}/{_fmt(r.get('chargers'))} in 15 s, all in {_fmt(r.get('seconds'))} s, "
+            f"{_fmt(r.get('answered_in_15s'))}/{_fmt(r.get('chargers'))} answered in 15 s, {last} {_fmt(r.get('seconds'))} s, "
             f"{_fmt(r.get('failures'))} failed"
         )
 
@@ -75,7 +78,7 @@ def targets_table(results: dict, args: dict) -> list[str]:
 
     def backlog(r):
         return (
-            f"{_fmt(r.get('seconds'), 2)} s, {_fmt(r.get('stored'))}/{_fmt(r.get('expected'))} stored, "
+            f"{_fmt(r.get('seconds'), 2)} s, {_fmt(r.get('stored'))}/{_fmt(r.get('expected'))} MeterValues stored, "
             f"{'in order' if r.get('in_order') else 'NOT in order'}"
             if "stored" in r
             else f"{_fmt(r.get('seconds'), 2)} s"
@@ -104,7 +107,7 @@ def targets_table(results: dict, args: dict) -> list[str]:
             cells.append(cell(key, scenario, fmt))
             r = (results.get(key) or {}).get(scenario)
             value = r.get("msg_per_s") if r else None
-            ratios.append(_ratio(value, base_rate) if scenario in ("heartbeat", "metervalues", "mixed") else "–")
+            ratios.append(_ratio(value, base_rate) if min_ratio is not None else "–")
             if not r:
                 verdicts.append(_met(None))
             elif min_ratio is not None:
