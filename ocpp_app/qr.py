@@ -5,15 +5,59 @@ host an operator happened to use): a printed sticker must point at the public
 address. A code is regenerated only when that URL changes.
 """
 
+import contextlib
+import contextvars
 import io
+import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.db import connections, transaction
 from django.urls import reverse
 from qrcode.image.pure import PyPNGImage
 
 from .models import Charger
+
+logger = logging.getLogger(__name__)
+
+# Set while the OCPP core creates chargers it sees for the first time: their
+# codes are made right after commit on a background thread. Rendering takes
+# ~25 ms, and the core runs on the one database-writer thread that every
+# charger's messages wait for: a storm of 10 000 new chargers would stall it
+# for minutes.
+_deferred: contextvars.ContextVar[bool] = contextvars.ContextVar("ocpp_qr_deferred", default=False)
+_background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qr-codes")
+
+
+@contextlib.contextmanager
+def deferred_qr_codes():
+    token = _deferred.set(True)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+
+
+def qr_codes_deferred() -> bool:
+    return _deferred.get()
+
+
+def charger_qr_refresh_later(pk: int) -> None:
+    """Make the code of charger `pk` once the current transaction commits."""
+    transaction.on_commit(lambda: _background.submit(_refresh_in_background, pk))
+
+
+def _refresh_in_background(pk: int) -> None:
+    try:
+        charger = Charger.objects.filter(pk=pk).first()
+        if charger is not None:
+            charger_qr_refresh(charger)
+    except Exception:
+        logger.exception("could not make the QR code of charger #%s", pk)
+    finally:
+        connections.close_all()  # this thread's connection, until the next job
 
 
 def landing_path(charger_id: str) -> str:

@@ -6,7 +6,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from .models import Charger
-from .qr import charger_qr_refresh
+from .qr import charger_qr_refresh, charger_qr_refresh_later, qr_codes_deferred
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,9 @@ def charger_saved(sender, instance: Charger, created: bool, raw: bool = False, u
         return
     if update_fields is not None and not created and "charger_id" not in update_fields:
         return  # a save of other fields cannot change the landing URL
+    if created and qr_codes_deferred():
+        charger_qr_refresh_later(instance.pk)
+        return
     try:
         charger_qr_refresh(instance)
     except Exception:

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ocpp_app.models import Charger, Connector, RegistrationStatus, StatusNotificationRecord
+from ocpp_app.qr import deferred_qr_codes
 
 from .common import clip
 
@@ -90,7 +91,9 @@ def charger_connected(
         .first()
     )
     if row is None:
-        charger = charger_get_or_create(charger_id=charger_id, registration_status=new_status)
+        # First sight of a charger: its sticker QR code is made off this path.
+        with deferred_qr_codes():
+            charger = charger_get_or_create(charger_id=charger_id, registration_status=new_status)
         row = (charger.registration_status, False, "")
     status, was_connected, old_channel = row
     Charger.objects.filter(charger_id=charger_id).update(
