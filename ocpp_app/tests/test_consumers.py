@@ -22,7 +22,7 @@ from ocpp.v16 import call_result as ocpp_result
 
 from config.asgi import application
 from ocpp_app import consumers
-from ocpp_app.charger_log import log_file_name
+from ocpp_app.charger_log import flush_charger_logs, log_file_name
 from ocpp_app.models import (
     RFID,
     CertificateSigningRequest,
@@ -214,12 +214,14 @@ async def test_it_registers_no_charger_offering_only_unknown_protocols():
 async def test_it_logs_the_selected_subprotocol_to_the_charger_log(tmp_path):
     async with charger():
         pass
+    flush_charger_logs()
     assert "Connected (subprotocol=ocpp1.6)" in (tmp_path / "charger.CP1.log").read_text()
 
 
 async def test_it_logs_no_subprotocol_to_the_charger_log(tmp_path):
     async with charger(subprotocols=[]):
         pass
+    flush_charger_logs()
     assert "Connected (subprotocol=none)" in (tmp_path / "charger.CP1.log").read_text()
 
 
@@ -227,6 +229,7 @@ async def test_it_logs_the_disconnect_with_its_code(tmp_path):
     comm = communicator()
     await comm.connect(timeout=TIMEOUT)
     await comm.disconnect(code=1001)
+    flush_charger_logs()
     assert "Disconnected (code=1001)" in (tmp_path / "charger.CP1.log").read_text()
 
 
@@ -350,6 +353,7 @@ async def test_it_never_writes_the_password_to_the_charger_log(tmp_path, fast_ha
     await comm.disconnect()
     async with charger(headers=basic("CP1", PASSWORD)):
         pass
+    flush_charger_logs()
     text = (tmp_path / "charger.CP1.log").read_text()
     assert "Refused" in text and PASSWORD not in text and "wrong-password-wrong" not in text
 

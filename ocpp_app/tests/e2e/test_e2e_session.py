@@ -36,6 +36,11 @@ async def wait_for(predicate, timeout: float = 10.0):
         await asyncio.sleep(0.05)
 
 
+async def wait_for_text(path, text: str, timeout: float = 10.0) -> bool:
+    """The server appends charger log lines from a background thread."""
+    return bool(await wait_for(lambda: path.exists() and text in path.read_text(), timeout))
+
+
 async def test_it_boots_a_charger_over_a_real_socket(live_ocpp_server):
     async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp16/E2E1", "E2E1") as cp:
         result = await cp.call(call.BootNotification(charge_point_vendor="Acme", charge_point_model="X1"))
@@ -75,15 +80,13 @@ async def test_it_accepts_a_client_offering_no_subprotocol_and_logs_it(live_ocpp
         assert ws.subprotocol is None
         await ws.send(json.dumps([2, "h", "Heartbeat", {}]))
         assert json.loads(await ws.recv())[0] == 3
-    log = (live_ocpp_server.log_dir / "charger.NOSUB.log").read_text()
-    assert "Connected (subprotocol=none)" in log
+    assert await wait_for_text(live_ocpp_server.log_dir / "charger.NOSUB.log", "Connected (subprotocol=none)")
 
 
 async def test_it_selects_ocpp16_among_other_offered_subprotocols(live_ocpp_server):
     async with websockets.connect(f"{live_ocpp_server.ws_url}/ocpp/MULTI", subprotocols=["ocpp2.0.1", "ocpp1.6"]) as ws:
         assert ws.subprotocol == "ocpp1.6"
-    log = (live_ocpp_server.log_dir / "charger.MULTI.log").read_text()
-    assert "Connected (subprotocol=ocpp1.6)" in log
+    assert await wait_for_text(live_ocpp_server.log_dir / "charger.MULTI.log", "Connected (subprotocol=ocpp1.6)")
 
 
 async def test_it_refuses_a_client_offering_only_unknown_subprotocols(live_ocpp_server):
