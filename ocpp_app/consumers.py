@@ -90,37 +90,50 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             return
         subprotocol = SUBPROTOCOL if offered else None
 
-        info = await commit(chargers.charger_handshake_info, charger_id=charger_id)
-        if not info.exists and settings.OCPP_UNKNOWN_CHARGERS == "reject":
+        admission = await commit(
+            chargers.charger_admit,
+            charger_id=charger_id,
+            path=identity.path,
+            connection_id=self.connection_id,
+            channel_name=self.channel_name,
+            subprotocol=subprotocol or "",
+            unknown_policy=settings.OCPP_UNKNOWN_CHARGERS,
+            require_auth=settings.OCPP_REQUIRE_AUTH,
+        )
+        if admission.outcome == "unknown":
             charger_log(charger_id, "Refused: unknown charger (404)", logging.WARNING)
             await self.deny(404, "Unknown charger")
             return
-        if info.password_hash or settings.OCPP_REQUIRE_AUTH:
-            if not await self._authenticated(charger_id, info.password_hash):
+        if admission.outcome == "authenticate":
+            if not await self._authenticated(charger_id, admission.password_hash):
                 charger_log(charger_id, "Refused: missing or wrong credentials (401)", logging.WARNING)
                 await self.deny(401, "Authentication required", [(b"www-authenticate", b'Basic realm="OCPP"')])
                 return
+            connected = await commit(
+                chargers.charger_connected,
+                charger_id=charger_id,
+                path=identity.path,
+                connection_id=self.connection_id,
+                channel_name=self.channel_name,
+                subprotocol=subprotocol or "",
+                new_status=(
+                    RegistrationStatus.PENDING
+                    if settings.OCPP_UNKNOWN_CHARGERS == "pending"
+                    else RegistrationStatus.ACCEPTED
+                ),
+            )
+        else:
+            connected = admission.result
 
         # One live connection per charger: the newest (authenticated) one wins.
+        # The database already names this connection, so the old socket's
+        # clean-up (compare-and-set on connection_id) leaves it alone.
         previous = LIVE.get(charger_id)
         LIVE[charger_id] = self
         self.charger_id = charger_id
         if previous is not None:
             charger_log(charger_id, "Replacing the previous connection")
             await previous.close_replaced()
-        connected = await commit(
-            chargers.charger_connected,
-            charger_id=charger_id,
-            path=identity.path,
-            connection_id=self.connection_id,
-            channel_name=self.channel_name,
-            subprotocol=subprotocol or "",
-            new_status=(
-                RegistrationStatus.PENDING
-                if settings.OCPP_UNKNOWN_CHARGERS == "pending"
-                else RegistrationStatus.ACCEPTED
-            ),
-        )
         if previous is None and connected.previous_channel and connected.previous_channel != self.channel_name:
             # The old socket may live in another worker process: tell it.
             await self.channel_layer.send(

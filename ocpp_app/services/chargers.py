@@ -84,12 +84,33 @@ def charger_connected(
 ) -> ConnectResult:
     """Record a live connection; creates an unknown charger with `new_status`.
     Two queries for a known charger: this runs for every (re)connection."""
-    now = timezone.now()
     row = (
         Charger.objects.filter(charger_id=charger_id)
         .values_list("registration_status", "connected", "channel_name")
         .first()
     )
+    return _mark_connected(
+        charger_id=charger_id,
+        row=row,
+        path=path,
+        connection_id=connection_id,
+        channel_name=channel_name,
+        subprotocol=subprotocol,
+        new_status=new_status,
+    )
+
+
+def _mark_connected(
+    *,
+    charger_id: str,
+    row: tuple | None,
+    path: str,
+    connection_id: str,
+    channel_name: str,
+    subprotocol: str,
+    new_status: str,
+) -> ConnectResult:
+    now = timezone.now()
     if row is None:
         # First sight of a charger: its sticker QR code is made off this path.
         with deferred_qr_codes():
@@ -108,6 +129,52 @@ def charger_connected(
         updated_at=now,
     )
     return ConnectResult(registration_status=status, previous_channel=old_channel if was_connected else "")
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The database's part of a handshake: `connected` (done, `result` says
+    how), `unknown` (refuse with 404) or `authenticate` (check the password
+    against `password_hash`, then call charger_connected)."""
+
+    outcome: str
+    result: ConnectResult | None = None
+    password_hash: str = ""
+
+
+def charger_admit(
+    *,
+    charger_id: str,
+    path: str,
+    connection_id: str,
+    channel_name: str,
+    subprotocol: str,
+    unknown_policy: str,
+    require_auth: bool,
+) -> Admission:
+    """A whole handshake in ONE database call for a charger without a password
+    (the common case, and what a reconnect storm is made of): look the charger
+    up, apply the unknown-charger policy, and record the connection."""
+    row = (
+        Charger.objects.filter(charger_id=charger_id)
+        .values_list("password_hash", "registration_status", "connected", "channel_name")
+        .first()
+    )
+    if row is None and unknown_policy == "reject":
+        return Admission("unknown")
+    if require_auth or (row is not None and row[0]):
+        # Nothing is recorded before the password is checked (off this thread).
+        return Admission("authenticate", password_hash=row[0] if row else "")
+    result = _mark_connected(
+        charger_id=charger_id,
+        row=row[1:] if row else None,
+        path=path,
+        connection_id=connection_id,
+        channel_name=channel_name,
+        subprotocol=subprotocol,
+        new_status=RegistrationStatus.PENDING if unknown_policy == "pending" else RegistrationStatus.ACCEPTED,
+    )
+    return Admission("connected", result=result)
 
 
 def charger_disconnected(*, charger_id: str, connection_id: str) -> bool:

@@ -1,0 +1,63 @@
+"""charger_admit: the database's part of a handshake in one call."""
+
+import pytest
+
+from ocpp_app.models import Charger
+from ocpp_app.services.chargers import charger_admit
+
+pytestmark = pytest.mark.django_db
+
+
+def admit(charger_id="CP1", *, unknown_policy="accept", require_auth=False, connection_id="c1"):
+    return charger_admit(
+        charger_id=charger_id,
+        path=f"/ocpp/{charger_id}",
+        connection_id=connection_id,
+        channel_name=f"chan-{connection_id}",
+        subprotocol="ocpp1.6",
+        unknown_policy=unknown_policy,
+        require_auth=require_auth,
+    )
+
+
+def test_it_connects_a_known_charger_without_a_password_in_two_queries(django_assert_num_queries):
+    Charger.objects.create(charger_id="CP1", registration_status="Pending")
+    with django_assert_num_queries(2):
+        admission = admit()
+    assert admission.outcome == "connected"
+    assert admission.result.registration_status == "Pending"
+    charger = Charger.objects.get(charger_id="CP1")
+    assert (charger.connected, charger.connection_id, charger.channel_name) == (True, "c1", "chan-c1")
+
+
+def test_it_creates_and_connects_an_unknown_charger_when_accepted():
+    admission = admit("NEW1")
+    assert admission.outcome == "connected" and admission.result.registration_status == "Accepted"
+    assert Charger.objects.get(charger_id="NEW1").connected
+
+
+def test_it_creates_an_unknown_charger_as_pending_when_the_policy_says_so():
+    assert admit("NEW2", unknown_policy="pending").result.registration_status == "Pending"
+
+
+def test_it_refuses_an_unknown_charger_when_rejecting_and_creates_nothing():
+    assert admit("STRANGER", unknown_policy="reject").outcome == "unknown"
+    assert not Charger.objects.filter(charger_id="STRANGER").exists()
+
+
+def test_it_asks_for_the_password_of_a_charger_that_has_one_and_records_nothing_yet():
+    Charger.objects.create(charger_id="SEC1", password_hash="pbkdf2_sha256$x")
+    admission = admit("SEC1")
+    assert (admission.outcome, admission.password_hash) == ("authenticate", "pbkdf2_sha256$x")
+    assert not Charger.objects.get(charger_id="SEC1").connected
+
+
+def test_it_asks_every_charger_to_authenticate_when_auth_is_required():
+    admission = admit("NOPASS", require_auth=True)
+    assert (admission.outcome, admission.password_hash) == ("authenticate", "")
+    assert not Charger.objects.filter(charger_id="NOPASS").exists()
+
+
+def test_it_reports_the_channel_of_the_connection_it_replaces():
+    admit(connection_id="old")
+    assert admit(connection_id="new").result.previous_channel == "chan-old"
