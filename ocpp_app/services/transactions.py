@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, JSONField, Value, When
 from django.utils import timezone
 
 from ocpp_app.models import (
@@ -183,62 +184,154 @@ def meter_values_store(
 ) -> int:
     """Store every sampled value; a replay of the same transaction and timestamp
     is stored once. Returns the number of readings written."""
-    charger = charger_get_or_create(charger_id=charger_id)
-    tx = None
-    if transaction_id is not None:
-        tx = Transaction.objects.filter(pk=transaction_id, charger=charger).first()
-        if tx is None:
-            _record_anomaly(charger, "MeterValuesForUnknownTransaction", {"transactionId": transaction_id})
-    with transaction.atomic():
-        written = _store_meter_values(charger, connector_id, tx, meter_value)
-        if raw is not None:
-            Charger.objects.filter(pk=charger.pk).update(last_meter_values=raw)
-    return written
+    return meter_values_store_many(
+        [
+            {
+                "charger_id": charger_id,
+                "connector_id": connector_id,
+                "transaction_id": transaction_id,
+                "meter_value": meter_value,
+                "raw": raw,
+            }
+        ]
+    )[0]
 
 
-def _store_meter_values(charger: Charger, connector_id: int, tx: Transaction | None, meter_value: list[dict]) -> int:
-    """meter_value: [{"timestamp": datetime, "sampled_value": [{...snake_case}]}]"""
-    timestamps = {mv["timestamp"] for mv in meter_value}
-    if tx is not None:
-        seen = MeterReading.objects.filter(transaction=tx, timestamp__in=timestamps)
-    else:
-        seen = MeterReading.objects.filter(
-            charger=charger, connector_id=connector_id, transaction__isnull=True, timestamp__in=timestamps
-        )
-    already = set(seen.values_list("timestamp", flat=True).distinct())
-    rows = []
-    for mv in meter_value:
-        if mv["timestamp"] in already:
-            continue
-        for sv in mv.get("sampled_value", []):
-            measurand = sv.get("measurand") or ENERGY_REGISTER
-            value = str(sv.get("value", ""))
-            fmt = sv.get("format") or "Raw"
-            try:
-                numeric = float(value) if fmt == "Raw" else None
-            except ValueError:
-                numeric = None
-            if numeric is not None and not math.isfinite(numeric):
-                # "nan", "inf", "1e999" are strings the schema allows; an
-                # infinity would poison sums and break JSON output.
-                numeric = None
-            rows.append(
-                MeterReading(
-                    charger=charger,
-                    connector_id=connector_id,
-                    transaction=tx,
-                    timestamp=mv["timestamp"],
-                    measurand=measurand,
-                    phase=sv.get("phase") or "",
-                    unit=sv.get("unit") or ("Wh" if measurand.startswith("Energy") else ""),
-                    context=sv.get("context") or "Sample.Periodic",
-                    location=sv.get("location") or "Outlet",
-                    format=fmt,
-                    value=value,
-                    value_numeric=numeric,
-                )
+def meter_values_store_many(calls: list[dict]) -> list[int]:
+    """meter_values_store for a whole group-commit batch: one query each to find
+    the chargers, their transactions and the readings already stored, one
+    INSERT for every reading and one UPDATE for every charger's latest payload,
+    instead of five statements per message. Calls come in arrival order, and a
+    charger has one message in flight, so keeping the last `raw` per charger
+    keeps its latest MeterValues."""
+    charger_ids = {call["charger_id"] for call in calls}
+    charger_pks = dict(Charger.objects.filter(charger_id__in=charger_ids).values_list("charger_id", "pk"))
+    for charger_id in charger_ids - charger_pks.keys():
+        charger_pks[charger_id] = charger_get_or_create(charger_id=charger_id).pk
+    tx_ids = {call["transaction_id"] for call in calls if call["transaction_id"] is not None}
+    tx_owner = dict(Transaction.objects.filter(pk__in=tx_ids).values_list("pk", "charger_id")) if tx_ids else {}
+
+    # (charger pk, connector, transaction pk or None) per call.
+    keys = []
+    for call in calls:
+        charger_pk = charger_pks[call["charger_id"]]
+        tx_pk = call["transaction_id"]
+        if tx_pk is not None and tx_owner.get(tx_pk) != charger_pk:
+            # Unknown or another charger's: keep the readings, unattached.
+            ChargerEvent.objects.create(
+                charger_id=charger_pk,
+                kind=ChargerEventKind.TRANSACTION,
+                status="MeterValuesForUnknownTransaction",
+                payload={"transactionId": tx_pk},
+                timestamp=timezone.now(),
             )
+            tx_pk = None
+        keys.append((charger_pk, call["connector_id"], tx_pk))
+
+    seen = _stored_timestamps(keys, calls)
+    rows: list[MeterReading] = []
+    counts = []
+    latest_raw: dict[int, dict] = {}
+    for (charger_pk, connector_id, tx_pk), call in zip(keys, calls, strict=True):
+        dedupe_key = ("tx", tx_pk) if tx_pk is not None else ("cp", charger_pk, connector_id)
+        before = len(rows)
+        for mv in call["meter_value"]:
+            if (dedupe_key, mv["timestamp"]) in seen:
+                continue
+            seen.add((dedupe_key, mv["timestamp"]))  # a replay within the same batch
+            rows.extend(_reading_rows(charger_pk, connector_id, tx_pk, mv))
+        counts.append(len(rows) - before)
+        if call.get("raw") is not None:
+            latest_raw[charger_pk] = call["raw"]
     # ignore_conflicts: the unique constraint is the last line against a
     # concurrent replay on another socket.
     MeterReading.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    if latest_raw:
+        Charger.objects.filter(pk__in=latest_raw).update(
+            last_meter_values=Case(
+                *[When(pk=pk, then=Value(raw, output_field=JSONField())) for pk, raw in latest_raw.items()],
+                output_field=JSONField(),
+            )
+        )
+    return counts
+
+
+meter_values_store.many = meter_values_store_many  # type: ignore[attr-defined]
+
+
+def _stored_timestamps(keys: list[tuple], calls: list[dict]) -> set:
+    """The (dedupe key, timestamp) pairs already stored for these calls."""
+    timestamps = {mv["timestamp"] for call in calls for mv in call["meter_value"]}
+    tx_pks = {tx_pk for _, _, tx_pk in keys if tx_pk is not None}
+    unbound = {(charger_pk, connector_id) for charger_pk, connector_id, tx_pk in keys if tx_pk is None}
+    seen = set()
+    if tx_pks and timestamps:
+        for tx_pk, timestamp in (
+            MeterReading.objects.filter(transaction_id__in=tx_pks, timestamp__in=timestamps)
+            .values_list("transaction_id", "timestamp")
+            .distinct()
+        ):
+            seen.add((("tx", tx_pk), timestamp))
+    if unbound and timestamps:
+        for charger_pk, connector_id, timestamp in (
+            MeterReading.objects.filter(
+                charger_id__in={pk for pk, _ in unbound},
+                transaction__isnull=True,
+                timestamp__in=timestamps,
+            )
+            .values_list("charger_id", "connector_id", "timestamp")
+            .distinct()
+        ):
+            if (charger_pk, connector_id) in unbound:
+                seen.add((("cp", charger_pk, connector_id), timestamp))
+    return seen
+
+
+def _store_meter_values(charger: Charger, connector_id: int, tx: Transaction | None, meter_value: list[dict]) -> int:
+    """Readings of one message (StopTransaction's transactionData).
+    meter_value: [{"timestamp": datetime, "sampled_value": [{...snake_case}]}]"""
+    tx_pk = tx.pk if tx is not None else None
+    keys = [(charger.pk, connector_id, tx_pk)]
+    seen = _stored_timestamps(keys, [{"meter_value": meter_value}])
+    dedupe_key = ("tx", tx_pk) if tx_pk is not None else ("cp", charger.pk, connector_id)
+    rows = []
+    for mv in meter_value:
+        if (dedupe_key, mv["timestamp"]) in seen:
+            continue
+        seen.add((dedupe_key, mv["timestamp"]))
+        rows.extend(_reading_rows(charger.pk, connector_id, tx_pk, mv))
+    MeterReading.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     return len(rows)
+
+
+def _reading_rows(charger_pk: int, connector_id: int, tx_pk: int | None, mv: dict) -> list[MeterReading]:
+    rows = []
+    for sv in mv.get("sampled_value", []):
+        measurand = sv.get("measurand") or ENERGY_REGISTER
+        value = str(sv.get("value", ""))
+        fmt = sv.get("format") or "Raw"
+        try:
+            numeric = float(value) if fmt == "Raw" else None
+        except ValueError:
+            numeric = None
+        if numeric is not None and not math.isfinite(numeric):
+            # "nan", "inf", "1e999" are strings the schema allows; an
+            # infinity would poison sums and break JSON output.
+            numeric = None
+        rows.append(
+            MeterReading(
+                charger_id=charger_pk,
+                connector_id=connector_id,
+                transaction_id=tx_pk,
+                timestamp=mv["timestamp"],
+                measurand=measurand,
+                phase=sv.get("phase") or "",
+                unit=sv.get("unit") or ("Wh" if measurand.startswith("Energy") else ""),
+                context=sv.get("context") or "Sample.Periodic",
+                location=sv.get("location") or "Outlet",
+                format=fmt,
+                value=value,
+                value_numeric=numeric,
+            )
+        )
+    return rows
