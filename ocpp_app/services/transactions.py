@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, JSONField, Value, When
 from django.utils import timezone
 
@@ -229,7 +229,7 @@ def meter_values_store_many(calls: list[dict]) -> list[int]:
         keys.append((charger_pk, call["connector_id"], tx_pk))
 
     seen = _stored_timestamps(keys, calls)
-    rows: list[MeterReading] = []
+    rows: list[tuple] = []
     counts = []
     latest_raw: dict[int, dict] = {}
     for (charger_pk, connector_id, tx_pk), call in zip(keys, calls, strict=True):
@@ -243,9 +243,7 @@ def meter_values_store_many(calls: list[dict]) -> list[int]:
         counts.append(len(rows) - before)
         if call.get("raw") is not None:
             latest_raw[charger_pk] = call["raw"]
-    # ignore_conflicts: the unique constraint is the last line against a
-    # concurrent replay on another socket.
-    MeterReading.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    _insert_readings(rows)
     if latest_raw:
         Charger.objects.filter(pk__in=latest_raw).update(
             last_meter_values=Case(
@@ -300,12 +298,30 @@ def _store_meter_values(charger: Charger, connector_id: int, tx: Transaction | N
             continue
         seen.add((dedupe_key, mv["timestamp"]))
         rows.extend(_reading_rows(charger.pk, connector_id, tx_pk, mv))
-    MeterReading.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    _insert_readings(rows)
     return len(rows)
 
 
-def _reading_rows(charger_pk: int, connector_id: int, tx_pk: int | None, mv: dict) -> list[MeterReading]:
+_READING_COLUMNS = (
+    "charger_id",
+    "connector_id",
+    "transaction_id",
+    "timestamp",
+    "measurand",
+    "phase",
+    "unit",
+    "context",
+    "location",
+    "format",
+    "value",
+    "value_numeric",
+    "received_at",
+)
+
+
+def _reading_rows(charger_pk: int, connector_id: int, tx_pk: int | None, mv: dict) -> list[tuple]:
     rows = []
+    received = timezone.now()
     for sv in mv.get("sampled_value", []):
         measurand = sv.get("measurand") or ENERGY_REGISTER
         value = str(sv.get("value", ""))
@@ -319,19 +335,40 @@ def _reading_rows(charger_pk: int, connector_id: int, tx_pk: int | None, mv: dic
             # infinity would poison sums and break JSON output.
             numeric = None
         rows.append(
-            MeterReading(
-                charger_id=charger_pk,
-                connector_id=connector_id,
-                transaction_id=tx_pk,
-                timestamp=mv["timestamp"],
-                measurand=measurand,
-                phase=sv.get("phase") or "",
-                unit=sv.get("unit") or ("Wh" if measurand.startswith("Energy") else ""),
-                context=sv.get("context") or "Sample.Periodic",
-                location=sv.get("location") or "Outlet",
-                format=fmt,
-                value=value,
-                value_numeric=numeric,
+            (
+                charger_pk,
+                connector_id,
+                tx_pk,
+                mv["timestamp"],
+                measurand,
+                sv.get("phase") or "",
+                sv.get("unit") or ("Wh" if measurand.startswith("Energy") else ""),
+                sv.get("context") or "Sample.Periodic",
+                sv.get("location") or "Outlet",
+                fmt,
+                value,
+                numeric,
+                received,
             )
         )
     return rows
+
+
+def _insert_readings(rows: list[tuple]) -> None:
+    """One executemany for all readings: the ORM's bulk_create compiled every
+    field of every row and was a third of the writer's time. Conflicts with
+    the unique constraint (a concurrent replay on another socket) are skipped."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    columns = ", ".join(quote(column) for column in _READING_COLUMNS)
+    values = ", ".join(["%s"] * len(_READING_COLUMNS))
+    table = quote(MeterReading._meta.db_table)
+    if connection.vendor == "sqlite":
+        sql = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({values})"
+    else:
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT DO NOTHING"
+    params = [(*row[:3], adapt(row[3]), *row[4:12], adapt(row[12])) for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
