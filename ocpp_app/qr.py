@@ -9,6 +9,7 @@ import contextlib
 import contextvars
 import io
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import qrcode
@@ -49,6 +50,12 @@ def charger_qr_refresh_later(pk: int) -> None:
     transaction.on_commit(lambda: _background.submit(_refresh_in_background, pk))
 
 
+# Seconds the background worker rests after each code: rendering is pure
+# Python, and the GIL is shared with the event loop serving the chargers; a
+# first-contact storm of thousands of chargers must not starve them.
+BACKGROUND_PAUSE = 0.03
+
+
 def _refresh_in_background(pk: int) -> None:
     try:
         charger = Charger.objects.filter(pk=pk).first()
@@ -58,6 +65,7 @@ def _refresh_in_background(pk: int) -> None:
         logger.exception("could not make the QR code of charger #%s", pk)
     finally:
         connections.close_all()  # this thread's connection, until the next job
+        time.sleep(BACKGROUND_PAUSE)
 
 
 def landing_path(charger_id: str) -> str:
