@@ -13,6 +13,7 @@ import json
 import signal
 
 from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosed
 
 from .load import raise_fd_limit
 
@@ -27,6 +28,13 @@ REPLIES = {
 
 
 async def handler(ws) -> None:
+    try:
+        await answer(ws)
+    except ConnectionClosed:  # load clients hang up abruptly
+        pass
+
+
+async def answer(ws) -> None:
     async for raw in ws:
         try:
             frame = json.loads(raw)

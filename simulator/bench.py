@@ -312,6 +312,7 @@ async def run_target(target: Target, args: argparse.Namespace) -> dict:
             },
         )
         chargers += more
+    load.freeze_heap()
     await asyncio.sleep(2)
     probe.mark()
     await asyncio.sleep(args.idle_hold)
