@@ -87,7 +87,17 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
         response_timeout: float = 30,
         registration_status: str = RegistrationStatus.ACCEPTED,
     ) -> None:
-        super().__init__(charger_id, connection, response_timeout=response_timeout, logger=logger)
+        # Not ChargePoint.__init__: it runs create_route_map() for every new
+        # connection, which looks up every @on-decorated name of every class
+        # in the process; that was an eighth of a reconnect storm. The same
+        # attributes, with the handler table computed once per class.
+        self.id = charger_id
+        self._response_timeout = response_timeout
+        self._connection = connection
+        self._call_lock = asyncio.Lock()
+        self._response_queue: asyncio.Queue = asyncio.Queue()
+        self._unique_id_generator = uuid.uuid4
+        self.logger = logger
         self.registration_status = registration_status
         # The one outgoing CALL in flight: (message id, action, future).
         self._pending: tuple[str, str, asyncio.Future] | None = None
@@ -162,9 +172,27 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
         else:
             await self._send_frame(MessageType.CallResult, msg.unique_id, msg.action, payload=payload)
 
+    @classmethod
+    def handler_names(cls) -> dict[str, str]:
+        """Action -> name of its @on handler, computed once per class."""
+        names = cls.__dict__.get("_handler_names")
+        if names is None:
+            names = {}
+            for name in dir(cls):
+                action = getattr(getattr(cls, name, None), "_on_action", None)
+                if action is not None:
+                    names[str(action)] = name
+            cls._handler_names = names
+        return names
+
+    @property
+    def route_map(self) -> dict:
+        """The library's route map (bound handlers), for code that wants it."""
+        return {action: {"_on_action": getattr(self, name)} for action, name in self.handler_names().items()}
+
     async def _dispatch(self, msg: Call) -> dict:
-        handlers = self.route_map.get(msg.action)
-        if handlers is None or "_on_action" not in handlers:
+        name = self.handler_names().get(msg.action)
+        if name is None:
             if msg.action in framing.V16_ACTIONS:
                 # A real 1.6 action, but not one a charger sends to a CSMS.
                 raise NotSupportedError(description=f"{msg.action} is not supported by this central system")
@@ -172,7 +200,7 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
         framing.validate(MessageType.Call, msg.action, msg.payload)
         if self.registration_status == RegistrationStatus.REJECTED and msg.action != "BootNotification":
             raise SecurityError(description="This charger's registration was rejected")
-        response = await handlers["_on_action"](**camel_to_snake_case(msg.payload))
+        response = await getattr(self, name)(**camel_to_snake_case(msg.payload))
         return snake_to_camel_case(remove_nones(serialize_as_dict(response)))
 
     # -- outgoing ---------------------------------------------------------------
