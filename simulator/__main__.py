@@ -140,9 +140,10 @@ async def main_async(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     status = asyncio.create_task(show_status(sim, args))
     if args.idle:
-        work = asyncio.create_task(sim.start())
-        work.add_done_callback(lambda _: None)
+        # Connect and answer commands until told to stop.
+        starting = asyncio.create_task(sim.start())
         runner = asyncio.create_task(stop.wait())
+        runner.add_done_callback(lambda _: starting.cancel())
     else:
         runner = asyncio.create_task(sim.run())
     stopper = asyncio.create_task(stop.wait())

@@ -63,7 +63,7 @@ class SimulatorConfig:
     def cp_id(self) -> str:
         if self.charge_point_id:
             return self.charge_point_id
-        segments = [s for s in self.cp_path.split("/") if s]
+        segments = [s for s in self.cp_path.split("?", 1)[0].split("/") if s]
         return unquote(segments[-1]) if segments else "CP1"
 
     @classmethod

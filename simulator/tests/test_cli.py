@@ -1,0 +1,71 @@
+"""The command line: --help, a live status, a clean Ctrl-C."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from simulator.__main__ import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_help_explains_every_flag():
+    result = subprocess.run(
+        [sys.executable, "-m", "simulator", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0
+    for action in build_parser()._actions:
+        for flag in action.option_strings:
+            assert flag in result.stdout
+        assert action.help, f"{action.option_strings} has no help"
+
+
+def test_a_bad_url_is_a_usage_error_not_a_traceback():
+    result = subprocess.run(
+        [sys.executable, "-m", "simulator", "--url", "http://example.com/x"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "not a WebSocket URL" in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_ctrl_c_stops_the_session_and_exits_cleanly(csms):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "simulator",
+        "--url",
+        f"ws://127.0.0.1:{csms.port}/ocpp/CLI1",
+        "--rfid",
+        "TAG1",
+        "--interval",
+        "0.1",
+        "--kwh",
+        "1000",
+        "--repeat",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        await csms.wait_for(lambda: len(csms.actions("MeterValues")) >= 15, timeout=20)  # > 1 s: a status refresh
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 20)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
+    assert b"Traceback" not in stderr
+    # The status line showed the running transaction, then the final state.
+    assert b"CLI1 online | #1 Charging tx 101" in stdout
+    assert stdout.strip().splitlines()[-1].startswith(b"CLI1 stopped")
+    stop = csms.actions("StopTransaction")
+    assert len(stop) == 1 and stop[0]["reason"] == "Local" and stop[0]["transaction_id"] == 101
