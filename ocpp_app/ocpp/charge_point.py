@@ -95,7 +95,8 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
         self._response_timeout = response_timeout
         self._connection = connection
         self._call_lock = asyncio.Lock()
-        self._response_queue: asyncio.Queue = asyncio.Queue()
+        # No _response_queue: replies resolve the pending CALL's future
+        # directly (route_message), and an idle charger costs less memory.
         self._unique_id_generator = uuid.uuid4
         self.logger = logger
         self.registration_status = registration_status

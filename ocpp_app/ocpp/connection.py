@@ -11,15 +11,22 @@ import asyncio
 
 
 class ConsumerConnection:
+    __slots__ = ("_consumer", "_inbox")
+
     def __init__(self, consumer) -> None:
         self._consumer = consumer
-        self._inbox: asyncio.Queue[str] = asyncio.Queue()
+        self._inbox: asyncio.Queue[str] | None = None  # made on first use: most connections never need it
 
     async def send(self, text: str) -> None:
         await self._consumer.send(text_data=text)
 
+    def _queue(self) -> asyncio.Queue[str]:
+        if self._inbox is None:
+            self._inbox = asyncio.Queue()
+        return self._inbox
+
     async def recv(self) -> str:
-        return await self._inbox.get()
+        return await self._queue().get()
 
     def feed(self, text: str) -> None:
-        self._inbox.put_nowait(text)
+        self._queue().put_nowait(text)
