@@ -234,6 +234,8 @@ class ChargePointSimulator(StateMixin):
                 await self._reader
             except (ConnectionError, ConnectionClosed):
                 pass
+            except TimeoutError:
+                self.last_error = "BootNotification: no answer"
             except OCPPError as error:
                 self.last_error = f"boot failed: {error}"
             finally:
@@ -330,6 +332,10 @@ class ChargePointSimulator(StateMixin):
             self.stats.errors += 1
             self.last_error = f"{type(payload).__name__} answered {type(error).__name__}: {error.description}"
             logger.warning("%s: %s", self.config.cp_id, self.last_error)
+        except Exception as error:  # e.g. an answer that fails the schema
+            self.stats.errors += 1
+            self.last_error = f"{type(payload).__name__}: {type(error).__name__}: {error}"
+            logger.warning("%s: %s", self.config.cp_id, self.last_error)
         return None
 
     def enqueue(self, payload, session: Session | None = None) -> None:
@@ -370,6 +376,11 @@ class ChargePointSimulator(StateMixin):
                     self._drop(item, self.last_error)
                 else:
                     await self._sleep(min(self._int_key("TransactionMessageRetryInterval", 10), 5))
+                continue
+            except Exception as error:  # e.g. an answer that fails the schema: never retried forever
+                self.stats.errors += 1
+                self.last_error = f"{type(payload).__name__}: {type(error).__name__}: {error}"
+                self._drop(item, self.last_error)
                 continue
             self.outbox.popleft()
             self._outbox_changed.set()
