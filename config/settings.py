@@ -217,8 +217,8 @@ OCPP_BOOT_RETRY_INTERVAL = env_int("OCPP_BOOT_RETRY_INTERVAL", 30)
 OCPP_STALE_GRACE = env_int("OCPP_STALE_GRACE", 30)
 OCPP_MAX_FRAME_BYTES = env_int("OCPP_MAX_FRAME_BYTES", 1024 * 1024)
 OCPP_CALL_TIMEOUT = env_float("OCPP_CALL_TIMEOUT", 30.0)
-OCPP_WS_PING_INTERVAL = env_float("OCPP_WS_PING_INTERVAL", 20.0)
-OCPP_WS_PING_TIMEOUT = env_float("OCPP_WS_PING_TIMEOUT", 20.0)
+OCPP_WS_PING_INTERVAL = env_float("OCPP_WS_PING_INTERVAL", 30.0)
+OCPP_WS_PING_TIMEOUT = env_float("OCPP_WS_PING_TIMEOUT", 30.0)
 # Accepted authorization for unknown tags on chargers without require_rfid.
 OCPP_UNKNOWN_TAG_EXPIRY_HOURS = env_int("OCPP_UNKNOWN_TAG_EXPIRY_HOURS", 24)
 # Vendor ids whose DataTransfer we accept (others answer UnknownVendorId).
