@@ -101,7 +101,11 @@ def simulator_pid(simulator: Simulator) -> int | None:
     except (OSError, ValueError):
         return None
     child = _children.get(pid)
-    if child is not None and child.poll() is not None:
+    if child is not None:
+        # Started by this process: poll() is authoritative (and reaps it);
+        # its command line may not be the simulator's yet (fork before exec).
+        if child.poll() is None:
+            return pid
         _children.pop(pid, None)
         return None
     import psutil
