@@ -20,22 +20,6 @@ class InvalidPassword(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class HandshakeInfo:
-    """What the handshake needs to know about a charger before the upgrade."""
-
-    exists: bool
-    password_hash: str
-    registration_status: str | None
-
-
-def charger_handshake_info(*, charger_id: str) -> HandshakeInfo:
-    row = Charger.objects.filter(charger_id=charger_id).values_list("password_hash", "registration_status").first()
-    if row is None:
-        return HandshakeInfo(exists=False, password_hash="", registration_status=None)
-    return HandshakeInfo(exists=True, password_hash=row[0], registration_status=row[1])
-
-
 def charger_check_password(*, password_hash: str, password: str) -> bool:
     """Constant-time check of a Basic-auth password against the stored hash."""
     return bool(password_hash) and check_password(password, password_hash)

@@ -154,18 +154,6 @@ def test_it_marks_the_chargers_of_a_dead_node_offline(settings):
     assert dict(Charger.objects.values_list("charger_id", "connected")) == {"CP1": False, "CP2": True}
 
 
-def test_it_reports_handshake_info_of_an_unknown_charger():
-    assert chargers.charger_handshake_info(charger_id="nope") == chargers.HandshakeInfo(
-        exists=False, password_hash="", registration_status=None
-    )
-
-
-def test_it_reports_handshake_info_of_a_known_charger():
-    Charger.objects.create(charger_id="CP1", registration_status=RegistrationStatus.PENDING)
-    info = chargers.charger_handshake_info(charger_id="CP1")
-    assert (info.exists, info.registration_status) == (True, "Pending")
-
-
 def test_it_stores_a_password_hashed():
     Charger.objects.create(charger_id="CP1")
     chargers.charger_set_password(charger_id="CP1", password="s3cret-password-16")
