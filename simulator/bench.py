@@ -314,6 +314,7 @@ async def run_target(target: Target, args: argparse.Namespace) -> dict:
         chargers += more
     load.freeze_heap()
     await asyncio.sleep(2)
+    await settle(probe)  # idle means steady state, not the tail of the storm's work
     probe.mark()
     await asyncio.sleep(args.idle_hold)
     rss = probe.rss()
