@@ -4,6 +4,7 @@ import os
 import signal
 import time
 
+import psutil
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -53,12 +54,26 @@ def make_simulator(server, name="ADMINSIM", **kw) -> Simulator:
     return Simulator.objects.create(**values)
 
 
+def kill_all(sim: Simulator, pids: list) -> None:
+    """Whatever an assertion left behind: stop it, never leak a process."""
+    simulators.simulator_stop(simulator=sim)
+    status_file = str(simulators._files(sim)[1])
+    for pid in filter(None, pids):
+        try:
+            # Only our own simulator process (a pid may have been reused).
+            if status_file in psutil.Process(pid).cmdline():
+                os.kill(pid, signal.SIGKILL)
+        except (psutil.Error, ProcessLookupError):
+            pass
+
+
 def connected(charger_id: str) -> bool:
     return Charger.objects.filter(charger_id=charger_id, connected=True).exists()
 
 
 def test_admin_starts_and_stops_a_simulator(live_ocpp_server, staff_client, run_dir):
     sim = make_simulator(live_ocpp_server)
+    pids = []
     url = reverse("admin:ocpp_app_simulator_changelist")
     page = staff_client.get(url)
     assert page.status_code == 200
@@ -70,6 +85,7 @@ def test_admin_starts_and_stops_a_simulator(live_ocpp_server, staff_client, run_
         sim.refresh_from_db()
         assert sim.running and sim.started_at is not None
         pid = simulators.simulator_pid(sim)
+        pids.append(pid)
         assert pid is not None
         # It connects like any charger and starts charging.
         assert wait_until(lambda: connected("ADMINSIM"))
@@ -89,14 +105,16 @@ def test_admin_starts_and_stops_a_simulator(live_ocpp_server, staff_client, run_
         tx = Charger.objects.get(charger_id="ADMINSIM").transactions.get()
         assert tx.stop_time is not None and tx.stop_reason == "Local"
     finally:
-        simulators.simulator_stop(simulator=sim)
+        kill_all(sim, pids)
 
 
 def test_a_dead_process_shows_as_stopped_and_resume_restarts_running_ones(live_ocpp_server, staff_client, run_dir):
     sim = make_simulator(live_ocpp_server, name="RESUMESIM")
+    pids = []
     try:
         assert simulators.simulator_start(simulator=sim)
         first = simulators.simulator_pid(sim)
+        pids.append(first)
         assert wait_until(lambda: connected("RESUMESIM"))
 
         # As after a reboot: the process is gone but the simulator is marked running.
@@ -105,6 +123,7 @@ def test_a_dead_process_shows_as_stopped_and_resume_restarts_running_ones(live_o
         assert simulators.simulators_resume() == 1
         sim.refresh_from_db()
         second = simulators.simulator_pid(sim)
+        pids.append(second)
         assert sim.running and second not in (None, first)
         assert simulators.simulators_resume() == 0  # already running: no duplicate
 
@@ -115,4 +134,4 @@ def test_a_dead_process_shows_as_stopped_and_resume_restarts_running_ones(live_o
         sim.refresh_from_db()
         assert not sim.running and sim.last_error
     finally:
-        simulators.simulator_stop(simulator=sim)
+        kill_all(sim, pids)
