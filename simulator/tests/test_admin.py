@@ -135,3 +135,32 @@ def test_a_dead_process_shows_as_stopped_and_resume_restarts_running_ones(live_o
         assert not sim.running and sim.last_error
     finally:
         kill_all(sim, pids)
+
+
+@pytest.mark.django_db
+def test_a_simulator_is_configured_in_the_admin_without_code(staff_client, run_dir):
+    add = reverse("admin:ocpp_app_simulator_add")
+    assert staff_client.get(add).status_code == 200
+    response = staff_client.post(
+        add,
+        {
+            "name": "Bay 4",
+            "scheme": "ws",
+            "host": "127.0.0.1",
+            "ws_port": 8000,
+            "cp_path": "ocpp/BAY4",
+            "password": "",
+            "connectors": 2,
+            "rfid": "TAG4",
+            "interval": 5,
+            "kwh_max": 10,
+            "power_kw": 22,
+            "pause": 10,
+        },
+    )
+    assert response.status_code == 302
+    sim = Simulator.objects.get(name="Bay 4")
+    page = staff_client.get(reverse("admin:ocpp_app_simulator_changelist")).content.decode()
+    assert "ws://127.0.0.1:8000/ocpp/BAY4" in page and not sim.running
+    change = staff_client.get(reverse("admin:ocpp_app_simulator_change", args=[sim.pk]))
+    assert change.status_code == 200 and "not running" in change.content.decode()
