@@ -243,7 +243,8 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         "project_file": {
-            "class": "logging.handlers.RotatingFileHandler",
+            # The file is written by a background thread, never the event loop.
+            "class": "ocpp_app.log_handlers.BackgroundRotatingFileHandler",
             "filename": str(LOG_DIR / "ocpp.log"),
             "maxBytes": 20 * 1024 * 1024,
             "backupCount": 5,

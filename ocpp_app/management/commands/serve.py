@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from ocpp_app.services.chargers import chargers_mark_node_offline
+from ocpp_app.simulators import simulators_resume
 from ocpp_app.ws_protocol import JitteredPingProtocol
 
 
@@ -31,6 +32,9 @@ class Command(BaseCommand):
         cleared = chargers_mark_node_offline(node_id=settings.OCPP_NODE_ID)
         if cleared:
             self.stdout.write(f"marked {cleared} charger(s) of node {settings.OCPP_NODE_ID} offline")
+        # Admin simulators marked running whose process is gone (a reboot)
+        # start again: "running" survives server restarts.
+        simulators_resume()
         scheme = "wss" if options["ssl_certfile"] else "ws"
         self.stdout.write(
             f"OCPP central system on http://{options['host']}:{options['port']}/ocpp/ "
