@@ -20,7 +20,11 @@ class BackgroundRotatingFileHandler(logging.handlers.QueueHandler):
         )
         self._listener = logging.handlers.QueueListener(self.queue, self.target)
         self._listener.start()
-        atexit.register(self._listener.stop)
+        atexit.register(self._stop)
+
+    def _stop(self) -> None:
+        if self._listener._thread is not None:  # stop() twice would raise
+            self._listener.stop()
 
     def setFormatter(self, fmt: logging.Formatter | None) -> None:
         # The queue carries the bare message; the file's formatter adds time,
@@ -29,11 +33,11 @@ class BackgroundRotatingFileHandler(logging.handlers.QueueHandler):
 
     def flush(self) -> None:
         """Wait until every record queued so far is written (tests)."""
-        self._listener.stop()
+        self._stop()
         self.target.flush()
         self._listener.start()
 
     def close(self) -> None:
-        self._listener.stop()
+        self._stop()
         self.target.close()
         super().close()
