@@ -264,8 +264,18 @@ def charger_transactions(charger: Charger, *, limit: int = 20) -> list[Transacti
 
 
 def configuration_rows(config) -> list[dict]:
-    """Configuration keys as stored by GetConfiguration (a list of
-    {key, value, readonly}) or a plain mapping."""
+    """Configuration keys as stored by GetConfiguration (a mapping key ->
+    {value, readonly} under "configurationKey", see command_effects), a list of
+    {key, value, readonly}, or a plain mapping."""
+    if isinstance(config, dict) and isinstance(config.get("configurationKey"), dict):
+        return [
+            {
+                "key": key,
+                "value": item.get("value") if isinstance(item, dict) else item,
+                "readonly": item.get("readonly") if isinstance(item, dict) else None,
+            }
+            for key, item in sorted(config["configurationKey"].items())
+        ]
     if isinstance(config, dict) and isinstance(config.get("configurationKey"), list):
         items = config["configurationKey"]
     elif isinstance(config, list):

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from . import views
+from . import converters, views  # noqa: F401  (converters registers "cid")
 
 app_name = "ocpp"
 
@@ -10,14 +10,14 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("", include("ocpp_app.api.urls")),  # REST API (issue 3)
     # Pages (issue 4). Charger ids may hold spaces, '#', ':' or unicode but
-    # never '/', hence <str:cid>.
+    # never '/', hence <cid:cid>.
     path("", views.dashboard, name="dashboard"),
-    path("chargers/<str:cid>/view/", views.charger_detail, name="charger-view"),
-    path("chargers/<str:cid>/view/chart/", views.charger_chart, name="charger-chart"),
-    path("log/<str:cid>/", views.message_log, name="log"),
+    path("chargers/<cid:cid>/view/", views.charger_detail, name="charger-view"),
+    path("chargers/<cid:cid>/view/chart/", views.charger_chart, name="charger-chart"),
+    path("log/<cid:cid>/", views.message_log, name="log"),
     path("sessions/", views.sessions, name="sessions"),
     path("sessions/export.csv", views.sessions_csv, name="sessions-csv"),
-    path("c/<str:cid>/", views.landing, name="landing"),
-    path("c/<str:cid>/qr.png", views.qr_png, name="qr-png"),
-    path("c/<str:cid>/qr.svg", views.qr_svg, name="qr-svg"),
+    path("c/<cid:cid>/", views.landing, name="landing"),
+    path("c/<cid:cid>/qr.png", views.qr_png, name="qr-png"),
+    path("c/<cid:cid>/qr.svg", views.qr_svg, name="qr-svg"),
 ]

@@ -54,6 +54,11 @@ def parse_when(value: str | None) -> datetime | None:
         parsed = None
     if parsed is not None and timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, UTC)
+    if parsed is not None:
+        try:
+            parsed = parsed.astimezone(UTC)  # 0001-01-01T00:00+05:00 is before year 1
+        except OverflowError:
+            return None
     return parsed
 
 

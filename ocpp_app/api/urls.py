@@ -1,26 +1,12 @@
 """REST API routes, included by ocpp_app/urls.py under /ocpp/."""
 
-from django.urls import path, register_converter
+from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from ocpp_app import converters  # noqa: F401  (the "cid" path converter)
+
 from . import views
-
-
-class ChargerIdConverter:
-    """Any charger id a charger may use: spaces, '#', ':', unicode... but no
-    '/' (a path separator) and no control characters (never valid ids)."""
-
-    regex = r"[^/\x00-\x1f\x7f]+"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(ChargerIdConverter, "cid")
 
 urlpatterns = [
     path("chargers/", views.ChargerListView.as_view(), name="api-chargers"),

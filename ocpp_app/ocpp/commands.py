@@ -29,6 +29,7 @@ from ocpp_app.models import Charger, CommandStatus
 from ocpp_app.services import commands as command_service
 
 from . import framing
+from .charge_point import redact_secrets
 
 logger = logging.getLogger("ocpp_app.commands")
 
@@ -167,6 +168,14 @@ def send_command(
     else:
         outcome = async_to_sync(call_charger)(charger.channel_name, wire_action, wire_payload, timeout=timeout)
     elapsed_ms = int((time.monotonic() - started) * 1000)
+    # A charger that (wrongly) reports its AuthorizationKey in an answer must
+    # not have it stored in the command record or shown to the operator.
+    outcome.payload = redact_secrets(wire_action, MessageType.CallResult, outcome.payload)
+    if isinstance(outcome.error_details, dict) and "response" in outcome.error_details:
+        outcome.error_details = {
+            **outcome.error_details,
+            "response": redact_secrets(wire_action, MessageType.CallResult, outcome.error_details["response"]),
+        }
     logger.info(
         "command %s %s to %s: %s %s (%d ms)",
         command.pk,

@@ -24,6 +24,12 @@ AUTHORIZATION_KEY = "AuthorizationKey"
 REDACTED = "********"
 
 
+def is_authorization_key(key) -> bool:
+    """Configuration key names are case-insensitive (OCPP 1.6 §9): any spelling
+    of AuthorizationKey is the Basic-auth password."""
+    return isinstance(key, str) and key.casefold() == AUTHORIZATION_KEY.casefold()
+
+
 def _config_keys(charger: Charger) -> dict:
     config = charger.config if isinstance(charger.config, dict) else {}
     keys = config.get("configurationKey")
@@ -40,7 +46,7 @@ def _on_get_configuration(charger: Charger, request: dict, response: dict) -> No
     keys = _config_keys(charger)
     for item in response.get("configurationKey") or []:
         value = item.get("value")
-        if item.get("key") == AUTHORIZATION_KEY and value:
+        if is_authorization_key(item.get("key")) and value:
             value = REDACTED
         keys[item["key"]] = {"value": value, "readonly": bool(item.get("readonly"))}
     config["configurationKey"] = keys
@@ -55,7 +61,7 @@ def _on_change_configuration(charger: Charger, request: dict, response: dict) ->
     if status not in ("Accepted", "RebootRequired"):
         return  # Rejected / NotSupported: the charger keeps its value, and we our password
     key, value = request.get("key"), request.get("value")
-    if key == AUTHORIZATION_KEY:
+    if is_authorization_key(key):
         # Security whitepaper A01: the charger now holds the new key, so it is
         # the only Basic-auth password that opens its next connection.
         charger_set_password(charger_id=charger.charger_id, password=value)

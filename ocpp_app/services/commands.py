@@ -6,11 +6,12 @@ ocpp/commands.py)."""
 import re
 
 from django.db import transaction
+from django.utils import timezone
 
-from ocpp_app.models import Charger, Command, CommandStatus, Transaction
+from ocpp_app.models import Charger, Command, CommandStatus, Reservation, ReservationStatus, Transaction
 
 from .chargers import PASSWORD_MAX, PASSWORD_MIN
-from .command_effects import AUTHORIZATION_KEY, EFFECTS, REDACTED
+from .command_effects import AUTHORIZATION_KEY, EFFECTS, REDACTED, is_authorization_key
 from .common import clip
 
 # Every CALL a 1.6J central system can send (Core, Firmware Management, Local
@@ -139,7 +140,20 @@ def command_precheck(*, charger: Charger, action: str, payload: dict) -> None:
     connector_id = payload.get("connectorId")
     if isinstance(connector_id, int) and connector_id < 0:
         raise BadCommand("connectorId must be 0 (the charger) or a connector number")
-    if action == "ChangeConfiguration" and payload.get("key") == AUTHORIZATION_KEY:
+    if action == "ReserveNow" and isinstance(payload.get("reservationId"), int):
+        # Reservation ids are unique across the network: a second charger may
+        # not take over a reservation another charger still holds.
+        if (
+            Reservation.objects.filter(
+                reservation_id=payload["reservationId"],
+                status__in=[ReservationStatus.REQUESTED, ReservationStatus.ACCEPTED],
+                expiry_date__gt=timezone.now(),
+            )
+            .exclude(charger=charger)
+            .exists()
+        ):
+            raise BadCommand(f"reservationId {payload['reservationId']} is held by another charger")
+    if action == "ChangeConfiguration" and is_authorization_key(payload.get("key")):
         value = payload.get("value") or ""
         if not PASSWORD_MIN <= len(value) <= PASSWORD_MAX or any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in value):
             raise BadCommand(
@@ -149,7 +163,7 @@ def command_precheck(*, charger: Charger, action: str, payload: dict) -> None:
 
 def redact(action: str, payload: dict) -> dict:
     """The payload as we keep and show it: a new AuthorizationKey is a secret."""
-    if action == "ChangeConfiguration" and payload.get("key") == AUTHORIZATION_KEY and "value" in payload:
+    if action == "ChangeConfiguration" and is_authorization_key(payload.get("key")) and "value" in payload:
         return {**payload, "value": REDACTED}
     return payload
 
