@@ -134,7 +134,14 @@ class ChargerSerializer(serializers.ModelSerializer):
         password_given = "password" in validated_data
         password = validated_data.pop("password", None)
         with transaction.atomic():
-            charger = super().update(instance, validated_data)
+            for name, value in validated_data.items():
+                setattr(instance, name, value)
+            if validated_data:
+                # Only what the operator sent: a full save would write back the
+                # live state (connected, channel_name, ...) read before a
+                # connect or disconnect that landed meanwhile.
+                instance.save(update_fields=[*validated_data, "updated_at"])
+            charger = instance
             if password_given:
                 charger = self._set_password(charger, password)
         return charger

@@ -116,3 +116,17 @@ def test_an_out_of_range_filter_date_is_ignored_not_a_server_error(admin_client,
     Charger.objects.create(charger_id="CP1")
     assert admin_client.get(reverse("ocpp:log", args=["CP1"]) + "?" + query).status_code == 200
     assert admin_client.get(reverse("ocpp:sessions") + "?" + query).status_code == 200
+
+
+def test_an_api_edit_never_writes_back_stale_live_state():
+    from ocpp_app.api.serializers import ChargerUpdateSerializer
+
+    Charger.objects.create(charger_id="P1")
+    stale = Charger.objects.get(charger_id="P1")
+    # The charger connects while the operator's PATCH is being handled.
+    Charger.objects.filter(charger_id="P1").update(connected=True, channel_name="chan-live", connection_id="c9")
+    serializer = ChargerUpdateSerializer(stale, data={"require_rfid": True}, partial=True)
+    assert serializer.is_valid(), serializer.errors
+    serializer.save()
+    charger = Charger.objects.get(charger_id="P1")
+    assert (charger.require_rfid, charger.connected, charger.channel_name) == (True, True, "chan-live")
