@@ -9,6 +9,7 @@ from . import admin_simulator  # noqa: F401  (registers the Simulator admin)
 from .admin_actions import CHARGER_ADMIN_ACTIONS
 from .forms import ChargerAdminForm
 from .models import (
+    BOOT_IDENTITY_FIELDS,
     RFID,
     CertificateSigningRequest,
     Charger,
@@ -30,16 +31,7 @@ from .templatetags.ocpp_tags import STATUS_CLASSES
 # shown, never edited by hand.
 CHARGER_REPORTED = [
     "last_path",
-    "vendor",
-    "model",
-    "serial_number",
-    "charge_box_serial_number",
-    "firmware_version",
-    "iccid",
-    "imsi",
-    "meter_type",
-    "meter_serial_number",
-    "last_boot_at",
+    *BOOT_IDENTITY_FIELDS,
     "heartbeat_interval",
     "connected",
     "connected_since",
@@ -121,21 +113,7 @@ class ChargerAdmin(admin.ModelAdmin):
         ("Landing page", {"fields": ["qr_code"]}),
         (
             "Identity (BootNotification)",
-            {
-                "fields": [
-                    "vendor",
-                    "model",
-                    "serial_number",
-                    "charge_box_serial_number",
-                    "firmware_version",
-                    "iccid",
-                    "imsi",
-                    "meter_type",
-                    "meter_serial_number",
-                    "last_boot_at",
-                    "heartbeat_interval",
-                ]
-            },
+            {"fields": [*BOOT_IDENTITY_FIELDS, "heartbeat_interval"]},
         ),
         (
             "Connection",

@@ -14,6 +14,22 @@ class RegistrationStatus(models.TextChoices):
     REJECTED = "Rejected"
 
 
+# What a BootNotification reports about a charger (stored by charger_boot,
+# shown read-only in the admin).
+BOOT_IDENTITY_FIELDS = (
+    "vendor",
+    "model",
+    "serial_number",
+    "charge_box_serial_number",
+    "firmware_version",
+    "iccid",
+    "imsi",
+    "meter_type",
+    "meter_serial_number",
+    "last_boot_at",
+)
+
+
 class Charger(models.Model):
     charger_id = models.CharField(max_length=48, unique=True)
     last_path = models.CharField(max_length=512, blank=True)

@@ -8,7 +8,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ocpp_app.models import Charger, Connector, RegistrationStatus, StatusNotificationRecord
+from ocpp_app.models import BOOT_IDENTITY_FIELDS, Charger, Connector, RegistrationStatus, StatusNotificationRecord
 from ocpp_app.qr import deferred_qr_codes
 
 from .common import clip
@@ -215,19 +215,7 @@ def charger_boot(
     charger.meter_type = clip(meter_type, 25)
     charger.meter_serial_number = clip(meter_serial_number, 25)
     charger.last_boot_at = timezone.now()
-    fields = [
-        "vendor",
-        "model",
-        "serial_number",
-        "charge_box_serial_number",
-        "firmware_version",
-        "iccid",
-        "imsi",
-        "meter_type",
-        "meter_serial_number",
-        "last_boot_at",
-        "updated_at",
-    ]
+    fields = [*BOOT_IDENTITY_FIELDS, "updated_at"]
     if status == RegistrationStatus.ACCEPTED:
         charger.heartbeat_interval = interval
         fields.append("heartbeat_interval")
