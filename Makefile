@@ -32,7 +32,7 @@ lint: $(VENV)/.dev-installed
 # databases and the raw baseline, same client, one run; writes docs/benchmarks.md.
 # Scale down with e.g. BENCH_ARGS="--storm 2000 --closed 500" (see --help).
 bench: $(VENV)/.installed
-	$(PY) -m simulator.bench $(BENCH_ARGS)
+	$(PY) -m bench.runner $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3* test_db.sqlite3*

@@ -153,7 +153,7 @@ if REDIS_URL:
     }
 else:
     # channels' in-memory layer with its O(channels) expiry scan rate-limited.
-    CHANNEL_LAYERS = {"default": {"BACKEND": "ocpp_app.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "ocpp_app.runtime.layers.InMemoryChannelLayer"}}
 
 # --- Auth, i18n, static -----------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -244,7 +244,7 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         "project_file": {
             # The file is written by a background thread, never the event loop.
-            "class": "ocpp_app.log_handlers.BackgroundRotatingFileHandler",
+            "class": "ocpp_app.runtime.log_handlers.BackgroundRotatingFileHandler",
             "filename": str(LOG_DIR / "ocpp.log"),
             "maxBytes": 20 * 1024 * 1024,
             "backupCount": 5,

@@ -7,4 +7,4 @@ class OcppAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (QR codes of the landing pages)
+        from ocpp_app import signals  # noqa: F401  (QR codes of the landing pages)

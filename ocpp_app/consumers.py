@@ -17,14 +17,14 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from . import events
-from .charger_log import charger_log
-from .models import RegistrationStatus
-from .ocpp.charge_point import CallErrorReceived, CentralSystem, InvalidResponse
-from .ocpp.connection import ConsumerConnection
-from .ocpp.group_commit import run as commit
-from .ocpp.identity import BadChargerId, parse_identity
-from .services import chargers
+from ocpp_app.models import RegistrationStatus
+from ocpp_app.ocpp.charge_point import CallErrorReceived, CentralSystem, InvalidResponse
+from ocpp_app.ocpp.connection import ConsumerConnection
+from ocpp_app.ocpp.identity import BadChargerId, parse_identity
+from ocpp_app.runtime import events
+from ocpp_app.runtime.charger_log import charger_log
+from ocpp_app.runtime.group_commit import run as commit
+from ocpp_app.services import chargers
 
 logger = logging.getLogger("ocpp_app.consumers")
 SUBPROTOCOL = "ocpp1.6"

@@ -6,8 +6,8 @@ from channels.auth import AuthMiddlewareStack
 from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDenier
 from django.urls import path, re_path
 
-from .consumers import OCPPConsumer, SinkConsumer
-from .dashboard import DashboardConsumer
+from ocpp_app.consumers import OCPPConsumer, SinkConsumer
+from ocpp_app.web.dashboard import DashboardConsumer
 
 
 class SameOriginValidator:

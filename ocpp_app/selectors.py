@@ -15,7 +15,7 @@ from django.db.models import BigIntegerField, Count, OuterRef, Prefetch, Q, Quer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Charger, Connector, MessageLog, MeterReading, Transaction
+from ocpp_app.models import Charger, Connector, MessageLog, MeterReading, Transaction
 
 ENERGY = "Energy.Active.Import.Register"
 POWER = "Power.Active.Import"

@@ -5,8 +5,8 @@ import logging
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from .models import Charger
-from .qr import charger_qr_refresh, charger_qr_refresh_later, qr_codes_deferred
+from ocpp_app.models import Charger
+from ocpp_app.services.qr import charger_qr_refresh, charger_qr_refresh_later, qr_codes_deferred
 
 logger = logging.getLogger(__name__)
 

@@ -1,15 +1,15 @@
-"""HTTP routes of the app (pages and REST API are added by their issues)."""
+"""HTTP routes of the app: the REST API and the pages."""
 
 from django.urls import include, path
 
-from . import converters, views  # noqa: F401  (converters registers "cid")
+from ocpp_app.web import converters, views  # noqa: F401  (converters registers the "cid" path converter)
 
 app_name = "ocpp"
 
 urlpatterns = [
     path("health/", views.health, name="health"),
-    path("", include("ocpp_app.api.urls")),  # REST API (issue 3)
-    # Pages (issue 4). Charger ids may hold spaces, '#', ':' or unicode but
+    path("", include("ocpp_app.api.urls")),  # REST API
+    # Pages. Charger ids may hold spaces, '#', ':' or unicode but
     # never '/', hence <cid:cid>.
     path("", views.dashboard, name="dashboard"),
     path("chargers/<cid:cid>/view/", views.charger_detail, name="charger-view"),

@@ -1,4 +1,4 @@
-"""An OCPP 1.6J charge point simulator (and a load generator in simulator.load).
+"""An OCPP 1.6J charge point simulator (and a load generator in bench.load).
 
     import asyncio
     from simulator import SimulatorConfig, ChargePointSimulator
@@ -8,7 +8,7 @@
 Never imports Django: the admin launches it as a separate process.
 """
 
-from .config import SimulatorConfig
-from .core import ChargePointSimulator
+from simulator.config import SimulatorConfig
+from simulator.core import ChargePointSimulator
 
 __all__ = ["SimulatorConfig", "ChargePointSimulator"]

@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from .config import SimulatorConfig
-from .core import ChargePointSimulator
+from simulator.config import SimulatorConfig
+from simulator.core import ChargePointSimulator
 
 EPILOG = """\
 examples:

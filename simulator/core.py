@@ -26,9 +26,9 @@ from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from .configuration import default_keys
-from .handlers import SimChargePoint
-from .state import Connector, Reservation, Session, StateMixin
+from simulator.configuration import default_keys
+from simulator.handlers import SimChargePoint
+from simulator.state import Connector, Reservation, Session, StateMixin
 
 logger = logging.getLogger("simulator")
 

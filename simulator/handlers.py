@@ -31,10 +31,10 @@ from ocpp.v16.enums import (
     UpdateStatus,
 )
 
-from .configuration import valid_value
+from simulator.configuration import valid_value
 
 if TYPE_CHECKING:
-    from .core import ChargePointSimulator
+    from simulator.core import ChargePointSimulator
 
 TRIGGERABLE = {
     "BootNotification",

@@ -4,9 +4,8 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from ocpp_app import converters  # noqa: F401  (the "cid" path converter)
-
-from . import views
+from ocpp_app.api import views
+from ocpp_app.web import converters  # noqa: F401  (the "cid" path converter)
 
 urlpatterns = [
     path("chargers/", views.ChargerListView.as_view(), name="api-chargers"),

@@ -13,11 +13,8 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ocpp_app.models import RFID, Charger, CommandStatus, MeterReading, Transaction
-from ocpp_app.ocpp.commands import CommandRejected, send_command
-
-from . import filters
-from .serializers import (
+from ocpp_app.api import filters
+from ocpp_app.api.serializers import (
     ActionErrorSerializer,
     ActionRequestSerializer,
     ActionResponseSerializer,
@@ -30,6 +27,8 @@ from .serializers import (
     RFIDUpdateSerializer,
     TransactionSerializer,
 )
+from ocpp_app.models import RFID, Charger, CommandStatus, MeterReading, Transaction
+from ocpp_app.ocpp.commands import CommandRejected, send_command
 
 
 class SafeParsersMixin:

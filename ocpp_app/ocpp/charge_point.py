@@ -29,12 +29,11 @@ from ocpp.messages import Call, CallError, CallResult, MessageType
 from ocpp.v16 import ChargePoint, call_result
 
 from ocpp_app.models import Direction, RegistrationStatus
-from ocpp_app.services.message_log import get_writer
-
-from . import framing
-from .core import CoreHandlers
-from .firmware import FirmwareHandlers
-from .security import SecurityHandlers
+from ocpp_app.ocpp import framing
+from ocpp_app.ocpp.profiles.core import CoreHandlers
+from ocpp_app.ocpp.profiles.firmware import FirmwareHandlers
+from ocpp_app.ocpp.profiles.security import SecurityHandlers
+from ocpp_app.runtime.message_log import get_writer
 
 logger = logging.getLogger("ocpp_app.ocpp")
 # Seconds kept in hand before an operator's deadline, for the reply's way back.

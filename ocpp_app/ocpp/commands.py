@@ -26,10 +26,9 @@ from ocpp.exceptions import OCPPError
 from ocpp.messages import MessageType
 
 from ocpp_app.models import Charger, CommandStatus
+from ocpp_app.ocpp import framing
+from ocpp_app.ocpp.charge_point import redact_secrets
 from ocpp_app.services import commands as command_service
-
-from . import framing
-from .charge_point import redact_secrets
 
 logger = logging.getLogger("ocpp_app.commands")
 

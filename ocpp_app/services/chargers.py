@@ -9,9 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ocpp_app.models import BOOT_IDENTITY_FIELDS, Charger, Connector, RegistrationStatus, StatusNotificationRecord
-from ocpp_app.qr import deferred_qr_codes
-
-from .common import clip
+from ocpp_app.services.common import clip
+from ocpp_app.services.qr import deferred_qr_codes
 
 PASSWORD_MIN, PASSWORD_MAX = 16, 40  # AuthorizationKey, Security Whitepaper
 

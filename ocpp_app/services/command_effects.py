@@ -16,9 +16,8 @@ from ocpp_app.models import (
     Reservation,
     ReservationStatus,
 )
-
-from .chargers import charger_set_password
-from .common import clip
+from ocpp_app.services.chargers import charger_set_password
+from ocpp_app.services.common import clip
 
 AUTHORIZATION_KEY = "AuthorizationKey"
 REDACTED = "********"

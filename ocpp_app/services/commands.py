@@ -9,10 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from ocpp_app.models import Charger, Command, CommandStatus, Reservation, ReservationStatus, Transaction
-
-from .chargers import PASSWORD_MAX, PASSWORD_MIN
-from .command_effects import AUTHORIZATION_KEY, EFFECTS, REDACTED, is_authorization_key
-from .common import clip
+from ocpp_app.services.chargers import PASSWORD_MAX, PASSWORD_MIN
+from ocpp_app.services.command_effects import AUTHORIZATION_KEY, EFFECTS, REDACTED, is_authorization_key
+from ocpp_app.services.common import clip
 
 # Every CALL a 1.6J central system can send (Core, Firmware Management, Local
 # Auth List Management, Reservation, Smart Charging, Remote Trigger, and the

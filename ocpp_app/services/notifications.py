@@ -16,9 +16,8 @@ from ocpp_app.models import (
     DataTransferRecord,
     Direction,
 )
-
-from .chargers import charger_get_or_create
-from .common import clip
+from ocpp_app.services.chargers import charger_get_or_create
+from ocpp_app.services.common import clip
 
 # Request-bearing commands whose later notifications we link back to them.
 _REQUEST_ACTIONS = {

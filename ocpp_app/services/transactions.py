@@ -25,9 +25,8 @@ from ocpp_app.models import (
     RFIDStatus,
     Transaction,
 )
-
-from .chargers import charger_get_or_create
-from .common import IdTagInfo, clip
+from ocpp_app.services.chargers import charger_get_or_create
+from ocpp_app.services.common import IdTagInfo, clip
 
 logger = logging.getLogger(__name__)
 

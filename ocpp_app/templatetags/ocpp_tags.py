@@ -7,7 +7,7 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ocpp_app.qr import charger_qr_refresh
+from ocpp_app.services.qr import charger_qr_refresh
 
 register = template.Library()
 

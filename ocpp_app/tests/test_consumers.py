@@ -22,7 +22,6 @@ from ocpp.v16 import call_result as ocpp_result
 
 from config.asgi import application
 from ocpp_app import consumers
-from ocpp_app.charger_log import flush_charger_logs, log_file_name
 from ocpp_app.models import (
     RFID,
     CertificateSigningRequest,
@@ -36,8 +35,9 @@ from ocpp_app.models import (
     Transaction,
 )
 from ocpp_app.ocpp.charge_point import CallErrorReceived
+from ocpp_app.runtime.charger_log import flush_charger_logs, log_file_name
+from ocpp_app.runtime.message_log import MessageLogWriter, get_writer
 from ocpp_app.services.chargers import charger_set_password
-from ocpp_app.services.message_log import MessageLogWriter, get_writer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

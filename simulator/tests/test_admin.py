@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from ocpp_app import simulators
 from ocpp_app.models import Charger, Simulator
+from ocpp_app.services import simulators
 
 pytestmark = [pytest.mark.e2e]
 

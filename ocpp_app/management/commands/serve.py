@@ -12,9 +12,9 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from ocpp_app.runtime.ws_protocol import JitteredPingProtocol
 from ocpp_app.services.chargers import chargers_mark_node_offline
-from ocpp_app.simulators import simulators_resume
-from ocpp_app.ws_protocol import JitteredPingProtocol
+from ocpp_app.services.simulators import simulators_resume
 
 
 class Command(BaseCommand):

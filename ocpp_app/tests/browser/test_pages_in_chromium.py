@@ -11,9 +11,8 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, RemoteStartStopStatus, ResetStatus
 
 from ocpp_app.models import Charger
+from ocpp_app.tests.browser.helpers import browser_page, staff_session, ws_path
 from ocpp_app.tests.e2e.helpers import ClientChargePoint, connected_charge_point
-
-from .helpers import browser_page, staff_session, ws_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 ODD_ID = "BR 1#ü"

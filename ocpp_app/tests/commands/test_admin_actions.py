@@ -10,12 +10,11 @@ import requests
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 
-from ocpp_app.admin_actions import CHARGER_ADMIN_ACTIONS
+from ocpp_app.admin.actions import CHARGER_ADMIN_ACTIONS
 from ocpp_app.models import Charger, Command, CommandStatus
+from ocpp_app.tests.commands.charge_points import AnsweringChargePoint, ErrorChargePoint
+from ocpp_app.tests.commands.conftest import wait_connected
 from ocpp_app.tests.e2e.helpers import connected_charge_point
-
-from .charge_points import AnsweringChargePoint, ErrorChargePoint
-from .conftest import wait_connected
 
 
 def test_the_common_commands_are_there():

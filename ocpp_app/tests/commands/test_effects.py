@@ -20,10 +20,9 @@ from ocpp_app.models import (
     Transaction,
 )
 from ocpp_app.services.chargers import charger_set_password
+from ocpp_app.tests.commands.charge_points import PROFILE, SAMPLES, AnsweringChargePoint
+from ocpp_app.tests.commands.conftest import wait_connected
 from ocpp_app.tests.e2e.helpers import connected_charge_point
-
-from .charge_points import PROFILE, SAMPLES, AnsweringChargePoint
-from .conftest import wait_connected
 
 pytestmark = pytest.mark.e2e
 

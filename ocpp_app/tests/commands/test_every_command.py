@@ -11,10 +11,9 @@ import websockets
 from ocpp_app.models import Charger, Command, CommandStatus
 from ocpp_app.ocpp import framing
 from ocpp_app.services.commands import CSMS_ACTIONS
+from ocpp_app.tests.commands.charge_points import SAMPLES, AnsweringChargePoint, ErrorChargePoint, SilentChargePoint
+from ocpp_app.tests.commands.conftest import wait_connected
 from ocpp_app.tests.e2e.helpers import connected_charge_point
-
-from .charge_points import SAMPLES, AnsweringChargePoint, ErrorChargePoint, SilentChargePoint
-from .conftest import wait_connected
 
 pytestmark = pytest.mark.e2e
 

@@ -5,10 +5,9 @@ other (skipped locally without Redis, mandatory in CI)."""
 import pytest
 
 from ocpp_app.models import Charger, Command, CommandStatus
+from ocpp_app.tests.commands.charge_points import SAMPLES, AnsweringChargePoint, SilentChargePoint
+from ocpp_app.tests.commands.conftest import wait_connected
 from ocpp_app.tests.e2e.helpers import connected_charge_point
-
-from .charge_points import SAMPLES, AnsweringChargePoint, SilentChargePoint
-from .conftest import wait_connected
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 

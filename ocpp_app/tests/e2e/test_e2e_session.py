@@ -16,8 +16,7 @@ from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
 from ocpp_app.models import RFID, Charger, MessageLog, MeterReading, Transaction
 from ocpp_app.models import RegistrationStatus as Reg
 from ocpp_app.services.chargers import charger_get_or_create, charger_set_password
-
-from .helpers import connected_charge_point
+from ocpp_app.tests.e2e.helpers import connected_charge_point
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import pytest
 
 from ocpp_app.models import MessageLog
 from ocpp_app.ocpp.charge_point import REDACTED, CentralSystem
-from ocpp_app.services.message_log import get_writer
+from ocpp_app.runtime.message_log import get_writer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,8 +8,7 @@ from django.urls import reverse
 
 from ocpp_app import models
 from ocpp_app.models import Charger
-
-from .factories import make_charger, make_session
+from ocpp_app.tests.web.factories import make_charger, make_session
 
 pytestmark = pytest.mark.django_db
 

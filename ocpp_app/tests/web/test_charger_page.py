@@ -8,8 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ocpp_app.models import MeterReading
-
-from .factories import make_charger, make_session
+from ocpp_app.tests.web.factories import make_charger, make_session
 
 pytestmark = pytest.mark.django_db
 ODD_ID = "CP 7#a:ü"

@@ -9,11 +9,10 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
-from ocpp_app import events
-from ocpp_app.dashboard import DashboardConsumer, dashboard_update
 from ocpp_app.models import Connector
-
-from .factories import make_charger
+from ocpp_app.runtime import events
+from ocpp_app.tests.web.factories import make_charger
+from ocpp_app.web.dashboard import DashboardConsumer, dashboard_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

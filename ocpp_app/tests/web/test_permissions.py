@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from .factories import make_charger
+from ocpp_app.tests.web.factories import make_charger
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from django.template import Context, Template
 from django.urls import reverse
 
 from ocpp_app.models import Charger
-from ocpp_app.qr import charger_qr_refresh, landing_url
 from ocpp_app.services.chargers import charger_get_or_create
+from ocpp_app.services.qr import charger_qr_refresh, landing_url
 
 pytestmark = pytest.mark.django_db
 
@@ -100,6 +100,6 @@ def test_a_failing_qr_generator_never_breaks_saving_a_charger(monkeypatch):
     def broken(url):
         raise RuntimeError("no PNG writer")
 
-    monkeypatch.setattr("ocpp_app.qr.qr_render", broken)
+    monkeypatch.setattr("ocpp_app.services.qr.qr_render", broken)
     charger = charger_get_or_create(charger_id="FRAGILE")
     assert Charger.objects.filter(pk=charger.pk, qr_url="").exists()

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from ocpp_app import qr
 from ocpp_app.models import Charger
+from ocpp_app.services import qr
 from ocpp_app.services.chargers import charger_connected
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -2,7 +2,7 @@
 
 import logging
 
-from ocpp_app.log_handlers import BackgroundRotatingFileHandler
+from ocpp_app.runtime.log_handlers import BackgroundRotatingFileHandler
 
 
 def test_it_writes_formatted_records_in_order_from_the_background(tmp_path):

@@ -4,12 +4,11 @@ from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
-from ocpp_app import events
 from ocpp_app.models import ChargerEventKind
-from ocpp_app.ocpp.group_commit import run as commit
+from ocpp_app.ocpp.values import parse_timestamp
+from ocpp_app.runtime import events
+from ocpp_app.runtime.group_commit import run as commit
 from ocpp_app.services import notifications
-
-from .values import parse_timestamp
 
 
 class SecurityHandlers:

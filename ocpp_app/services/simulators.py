@@ -30,9 +30,9 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from .models import Simulator
+from ocpp_app.models import Simulator
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = settings.BASE_DIR
 STOP_WAIT = 3.0  # seconds a stop waits for the process (it keeps draining after)
 KILL_AFTER = 20.0  # a process still alive this long after SIGTERM is killed
 

@@ -5,7 +5,7 @@ from unittest import mock
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from ocpp_app.ws_protocol import JITTER, JitteredPingProtocol
+from ocpp_app.runtime.ws_protocol import JITTER, JitteredPingProtocol
 
 
 def test_it_overrides_the_method_uvicorn_schedules_pings_with():

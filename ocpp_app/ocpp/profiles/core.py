@@ -5,12 +5,11 @@ from ocpp.v16 import call_result
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action
 
-from ocpp_app import events
-from ocpp_app.ocpp.group_commit import run as commit
+from ocpp_app.ocpp.values import INT32_MAX, INT64_MAX, checked_int, iso_z, parse_timestamp, utc_now_iso
+from ocpp_app.runtime import events
+from ocpp_app.runtime.group_commit import run as commit
 from ocpp_app.services import chargers, notifications, transactions
 from ocpp_app.services.common import IdTagInfo as TagInfo
-
-from .values import INT32_MAX, INT64_MAX, checked_int, iso_z, parse_timestamp, utc_now_iso
 
 
 def id_tag_info(info: TagInfo | None) -> IdTagInfo | None:

@@ -13,7 +13,7 @@ speaks just enough OCPP 1.6J for the scenarios:
   backlog       one charger replays K queued transaction messages in order
   transactions  full sessions: Authorize, Start, MeterValues, Stop
 
-    python -m simulator.load --url ws://127.0.0.1:8000/ocpp/ --scenario heartbeat \
+    python -m bench.load --url ws://127.0.0.1:8000/ocpp/ --scenario heartbeat \
         --chargers 1000 --duration 10 --server-pid 1234
 """
 
@@ -589,7 +589,7 @@ def format_result(r: dict) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m simulator.load",
+        prog="python -m bench.load",
         description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from ocpp_app.models import Charger
-from ocpp_app.ocpp.group_commit import GroupCommitter
+from ocpp_app.runtime.group_commit import GroupCommitter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

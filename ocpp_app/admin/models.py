@@ -5,10 +5,9 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import admin_simulator  # noqa: F401  (registers the Simulator admin)
-from .admin_actions import CHARGER_ADMIN_ACTIONS
-from .forms import ChargerAdminForm
-from .models import (
+from ocpp_app.admin.actions import CHARGER_ADMIN_ACTIONS
+from ocpp_app.admin.forms import ChargerAdminForm
+from ocpp_app.models import (
     BOOT_IDENTITY_FIELDS,
     RFID,
     CertificateSigningRequest,
@@ -25,7 +24,7 @@ from .models import (
     StatusNotificationRecord,
     Transaction,
 )
-from .templatetags.ocpp_tags import STATUS_CLASSES
+from ocpp_app.templatetags.ocpp_tags import STATUS_CLASSES
 
 # Everything a charger tells us (BootNotification, liveness, notifications):
 # shown, never edited by hand.

@@ -5,8 +5,8 @@ Command, one CALL at a time) and show the charger's answer to the operator."""
 from django.conf import settings
 from django.contrib import admin, messages
 
-from .models import Connector
-from .ocpp.commands import CommandRejected, CommandResult, send_command
+from ocpp_app.models import Connector
+from ocpp_app.ocpp.commands import CommandRejected, CommandResult, send_command
 
 # The admin waits for each charger in turn: keep a slow one from holding the
 # page for long.

@@ -4,7 +4,7 @@ import asyncio
 
 from channels.layers import get_channel_layer
 
-from ocpp_app import events
+from ocpp_app.runtime import events
 
 
 async def test_it_sends_the_events_of_a_flush_interval_as_one_group_message():

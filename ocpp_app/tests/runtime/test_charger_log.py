@@ -1,6 +1,6 @@
 """Per-charger log files, appended by a background writer."""
 
-from ocpp_app.charger_log import charger_log, flush_charger_logs, log_file_name
+from ocpp_app.runtime.charger_log import charger_log, flush_charger_logs, log_file_name
 
 
 def test_it_appends_every_line_of_a_charger_in_order(settings, tmp_path):

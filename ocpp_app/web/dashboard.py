@@ -15,9 +15,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from . import selectors
-from .events import DASHBOARD_GROUP
-from .models import Charger
+from ocpp_app import selectors
+from ocpp_app.models import Charger
+from ocpp_app.runtime.events import DASHBOARD_GROUP
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             self._schedule()
 
     async def charger_events(self, message: dict) -> None:
-        """A batch of charger events from ocpp_app.events (one per process and
+        """A batch of charger events from ocpp_app.runtime.events (one per process and
         flush interval)."""
         for event in message.get("events") or []:
             if isinstance(event, dict):

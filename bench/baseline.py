@@ -2,7 +2,7 @@
 fixed JSON reply (no validation, no database). No Python OCPP server can beat
 it on this machine; benchmarks report the real server as a ratio of it.
 
-    python -m simulator.baseline --port 9000
+    python -m bench.baseline --port 9000
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import signal
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
-from .load import raise_fd_limit
+from bench.load import raise_fd_limit
 
 NOW = "2026-01-01T00:00:00.000Z"
 REPLIES = {
@@ -67,7 +67,7 @@ async def main_async(host: str, port: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m simulator.baseline", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.baseline", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
     args = parser.parse_args()

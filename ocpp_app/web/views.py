@@ -15,9 +15,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET
 from ocpp.v16.enums import Action
 
-from . import selectors
-from .models import Charger, Direction, Transaction
-from .qr import charger_qr_refresh
+from ocpp_app import selectors
+from ocpp_app.models import Charger, Direction, Transaction
+from ocpp_app.services.qr import charger_qr_refresh
 
 DASHBOARD_PAGE_SIZE = 100
 LOG_PAGE_SIZE = 100

@@ -19,7 +19,7 @@ from django.db import connections, transaction
 from django.urls import reverse
 from qrcode.image.pure import PyPNGImage
 
-from .models import Charger
+from ocpp_app.models import Charger
 
 logger = logging.getLogger(__name__)
 

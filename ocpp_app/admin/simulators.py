@@ -9,8 +9,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from .models import Simulator
-from .simulators import simulator_pid, simulator_start, simulator_status, simulator_stop, simulators_refresh
+from ocpp_app.models import Simulator
+from ocpp_app.services.simulators import (
+    simulator_pid,
+    simulator_start,
+    simulator_status,
+    simulator_stop,
+    simulators_refresh,
+)
 
 
 class SimulatorForm(forms.ModelForm):

@@ -37,7 +37,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import load
+from bench import load
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -103,7 +103,7 @@ class Baseline(Target):
     def start(self) -> None:
         out = (self.tmp / "server.out").open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "simulator.baseline", "--port", str(self.port)],
+            [sys.executable, "-m", "bench.baseline", "--port", str(self.port)],
             cwd=BASE_DIR,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -193,7 +193,7 @@ class Django(Target):
         code = (
             "import json,sys\n"
             "from ocpp_app.models import Charger\n"
-            "from ocpp_app.qr import landing_url, qr_render\n"
+            "from ocpp_app.services.qr import landing_url, qr_render\n"
             "ids=json.load(sys.stdin)\n"
             "png, svg = qr_render(landing_url('STORM'))\n"
             "Charger.objects.bulk_create([Charger(charger_id=i, qr_url=landing_url(i), qr_png=png, qr_svg=svg)"
@@ -412,7 +412,7 @@ def machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m simulator.bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.runner", description=__doc__.split("\n\n")[0])
     p.add_argument("--targets", default="baseline,sqlite,postgres", help="comma-separated: baseline,sqlite,postgres")
     p.add_argument("--storm", type=int, default=10000, help="chargers in the storm/idle/mixed population")
     p.add_argument("--storm-deadline", type=float, default=40, help="seconds before unanswered storm chargers fail")
@@ -437,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--render", type=Path, help="only rewrite --out from a results file written by --json-out")
     args = p.parse_args(argv)
     if args.render:
-        from .report import render
+        from bench.report import render
 
         saved = json.loads(args.render.read_text())
         args.out.write_text(render(saved["meta"], saved["results"], previous=args.out))
@@ -473,11 +473,11 @@ def main(argv: list[str] | None = None) -> int:
         "load_after": [round(x, 2) for x in os.getloadavg()],
         "seconds": round(time.monotonic() - started),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "command": "make bench  (python -m simulator.bench " + " ".join(argv or sys.argv[1:]) + ")",
+        "command": "make bench  (python -m bench.runner " + " ".join(argv or sys.argv[1:]) + ")",
     }
     if args.json_out:
         args.json_out.write_text(json.dumps({"meta": meta, "results": all_results}, indent=1, default=str))
-    from .report import render
+    from bench.report import render
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(render(meta, all_results))

@@ -19,7 +19,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from ocpp_app.models import Charger, MessageLog
-from ocpp_app.ocpp import group_commit
+from ocpp_app.runtime import group_commit
 
 logger = logging.getLogger(__name__)
 MAX_PENDING = 50_000  # beyond this a stuck database must not eat all memory

@@ -2,8 +2,8 @@
 
 from django import forms
 
-from .models import Charger
-from .widgets import LatLngMapWidget
+from ocpp_app.admin.widgets import LatLngMapWidget
+from ocpp_app.models import Charger
 
 
 class ChargerAdminForm(forms.ModelForm):
