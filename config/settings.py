@@ -6,35 +6,79 @@ layer (one process). Production: DATABASE_URL (PostgreSQL) and REDIS_URL
 """
 
 import importlib.util
+import math
 import os
 import socket
 import tempfile
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+# A malformed value stops the start-up with the variable's name and what it
+# accepts: a typo such as DEBUG=ture or OCPP_CALL_TIMEOUT=30s must never turn
+# silently into False or into the default. An unset or empty variable takes
+# the default.
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
+    value = _env(name)
+    if value is None:
         return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r}: use one of {', '.join(_TRUE + _FALSE)}")
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r}: use a whole number, e.g. {default}") from None
 
 
 def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    return float(value) if value else default
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise ImproperlyConfigured(f"{name}={value!r}: use a number, e.g. {default}")
+    return number
 
 
 def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    """Comma-separated values; blanks between commas are ignored."""
+    value = os.environ.get(name)
+    return [item.strip() for item in (default if value is None else value).split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of `choices`, compared without case; the lower-case form is returned."""
+    value = _env(name)
+    if value is None:
+        return default
+    if value.lower() not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r}: use one of {', '.join(choices)}")
+    return value.lower()
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -207,9 +251,7 @@ LEAFLET_CONFIG = {
 # --- OCPP --------------------------------------------------------------------------
 # accept: auto-create unknown chargers and accept them; pending: auto-create as
 # Pending until an operator accepts; reject: HTTP 404 before the upgrade.
-OCPP_UNKNOWN_CHARGERS = os.environ.get("OCPP_UNKNOWN_CHARGERS", "accept").strip().lower()
-if OCPP_UNKNOWN_CHARGERS not in ("accept", "pending", "reject"):
-    raise ValueError("OCPP_UNKNOWN_CHARGERS must be accept, pending or reject")
+OCPP_UNKNOWN_CHARGERS = env_choice("OCPP_UNKNOWN_CHARGERS", "accept", ("accept", "pending", "reject"))
 OCPP_REQUIRE_AUTH = env_bool("OCPP_REQUIRE_AUTH", False)
 OCPP_HEARTBEAT_INTERVAL = env_int("OCPP_HEARTBEAT_INTERVAL", 60)
 OCPP_BOOT_RETRY_INTERVAL = env_int("OCPP_BOOT_RETRY_INTERVAL", 30)
@@ -232,7 +274,7 @@ OCPP_NODE_ID = os.environ.get("OCPP_NODE_ID") or socket.gethostname()
 
 LOG_DIR = Path(os.environ.get("LOG_DIR") or BASE_DIR / "logs")
 LOG_DIR.mkdir(parents=True, exist_ok=True)
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error", "critical")).upper()
 
 LOGGING = {
     "version": 1,
@@ -271,7 +313,7 @@ OCPP_PUBLIC_URL = os.environ.get("OCPP_PUBLIC_URL", "").strip() or "http://local
 # per changed charger (MeterValues can be frequent).
 OCPP_DASHBOARD_THROTTLE = env_float("OCPP_DASHBOARD_THROTTLE", 0.5)
 
-# --- REST API (issue 3): Swagger UI assets served from static files, no CDN ----
+# --- REST API: Swagger UI assets served from static files, never from a CDN -------
 INSTALLED_APPS += ["drf_spectacular_sidecar"]  # noqa: F405
 SPECTACULAR_SETTINGS.update(
     {
