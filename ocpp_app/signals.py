@@ -1,14 +1,13 @@
-"""Keep every charger's landing-page QR code in step with its id."""
-
-import logging
+"""Keep every charger's landing-page QR code in step with its id: whichever
+code path creates a charger or changes its id (the OCPP core, the admin, the
+API, fixtures of tests), the code is made after commit, off the thread that
+saved it."""
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from ocpp_app.models import Charger
-from ocpp_app.services.qr import charger_qr_refresh, charger_qr_refresh_later, qr_codes_deferred
-
-logger = logging.getLogger(__name__)
+from ocpp_app.services.qr import charger_qr_refresh_later, qr_is_current
 
 QR_FIELDS = {"qr_url", "qr_png", "qr_svg"}
 
@@ -23,12 +22,5 @@ def charger_saved(sender, instance: Charger, created: bool, raw: bool = False, u
         return
     if update_fields is not None and not created and "charger_id" not in update_fields:
         return  # a save of other fields cannot change the landing URL
-    if created and qr_codes_deferred():
+    if not qr_is_current(instance):
         charger_qr_refresh_later(instance.pk)
-        return
-    try:
-        charger_qr_refresh(instance)
-    except Exception:
-        # The core saves chargers while a charge point waits for its answer: a
-        # sticker image must never break that. The QR endpoints retry later.
-        logger.exception("could not make the QR code of charger %s", instance.charger_id)

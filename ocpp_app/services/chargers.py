@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from ocpp_app.models import BOOT_IDENTITY_FIELDS, Charger, Connector, RegistrationStatus, StatusNotificationRecord
 from ocpp_app.services.common import clip
-from ocpp_app.services.qr import deferred_qr_codes
 
 PASSWORD_MIN, PASSWORD_MAX = 16, 40  # AuthorizationKey, Security Whitepaper
 
@@ -95,9 +94,9 @@ def _mark_connected(
 ) -> ConnectResult:
     now = timezone.now()
     if row is None:
-        # First sight of a charger: its sticker QR code is made off this path.
-        with deferred_qr_codes():
-            charger = charger_get_or_create(charger_id=charger_id, registration_status=new_status)
+        # First sight of a charger (its sticker QR code is made after commit,
+        # on a background thread, not on this writer thread).
+        charger = charger_get_or_create(charger_id=charger_id, registration_status=new_status)
         row = (charger.registration_status, False, "")
     status, was_connected, old_channel = row
     Charger.objects.filter(charger_id=charger_id).update(

@@ -7,7 +7,7 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ocpp_app.services.qr import charger_qr_refresh
+from ocpp_app.services.qr import charger_qr_png
 
 register = template.Library()
 
@@ -58,12 +58,11 @@ def charger_qr_src(charger, fmt: str = "png") -> str:
 
 @register.simple_tag
 def charger_qr(charger, size: int = 180, inline: bool = False, css_class: str = "qr"):
-    """An <img> of the charger's landing-page QR code: a link to the stored PNG
-    by default, or inline (data URI, one less request) with inline=True."""
+    """An <img> of the charger's landing-page QR code: a link to the PNG
+    endpoint by default, or inline (data URI, one less request) with
+    inline=True. Never stores a code (see services.qr)."""
     if inline:
-        if not charger.qr_png:
-            charger_qr_refresh(charger)
-        src = "data:image/png;base64," + base64.b64encode(bytes(charger.qr_png)).decode("ascii")
+        src = "data:image/png;base64," + base64.b64encode(charger_qr_png(charger)).decode("ascii")
     else:
         src = charger_qr_src(charger)
     return format_html(

@@ -2,7 +2,7 @@
 and the public landing pages with their QR codes."""
 
 import csv
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -10,14 +10,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET
 from ocpp.v16.enums import Action
 
 from ocpp_app import selectors
+from ocpp_app.lib.timeparse import BadDateTime, parse_datetime_utc
 from ocpp_app.models import Charger, Direction, Transaction
-from ocpp_app.services.qr import charger_qr_refresh
+from ocpp_app.services.qr import charger_qr_png, charger_qr_svg
 
 DASHBOARD_PAGE_SIZE = 100
 LOG_PAGE_SIZE = 100
@@ -42,25 +41,13 @@ def health(request):
 
 
 def parse_when(value: str | None) -> datetime | None:
-    """A datetime-local or ISO value from a filter form (UTC when naive)."""
-    value = (value or "").strip()
-    if not value:
-        return None
+    """A datetime-local or ISO value from a filter form, read as UTC when it
+    has no offset. A value that is not a usable date-time is no filter: the
+    page shows everything rather than an error."""
     try:
-        parsed = parse_datetime(value)
-        if parsed is None:
-            day = parse_date(value)
-            parsed = datetime(day.year, day.month, day.day) if day else None
-    except ValueError:
-        parsed = None
-    if parsed is not None and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, UTC)
-    if parsed is not None:
-        try:
-            parsed = parsed.astimezone(UTC)  # 0001-01-01T00:00+05:00 is before year 1
-        except OverflowError:
-            return None
-    return parsed
+        return parse_datetime_utc(value or "")
+    except BadDateTime:  # also an empty field
+        return None
 
 
 def positive_int(value: str | None) -> int | None:
@@ -353,7 +340,6 @@ def _qr_charger(cid: str) -> Charger:
     charger = Charger.objects.filter(charger_id=cid).only("pk", "charger_id", "qr_url", "qr_png", "qr_svg").first()
     if charger is None:
         raise Http404("No such charger")
-    charger_qr_refresh(charger)  # a no-op unless missing or OCPP_PUBLIC_URL changed
     return charger
 
 
@@ -369,10 +355,10 @@ def _qr_response(request, body, content_type: str, cid: str, ext: str) -> HttpRe
 @require_GET
 def qr_png(request, cid: str):
     charger = _qr_charger(cid)
-    return _qr_response(request, bytes(charger.qr_png), "image/png", cid, "png")
+    return _qr_response(request, charger_qr_png(charger), "image/png", cid, "png")
 
 
 @require_GET
 def qr_svg(request, cid: str):
     charger = _qr_charger(cid)
-    return _qr_response(request, charger.qr_svg, "image/svg+xml", cid, "svg")
+    return _qr_response(request, charger_qr_svg(charger), "image/svg+xml", cid, "svg")

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from ocpp_app import models
 from ocpp_app.models import Charger
+from ocpp_app.services.qr import wait_for_qr_codes
 from ocpp_app.tests.web.factories import make_charger, make_session
 
 pytestmark = pytest.mark.django_db
@@ -110,12 +111,14 @@ def test_charger_reported_fields_are_read_only(superuser_client):
     assert (charger.charger_id, charger.vendor, charger.firmware_version) == ("CP1", "Acme", "1.0")
 
 
+@pytest.mark.django_db(transaction=True)  # the code is made after commit
 def test_adding_a_charger_creates_its_qr_code(superuser_client):
     response = superuser_client.post(
         reverse("admin:ocpp_app_charger_add"),
         change_data(Charger(), charger_id="NEW-1", registration_status="Accepted"),
     )
     assert response.status_code == 302, response.content.decode()[:3000]
+    wait_for_qr_codes()
     assert Charger.objects.get(charger_id="NEW-1").qr_png
 
 

@@ -1,7 +1,9 @@
-"""QR codes of the landing pages: made on save and on first sight, stored,
-regenerated only when the URL changes."""
+"""QR codes of the landing pages: made after commit on a background thread
+whenever a charger is created or its landing URL changes, stored, and never
+written by a page."""
 
 import io
+import threading
 
 import png
 import pytest
@@ -9,15 +11,27 @@ from django.template import Context, Template
 from django.urls import reverse
 
 from ocpp_app.models import Charger
+from ocpp_app.services import qr
 from ocpp_app.services.chargers import charger_get_or_create
-from ocpp_app.services.qr import charger_qr_refresh, landing_url
+from ocpp_app.services.qr import (
+    charger_qr_refresh,
+    landing_url,
+    qr_codes_refresh_stale,
+    qr_render,
+    wait_for_qr_codes,
+)
 
 pytestmark = pytest.mark.django_db
 
+# The background thread sees only committed rows.
+committed = pytest.mark.django_db(transaction=True)
 
+
+@committed
 def test_it_creates_the_qr_code_when_a_charger_is_saved(settings):
     settings.OCPP_PUBLIC_URL = "https://csms.example.com/"
     Charger.objects.create(charger_id="CP 1#ü")
+    wait_for_qr_codes()
     charger = Charger.objects.get(charger_id="CP 1#ü")
     assert charger.qr_url == "https://csms.example.com/ocpp/c/CP%201%23%C3%BC/"
     assert bytes(charger.qr_png).startswith(b"\x89PNG\r\n\x1a\n")
@@ -26,37 +40,71 @@ def test_it_creates_the_qr_code_when_a_charger_is_saved(settings):
     assert charger.qr_svg.lstrip().startswith("<?xml") and "<svg" in charger.qr_svg
 
 
+@committed
 def test_it_creates_the_qr_code_for_an_auto_created_charger():
     charger_get_or_create(charger_id="AUTO1")
+    wait_for_qr_codes()
     assert Charger.objects.get(charger_id="AUTO1").qr_url.endswith("/ocpp/c/AUTO1/")
 
 
-def test_the_created_instance_carries_the_code_so_a_later_save_keeps_it():
+@committed
+def test_it_renders_only_on_the_background_thread_never_on_the_saving_one(monkeypatch):
+    rendered_on = []
+    real_render = qr.qr_render
+
+    def spy(url):
+        rendered_on.append(threading.current_thread().name)
+        return real_render(url)
+
+    monkeypatch.setattr(qr, "qr_render", spy)
+    Charger.objects.create(charger_id="OPERATOR1")  # as the admin and the API do
+    wait_for_qr_codes()
+    assert rendered_on and all(name.startswith("qr-codes") for name in rendered_on)
+
+
+def test_nothing_is_made_before_the_transaction_commits(monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr(qr, "qr_render", lambda url: pytest.fail("rendered inside the saving transaction"))
+    with django_capture_on_commit_callbacks() as callbacks:
+        Charger.objects.create(charger_id="LATER")
+    assert len(callbacks) == 1
+
+
+@committed
+def test_a_later_full_save_of_a_stale_instance_still_ends_with_a_code():
     charger = charger_get_or_create(charger_id="AUTO2")
+    wait_for_qr_codes()
     charger.vendor = "Acme"
-    charger.save()  # as the core does on BootNotification
+    charger.save()  # its QR fields are the empty ones it was created with
+    wait_for_qr_codes()
     assert Charger.objects.get(charger_id="AUTO2").qr_png
 
 
-def test_a_save_with_an_unchanged_url_does_no_qr_work(django_assert_num_queries):
+def test_a_save_with_an_unchanged_url_does_no_qr_work(django_assert_num_queries, django_capture_on_commit_callbacks):
     charger = Charger.objects.create(charger_id="CP1")
+    charger_qr_refresh(charger)
     charger = Charger.objects.get(pk=charger.pk)
     before = bytes(charger.qr_png)
     charger.vendor = "Acme"
-    with django_assert_num_queries(1):  # the UPDATE of the save itself
+    with django_assert_num_queries(1), django_capture_on_commit_callbacks() as callbacks:  # the save's UPDATE
         charger.save()
+    assert callbacks == []
     assert bytes(Charger.objects.get(pk=charger.pk).qr_png) == before
 
 
+@committed
 def test_it_regenerates_when_the_charger_id_changes():
     charger = Charger.objects.create(charger_id="OLD")
+    wait_for_qr_codes()
+    charger.refresh_from_db()
     charger.charger_id = "NEW"
     charger.save()
+    wait_for_qr_codes()
     assert Charger.objects.get(pk=charger.pk).qr_url.endswith("/ocpp/c/NEW/")
 
 
 def test_it_regenerates_when_the_public_url_changes(settings):
     charger = Charger.objects.create(charger_id="CP1")
+    charger_qr_refresh(charger)
     old = bytes(charger.qr_png)
     settings.OCPP_PUBLIC_URL = "https://other.example.org"
     assert charger_qr_refresh(charger) is True
@@ -66,8 +114,27 @@ def test_it_regenerates_when_the_public_url_changes(settings):
     assert charger_qr_refresh(stored) is False
 
 
+@committed
+def test_start_up_remakes_the_codes_that_are_missing_or_for_another_public_url(settings):
+    for cid in ("S1", "S2", "S3"):
+        Charger.objects.create(charger_id=cid)
+    wait_for_qr_codes()
+    assert qr_codes_refresh_stale() == 0
+    Charger.objects.filter(charger_id="S1").update(qr_png=None)
+    assert qr_codes_refresh_stale() == 1
+    wait_for_qr_codes()
+    assert Charger.objects.get(charger_id="S1").qr_png
+    settings.OCPP_PUBLIC_URL = "https://moved.example.org"
+    assert qr_codes_refresh_stale() == 3
+    wait_for_qr_codes()
+    assert set(Charger.objects.values_list("qr_url", flat=True)) == {
+        f"https://moved.example.org/ocpp/c/{cid}/" for cid in ("S1", "S2", "S3")
+    }
+
+
 def test_the_png_and_svg_endpoints_serve_the_stored_code_and_downloads(client):
     charger = Charger.objects.create(charger_id="CP:1")
+    charger_qr_refresh(charger)
     response = client.get(reverse("ocpp:qr-png", args=["CP:1"]))
     assert response["Content-Type"] == "image/png"
     assert response.content == bytes(charger.qr_png)
@@ -77,16 +144,30 @@ def test_the_png_and_svg_endpoints_serve_the_stored_code_and_downloads(client):
     assert svg.content.decode() == charger.qr_svg
 
 
-def test_the_endpoints_repair_a_missing_code(client):
+def test_the_endpoints_render_a_missing_code_without_storing_it(client, django_assert_num_queries):
     charger = Charger.objects.create(charger_id="CP1")
     Charger.objects.filter(pk=charger.pk).update(qr_url="", qr_png=None, qr_svg="")
+    png_body, svg_body = qr_render(landing_url("CP1"))
+    with django_assert_num_queries(1):  # the SELECT: no write
+        response = client.get(reverse("ocpp:qr-png", args=["CP1"]))
+    assert response.content == png_body
+    assert client.get(reverse("ocpp:qr-svg", args=["CP1"])).content.decode() == svg_body
+    assert Charger.objects.filter(pk=charger.pk, qr_url="", qr_png=None, qr_svg="").exists()
+
+
+def test_the_endpoints_serve_the_code_of_the_current_public_url_without_storing_it(client, settings):
+    charger = Charger.objects.create(charger_id="CP1")
+    charger_qr_refresh(charger)
+    old_url = charger.qr_url
+    settings.OCPP_PUBLIC_URL = "https://other.example.org"
     response = client.get(reverse("ocpp:qr-png", args=["CP1"]))
-    assert response.content.startswith(b"\x89PNG")
-    assert Charger.objects.get(pk=charger.pk).qr_url == landing_url("CP1")
+    assert response.content == qr_render("https://other.example.org/ocpp/c/CP1/")[0]
+    assert Charger.objects.get(pk=charger.pk).qr_url == old_url
 
 
 def test_the_template_tags_render_the_code():
     charger = Charger.objects.create(charger_id="T1")
+    charger_qr_refresh(charger)
     html = Template(
         "{% load ocpp_tags %}{% charger_qr c 120 %}|{% charger_qr c 90 True %}|{% charger_qr_src c 'svg' %}"
     ).render(Context({"c": charger}))
@@ -96,10 +177,19 @@ def test_the_template_tags_render_the_code():
     assert svg == "/ocpp/c/T1/qr.svg"
 
 
+def test_the_inline_tag_renders_a_missing_code_without_storing_it():
+    charger = Charger.objects.create(charger_id="T2")
+    html = Template("{% load ocpp_tags %}{% charger_qr c 90 True %}").render(Context({"c": charger}))
+    assert 'src="data:image/png;base64,' in html
+    assert Charger.objects.filter(pk=charger.pk, qr_url="", qr_png=None).exists()
+
+
+@committed
 def test_a_failing_qr_generator_never_breaks_saving_a_charger(monkeypatch):
     def broken(url):
         raise RuntimeError("no PNG writer")
 
     monkeypatch.setattr("ocpp_app.services.qr.qr_render", broken)
     charger = charger_get_or_create(charger_id="FRAGILE")
+    wait_for_qr_codes()
     assert Charger.objects.filter(pk=charger.pk, qr_url="").exists()
