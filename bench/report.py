@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 START, END = "<!-- findings -->", "<!-- /findings -->"
+#: Where `make bench` writes its report, and whose analysis a new report keeps.
+BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BACKENDS = [("sqlite", "SQLite"), ("postgres", "PostgreSQL")]
 
 
@@ -160,9 +162,7 @@ def detail_table(results: dict) -> list[str]:
 
 
 def render(meta: dict, results: dict, previous: Path | None = None) -> str:
-    from bench.runner import BASE_DIR
-
-    previous = previous or (BASE_DIR / "docs" / "benchmarks.md")
+    previous = previous or BENCHMARKS_MD
     findings = f"{START}\n(analysis goes here)\n{END}"
     if previous.exists():
         text = previous.read_text()
@@ -184,7 +184,7 @@ def render(meta: dict, results: dict, previous: Path | None = None) -> str:
         "- server: `manage.py serve` (uvicorn, one process, the production settings: validation on, every message"
         " persisted, message log on), fresh migrated database per backend; PostgreSQL over TCP on 127.0.0.1",
         "- baseline: `python -m bench.baseline` (raw `websockets` server, fixed JSON replies)",
-        "- client: `bench.load` (one asyncio process, `websockets` Sans-I/O protocol on asyncio transports),"
+        "- client: `bench.client` (one asyncio process, `websockets` Sans-I/O protocol on asyncio transports),"
         " on the same 2-core machine as the server",
         f"- parameters: storm/idle/mixed population {a['storm']}, storm deadline {a['storm_deadline']} s,"
         f" idle hold {a['idle_hold']} s, mixed {a['mixed_rate']} msg/s for {a['mixed_duration']} s,"

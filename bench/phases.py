@@ -1,0 +1,155 @@
+"""The phases of one benchmark run against one target, in order (see
+bench/runner.py for the list); every phase has a time limit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+from bench import client, measure, scenarios
+from bench.targets import Target
+
+#: Known chargers precreated before the storm (bench_db prepare) use this prefix.
+STORM_PREFIX = "STORM"
+
+
+async def settle(probe: measure.ServerProbe, limit: float = 20) -> None:
+    """Wait until the server is quiet again (e.g. after thousands of closes)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        probe.mark()
+        await asyncio.sleep(0.5)
+        if probe.cpu_percent() < 10:
+            return
+
+
+async def run_target(target: Target, args: argparse.Namespace) -> dict:
+    probe = measure.ServerProbe(target.proc.pid)
+    results: dict = {}
+    url = target.url
+
+    def log(name: str, r: dict) -> None:
+        r.setdefault("scenario", name)
+        print(f"  [{target.name}] {measure.format_result(r)}", flush=True)
+        results[name] = r
+
+    # First contact: chargers the server has never seen.
+    rec = measure.Recorder()
+    first = await client.connect_many(
+        url, "NEW", args.first_contact, concurrency=args.first_contact, rec=rec, deadline=60
+    )
+    rec.finished = time.perf_counter()
+    s = rec.summary()
+    log("first_contact", {"chargers": args.first_contact, "connected": len(first), **s})
+    await client.close_all(first)
+    await settle(probe)
+
+    # Storm of known chargers, then idle, then the mixed fixed rate over them.
+    rss_before = probe.rss()
+    probe.mark()
+    rec = measure.Recorder()
+    chargers = await client.connect_many(
+        url, STORM_PREFIX, args.storm, concurrency=args.storm, rec=rec, deadline=args.storm_deadline
+    )
+    rec.finished = time.perf_counter()
+    s = rec.summary()
+    within = sum(1 for x in rec.latencies if x <= 15)
+    log(
+        "storm",
+        {
+            "chargers": args.storm,
+            "connected": len(chargers),
+            "answered_in_15s": within,
+            "failures": args.storm - len(chargers),
+            "seconds": round(max(rec.latencies, default=0), 2),
+            "p50_ms": s["p50_ms"],
+            "p99_ms": s["p99_ms"],
+            "cpu_percent": probe.cpu_percent(),
+            "error_samples": s["error_samples"],
+        },
+    )
+    if len(chargers) < args.storm:
+        # The storm fell short: connect the rest at a gentler pace so that
+        # the idle and mixed scenarios still get (up to) the full population.
+        await settle(probe)
+        connected = {c.cp_id for c in chargers}
+        missing = [f"{STORM_PREFIX}{i:05d}" for i in range(args.storm) if f"{STORM_PREFIX}{i:05d}" not in connected]
+        rec = measure.Recorder()
+        more = await client.connect_many(
+            url,
+            "",
+            len(missing),
+            concurrency=args.topup_concurrency,
+            rec=rec,
+            deadline=args.topup_deadline,
+            ids=missing,
+        )
+        rec.finished = time.perf_counter()
+        s = rec.summary()
+        log(
+            "topup",
+            {
+                "chargers": len(missing),
+                "connected": len(more),
+                "concurrency": args.topup_concurrency,
+                "msg_per_s": s["msg_per_s"],
+                "p50_ms": s["p50_ms"],
+                "p99_ms": s["p99_ms"],
+                "seconds": s["seconds"],
+                "errors": s["errors"],
+            },
+        )
+        chargers += more
+    client.freeze_heap()
+    await asyncio.sleep(2)
+    await settle(probe)  # idle means steady state, not the tail of the storm's work
+    probe.mark()
+    await asyncio.sleep(args.idle_hold)
+    rss = probe.rss()
+    log(
+        "idle",
+        {
+            "chargers": len(chargers),
+            "idle_cpu_percent": probe.cpu_percent(),
+            "rss_mib": round(rss / 2**20, 1),
+            "rss_kib_per_charger": round((rss - rss_before) / 1024 / max(1, len(chargers)), 1),
+        },
+    )
+    if chargers:
+        probe.mark()
+        mix = {"Heartbeat": 0.4, "MeterValues": 0.4, "StatusNotification": 0.2}
+        r = await scenarios.fixed_rate(chargers, args.mixed_rate, args.mixed_duration, mix, grace=15)
+        log("mixed", {"chargers": len(chargers), "rate": args.mixed_rate, **r, "cpu_percent": probe.cpu_percent()})
+
+    # Closed loops on C of the connected chargers; the others hang up.
+    keep, extra = chargers[: args.closed], chargers[args.closed :]
+    await client.close_all(extra)
+    await settle(probe)
+    if len(keep) < args.closed:
+        more = await client.connect_many(url, "CLOSED", args.closed - len(keep), concurrency=200, deadline=60)
+        keep += more
+    probe.mark()
+    r = await scenarios.closed_loop(keep, scenarios.heartbeat, args.closed_duration, grace=30)
+    log("heartbeat", {"chargers": len(keep), **r, "cpu_percent": probe.cpu_percent()})
+    await scenarios.start_transactions(keep, timeout=60)
+    await settle(probe)
+    probe.mark()
+    r = await scenarios.closed_loop(keep, scenarios.meter_value, args.closed_duration, grace=30)
+    log("metervalues", {"chargers": len(keep), **r, "cpu_percent": probe.cpu_percent()})
+    await client.close_all(keep)
+    await settle(probe)
+
+    try:
+        r = await asyncio.wait_for(scenarios.backlog(url, "BACKLOG1", args.backlog), args.backlog_timeout)
+    except TimeoutError:
+        r = {"errors": 1, "error_samples": [f"not done in {args.backlog_timeout} s"], "transaction_id": None}
+    r.update(target.check_backlog(r.get("transaction_id"), args.backlog - 2))
+    log("backlog", {"chargers": 1, "messages_sent": args.backlog, **r})
+
+    tx_chargers = await client.connect_many(url, "TX", args.tx_chargers, concurrency=200, deadline=60)
+    probe.mark()
+    r = await scenarios.transactions(tx_chargers, 1, 10, timeout=120)
+    log("transactions", {"chargers": len(tx_chargers), **r, "cpu_percent": probe.cpu_percent()})
+    await client.close_all(tx_chargers)
+    return results

@@ -1,0 +1,82 @@
+"""The benchmark's only way into the database (`make bench`, bench/targets.py).
+
+The load client speaks OCPP over the network and never touches the database
+itself; what it needs from the database before and after a run goes through
+this command, so that the bench holds no ORM code or SQL of its own:
+
+  prepare  create the known chargers of a storm, as after a server restart
+  backlog  report how a replayed transaction's readings were stored
+  version  the database's vendor and version, for the report
+"""
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from ocpp_app.models import Charger, MeterReading, Transaction
+from ocpp_app.services.qr import landing_url, qr_render
+
+
+def known_chargers_create(prefix: str, count: int) -> int:
+    """Chargers `<prefix>00000` ... as a restarted server finds them: rows made
+    in bulk (no per-row signal), each with an up-to-date landing-page QR code.
+    One code is rendered and shared: rendering 10 000 would take minutes, and
+    the server only checks that a stored code is there for the current URL."""
+    png, svg = qr_render(landing_url(prefix))
+    ids = [f"{prefix}{i:05d}" for i in range(count)]
+    Charger.objects.bulk_create(
+        [Charger(charger_id=i, qr_url=landing_url(i), qr_png=png, qr_svg=svg) for i in ids],
+        batch_size=500,
+        ignore_conflicts=True,
+    )
+    return Charger.objects.filter(charger_id__in=ids).count()
+
+
+def backlog_report(transaction_id: int) -> dict[str, Any]:
+    """How many energy readings of the transaction were stored, whether they
+    were stored in the order of their timestamps, and whether it was stopped."""
+    stamps = list(
+        MeterReading.objects.filter(transaction_id=transaction_id, measurand="Energy.Active.Import.Register")
+        .order_by("id")
+        .values_list("timestamp", flat=True)
+    )
+    stopped = Transaction.objects.filter(pk=transaction_id, stop_time__isnull=False).exists()
+    return {"stored": len(stamps), "in_order": stamps == sorted(stamps), "stopped": stopped}
+
+
+def database_version() -> dict[str, str]:
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        number = connection.pg_version  # e.g. 150020 for 15.20
+        version = f"{number // 10000}.{number % 10000}"
+    elif connection.vendor == "sqlite":
+        version = connection.Database.sqlite_version
+    else:
+        version = "?"
+    return {"vendor": connection.vendor, "version": version}
+
+
+class Command(BaseCommand):
+    help = "Benchmark fixtures and checks: prepare known chargers, report a backlog, print the database version."
+
+    def add_arguments(self, parser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        prepare = sub.add_parser("prepare", help="create known chargers <prefix>00000...")
+        prepare.add_argument("--prefix", required=True)
+        prepare.add_argument("--count", type=int, required=True)
+        backlog = sub.add_parser("backlog", help="JSON report of a replayed transaction's readings")
+        backlog.add_argument("transaction_id", type=int)
+        sub.add_parser("version", help="JSON vendor and version of the database")
+
+    def handle(self, *args, action: str, **options) -> None:
+        if action == "prepare":
+            if options["count"] < 0:
+                raise CommandError("--count must be 0 or more")
+            result: dict[str, Any] = {"chargers": known_chargers_create(options["prefix"], options["count"])}
+        elif action == "backlog":
+            result = backlog_report(options["transaction_id"])
+        else:
+            result = database_version()
+        self.stdout.write(json.dumps(result))
