@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 
 from ocpp.v16 import call
 
+from ocpp_app.lib.timeparse import BadDateTime, parse_datetime_utc
+
 logger = logging.getLogger("simulator")
 
 
@@ -21,12 +23,13 @@ def _utc_iso(when: datetime | None = None) -> str:
     return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _parse_time(value: str) -> datetime | None:
+def _parse_time(value: str | None) -> datetime | None:
+    """A date-time from the central system (no offset means UTC), or None for
+    one the simulator cannot use: it then acts at once / never expires."""
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (AttributeError, ValueError):
+        return parse_datetime_utc(value)
+    except BadDateTime:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass

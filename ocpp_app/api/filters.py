@@ -2,45 +2,43 @@
 endpoint needs: PostgreSQL refuses NUL characters and lone surrogates in text
 and JSON, so they are a 400 here, never a 500 in the database."""
 
-import math
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db.models import QuerySet
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
-MAX_DEPTH = 32
+from ocpp_app.lib import jsonwalk
+from ocpp_app.lib.limits import int_in_range
+from ocpp_app.lib.timeparse import BadDateTime, DateTimeOutOfRange, parse_datetime_utc
 
 
 def clean_text(value: str, name: str) -> str:
-    if "\x00" in value:
-        raise ValidationError({name: ["NUL characters are not allowed"]})
+    """`value` if the database can store it, else a 400 naming the parameter."""
     try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError({name: ["not valid Unicode"]}) from None
+        jsonwalk.check_storable(value)
+    except (jsonwalk.NulCharacter, jsonwalk.LoneSurrogate) as problem:
+        raise _text_error(problem, name) from None
     return value
 
 
-def check_json(value, depth: int = 0) -> None:
-    if depth > MAX_DEPTH:
-        raise ParseError("JSON nested too deeply")
-    if isinstance(value, str):
-        clean_text(value, "body")
-    elif isinstance(value, float) and not math.isfinite(value):
-        # 1e400 parses as infinity, which no JSON column (jsonb) can hold.
-        raise ParseError("number out of range")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_json(key, depth + 1)
-            check_json(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            check_json(item, depth + 1)
+def check_json(value) -> None:
+    """A request body every supported database can store, else a 400."""
+    try:
+        jsonwalk.check_storable(value)
+    except jsonwalk.TooDeep:
+        raise ParseError("JSON nested too deeply") from None
+    except jsonwalk.NotFinite:  # 1e400 parses as infinity
+        raise ParseError("number out of range") from None
+    except (jsonwalk.NulCharacter, jsonwalk.LoneSurrogate) as problem:
+        raise _text_error(problem, "body") from None
+
+
+def _text_error(problem: jsonwalk.UnstorableJSON, name: str) -> ValidationError:
+    message = "NUL characters are not allowed" if isinstance(problem, jsonwalk.NulCharacter) else "not valid Unicode"
+    return ValidationError({name: [message]})
 
 
 class SafeJSONParser(JSONParser):
@@ -67,18 +65,11 @@ def datetime_param(request, name: str) -> datetime | None:
     if value is None:
         return None
     try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise ValidationError({name: ["expected an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z"]})
-    try:
-        if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed, timezone.get_current_timezone())
-        # The database compares in UTC: 0001-01-01T00:00+01:00 is not a time it can hold.
-        return parsed.astimezone(UTC)
-    except OverflowError:
+        return parse_datetime_utc(value)  # a time without an offset is UTC
+    except DateTimeOutOfRange:
         raise ValidationError({name: ["date-time out of range"]}) from None
+    except BadDateTime:
+        raise ValidationError({name: ["expected an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z"]}) from None
 
 
 def int_param(request, name: str) -> int | None:
@@ -89,7 +80,7 @@ def int_param(request, name: str) -> int | None:
         number = int(value)
     except ValueError:
         raise ValidationError({name: ["expected an integer"]}) from None
-    if not -(2**31) <= number < 2**31:
+    if not int_in_range(number):  # an integer column: a 400, never a database error
         raise ValidationError({name: ["out of range"]})
     return number
 
@@ -108,6 +99,17 @@ METER_READING_PARAMETERS = [
     SINCE,
     UNTIL,
 ]
+
+
+def transaction_filters(request) -> dict:
+    """?charger= ?id_tag= ?since= ?until= as the arguments of
+    selectors.transactions_filtered (a bad value is a 400)."""
+    return {
+        "charger_id": text_param(request, "charger"),
+        "id_tag": text_param(request, "id_tag"),
+        "since": datetime_param(request, "since"),
+        "until": datetime_param(request, "until"),
+    }
 
 
 def filter_transactions(queryset: QuerySet, request) -> QuerySet:

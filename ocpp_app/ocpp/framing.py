@@ -28,7 +28,8 @@ from ocpp.exceptions import (
 from ocpp.messages import Call, CallError, CallResult, MessageType, get_validator
 from ocpp.v16.enums import Action
 
-MAX_DEPTH = 32
+from ocpp_app.lib import jsonwalk
+
 MAX_MESSAGE_ID = 36
 V16_ACTIONS = frozenset(action.value for action in Action)
 
@@ -50,27 +51,19 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _check_value(value: Any, depth: int = 0) -> None:
-    """Reject what JSON allows but OCPP data (and PostgreSQL) must not hold."""
-    if depth > MAX_DEPTH:
-        raise FormationViolationError(description="Payload nested too deeply")
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise PropertyConstraintViolationError(description="NUL character in a string value")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise FormationViolationError(description="Lone surrogate in a string value") from None
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise FormationViolationError(description="Number out of range")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_value(key, depth + 1)
-            _check_value(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_value(item, depth + 1)
+def _check_value(value: Any) -> None:
+    """Reject what JSON allows but OCPP data (and PostgreSQL) must not hold,
+    with the CALLERROR code each problem has always had."""
+    try:
+        jsonwalk.check_storable(value)
+    except jsonwalk.TooDeep:
+        raise FormationViolationError(description="Payload nested too deeply") from None
+    except jsonwalk.NulCharacter:
+        raise PropertyConstraintViolationError(description="NUL character in a string value") from None
+    except jsonwalk.LoneSurrogate:
+        raise FormationViolationError(description="Lone surrogate in a string value") from None
+    except jsonwalk.NotFinite:
+        raise FormationViolationError(description="Number out of range") from None
 
 
 def parse_frame(raw: str) -> Call | CallResult | CallError:
@@ -205,7 +198,7 @@ def loggable(raw: str, payload: Any) -> Any:
 
 
 def _scrub(value: Any, depth: int = 0) -> Any:
-    if depth > MAX_DEPTH:
+    if depth > jsonwalk.MAX_JSON_DEPTH:
         return "<nested too deeply>"
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")

@@ -1,25 +1,22 @@
-"""Conversions of wire values that the JSON schemas do not check."""
+"""Conversions of wire values that the JSON schemas do not check, each
+refused with the CALLERROR code a charger expects."""
 
 from datetime import UTC, datetime
 
 from ocpp.exceptions import PropertyConstraintViolationError, TypeConstraintViolationError
 
-INT32_MAX = 2**31 - 1
-INT64_MAX = 2**63 - 1
+from ocpp_app.lib.limits import INT32_MAX, int_in_range
+from ocpp_app.lib.timeparse import BadDateTime, parse_datetime_utc
 
 
 def parse_timestamp(value: str | None, field: str) -> datetime | None:
-    """ISO 8601 to an aware UTC datetime. The 1.6 schemas declare
-    format: date-time, which the validator does not enforce."""
+    """ISO 8601 to an aware UTC datetime (no offset means UTC). The 1.6
+    schemas declare format: date-time, which the validator does not enforce."""
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value.strip())
-        if parsed.tzinfo is None:  # chargers that omit the offset mean UTC
-            parsed = parsed.replace(tzinfo=UTC)
-        # OverflowError: a valid date whose offset takes it past year 1 or 9999.
-        return parsed.astimezone(UTC)
-    except (ValueError, AttributeError, OverflowError):
+        return parse_datetime_utc(value)
+    except BadDateTime:
         raise TypeConstraintViolationError(
             description=f"{field}: {value!r} is not an ISO 8601 date-time"[:255]
         ) from None
@@ -29,7 +26,7 @@ def checked_int(value: int | None, field: str, *, low: int = 0, high: int = INT3
     """A schema 'integer' within what the database columns hold."""
     if value is None:
         return None
-    if not low <= value <= high:
+    if not int_in_range(value, low, high):
         raise PropertyConstraintViolationError(description=f"{field}: {value} is out of range [{low}, {high}]")
     return value
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, JSONField, Value, When
 from django.utils import timezone
 
+from ocpp_app.lib.limits import INT64_MAX
 from ocpp_app.models import (
     RFID,
     Charger,
@@ -31,7 +32,6 @@ from ocpp_app.services.common import IdTagInfo, clip
 logger = logging.getLogger(__name__)
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
-BIGINT_MAX = 2**63 - 1
 
 
 def authorize_id_tag(*, charger: Charger, id_tag: str) -> IdTagInfo:
@@ -171,7 +171,7 @@ def transaction_stop(
         else:
             # Both meters fit a BIGINT, their difference may not (an absurd
             # negative meterStart): clamp rather than fail the stop.
-            tx.energy_wh = min(meter_stop - tx.meter_start, BIGINT_MAX)
+            tx.energy_wh = min(meter_stop - tx.meter_start, INT64_MAX)
         tx.save()
         if transaction_data:
             _store_meter_values(charger, tx.connector_id, tx, transaction_data)

@@ -5,7 +5,8 @@ from ocpp.v16 import call_result
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action
 
-from ocpp_app.ocpp.values import INT32_MAX, INT64_MAX, checked_int, iso_z, parse_timestamp, utc_now_iso
+from ocpp_app.lib.limits import INT32_MAX, INT64_MAX, int_in_range
+from ocpp_app.ocpp.values import checked_int, iso_z, parse_timestamp, utc_now_iso
 from ocpp_app.runtime import events
 from ocpp_app.runtime.group_commit import run as commit
 from ocpp_app.services import chargers, notifications, transactions
@@ -106,7 +107,7 @@ class CoreHandlers:
     ):
         # Never a CALLERROR for charger mistakes here: an out-of-range id is an
         # unknown transaction and an absurd meter value is clamped and noted.
-        if not -INT32_MAX <= transaction_id <= INT32_MAX:
+        if not int_in_range(transaction_id, -INT32_MAX, INT32_MAX):
             transaction_id = -1
         meter_stop = max(-INT64_MAX, min(INT64_MAX, meter_stop))
         result = await commit(
