@@ -3,8 +3,9 @@
 The `ocpp` library (2.1.0) drops frames it cannot unpack, lets RecursionError
 escape, spells FormationViolation as FormatViolation, and maps a bad enum to a
 format error. This module parses frames defensively and maps every schema
-failure to its OCPP-J 1.6 code (OCPP-J §4.2.3), reusing the library's cached
-JSON-schema validators.
+failure to its OCPP-J 1.6 code (OCPP-J §4.2.3). The verdict comes from the
+compiled validators (schemas.py); the library's jsonschema validator names the
+error of a payload they reject.
 """
 
 import decimal
@@ -13,6 +14,7 @@ import math
 import re
 from typing import Any
 
+from jsonschema.exceptions import best_match
 from ocpp.exceptions import (
     FormationViolationError,
     GenericError,
@@ -29,6 +31,7 @@ from ocpp.messages import Call, CallError, CallResult, MessageType, get_validato
 from ocpp.v16.enums import Action
 
 from ocpp_app.lib import jsonwalk
+from ocpp_app.ocpp import schemas
 
 MAX_MESSAGE_ID = 36
 V16_ACTIONS = frozenset(action.value for action in Action)
@@ -156,22 +159,35 @@ def validate(message_type_id: int, action: str, payload: dict) -> None:
     never through the thread pool). Raises the matching OCPPError."""
     if action not in V16_ACTIONS:
         raise OCPPNotImplemented(description=f"Unknown action {action}")
-    use_decimal = (message_type_id == MessageType.Call and action in _DECIMAL_CALLS) or (
+    # The native verdict first; jsonschema only for payloads it rejects (to
+    # name the error) and for the multipleOf schemas, which need Decimal.
+    if not _needs_decimal(message_type_id, action) and schemas.is_valid(message_type_id, action, payload):
+        return
+    error = schema_error(message_type_id, action, payload)
+    if error is not None:
+        raise error
+
+
+def _needs_decimal(message_type_id: int, action: str) -> bool:
+    return (message_type_id == MessageType.Call and action in _DECIMAL_CALLS) or (
         message_type_id == MessageType.CallResult and action in _DECIMAL_RESULTS
     )
+
+
+def schema_error(message_type_id: int, action: str, payload: Any) -> OCPPError | None:
+    """The reference verdict (the library's jsonschema validator): the OCPP-J
+    error for the deepest, most specific failure, or None when valid."""
+    use_decimal = _needs_decimal(message_type_id, action)
     validator = get_validator(message_type_id, action, "1.6", parse_float=decimal.Decimal if use_decimal else float)
     if use_decimal:
         payload = json.loads(json.dumps(payload), parse_float=decimal.Decimal)
     error = next(iter(validator.iter_errors(payload)), None)
     if error is None:
-        return
-    # The best match points at the deepest, most specific failure.
-    from jsonschema.exceptions import best_match
-
+        return None
     error = best_match(validator.iter_errors(payload)) or error
     error_class = _KEYWORD_ERRORS.get(str(error.validator), FormationViolationError)
     where = "/".join(str(part) for part in error.absolute_path) or "payload"
-    raise error_class(description=f"{where}: {error.message}"[:255], details={"field": where})
+    return error_class(description=f"{where}: {error.message}"[:255], details={"field": where})
 
 
 def callerror_frame(message_id: str, error: BaseException) -> str:
