@@ -265,7 +265,7 @@ def charger_transactions(charger: Charger, *, limit: int = 20) -> list[Transacti
 
 def configuration_rows(config) -> list[dict]:
     """Configuration keys as stored by GetConfiguration (a mapping key ->
-    {value, readonly} under "configurationKey", see command_effects), a list of
+    {value, readonly} under "configurationKey", see services/commands/core.py), a list of
     {key, value, readonly}, or a plain mapping."""
     if isinstance(config, dict) and isinstance(config.get("configurationKey"), dict):
         return [
@@ -384,12 +384,15 @@ def message_log_page(
 
 def transactions_filtered(
     *,
-    charger_id: str = "",
-    id_tag: str = "",
+    charger_id: str | None = None,
+    id_tag: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     state: str = "",
 ) -> QuerySet[Transaction]:
+    """Transactions, newest first, of one charger and/or id tag, started in
+    [since, until), active or stopped; an empty or None value is no filter.
+    The sessions page and the REST API both read through here."""
     qs = Transaction.objects.select_related("charger").only(
         *[f.name for f in Transaction._meta.concrete_fields if f.name != "charger"], "charger__charger_id"
     )

@@ -112,19 +112,6 @@ def transaction_filters(request) -> dict:
     }
 
 
-def filter_transactions(queryset: QuerySet, request) -> QuerySet:
-    """?charger= ?id_tag= ?since= ?until= (on the start time)."""
-    if (charger := text_param(request, "charger")) is not None:
-        queryset = queryset.filter(charger__charger_id=charger)
-    if (id_tag := text_param(request, "id_tag")) is not None:
-        queryset = queryset.filter(id_tag=id_tag)
-    if (since := datetime_param(request, "since")) is not None:
-        queryset = queryset.filter(start_time__gte=since)
-    if (until := datetime_param(request, "until")) is not None:
-        queryset = queryset.filter(start_time__lt=until)
-    return queryset
-
-
 def filter_meter_readings(queryset: QuerySet, request) -> QuerySet:
     """?transaction= ?measurand= ?since= ?until= (on the reading's timestamp)."""
     if (transaction_id := int_param(request, "transaction")) is not None:

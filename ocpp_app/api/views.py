@@ -1,10 +1,7 @@
 """REST API views: thin; reads here, writes through serializers/services, and
 commands through ocpp/commands.py."""
 
-import csv
-
 from django.db.models import Prefetch
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -13,6 +10,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ocpp_app import selectors
 from ocpp_app.api import filters
 from ocpp_app.api.serializers import (
     ActionErrorSerializer,
@@ -29,6 +27,7 @@ from ocpp_app.api.serializers import (
 )
 from ocpp_app.models import RFID, Charger, CommandStatus, MeterReading, Transaction
 from ocpp_app.ocpp.commands import CommandRejected, send_command
+from ocpp_app.web.exports import transactions_csv_response
 
 
 class SafeParsersMixin:
@@ -197,25 +196,7 @@ class TransactionListView(generics.ListAPIView):
     serializer_class = TransactionSerializer
 
     def get_queryset(self):
-        return filters.filter_transactions(Transaction.objects.select_related("charger"), self.request)
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-CSV_FIELDS = TransactionSerializer.Meta.fields
-
-
-def _csv_cell(value):
-    if value is None:
-        return ""
-    # A spreadsheet runs a cell starting with = + - @ as a formula; id tags and
-    # charger ids come from chargers, so neutralise them (OWASP CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+        return selectors.transactions_filtered(**filters.transaction_filters(self.request))
 
 
 class TransactionExportView(APIView):
@@ -226,18 +207,8 @@ class TransactionExportView(APIView):
         responses={(200, "text/csv"): OpenApiTypes.STR, 400: OpenApiResponse(description="Bad filter")},
     )
     def get(self, request):
-        queryset = filters.filter_transactions(Transaction.objects.select_related("charger"), request)
-        writer = csv.writer(_Echo())
-
-        def rows():
-            yield writer.writerow(CSV_FIELDS)
-            for tx in queryset.iterator(chunk_size=1000):
-                row = TransactionSerializer(tx).data
-                yield writer.writerow([_csv_cell(row[name]) for name in CSV_FIELDS])
-
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="transactions.csv"'
-        return response
+        queryset = selectors.transactions_filtered(**filters.transaction_filters(request))
+        return transactions_csv_response(queryset, filename="transactions.csv")
 
 
 @extend_schema(parameters=filters.METER_READING_PARAMETERS)

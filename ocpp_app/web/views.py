@@ -1,13 +1,12 @@
 """HTML pages: the operator dashboard, charger pages, message logs, sessions,
 and the public landing pages with their QR codes."""
 
-import csv
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
@@ -17,6 +16,7 @@ from ocpp_app import selectors
 from ocpp_app.lib.timeparse import BadDateTime, parse_datetime_utc
 from ocpp_app.models import Charger, Direction, Transaction
 from ocpp_app.services.qr import charger_qr_png, charger_qr_svg
+from ocpp_app.web.exports import transactions_csv_response
 
 DASHBOARD_PAGE_SIZE = 100
 LOG_PAGE_SIZE = 100
@@ -254,70 +254,12 @@ def sessions(request):
     )
 
 
-class Echo:
-    def write(self, value):
-        return value
-
-
-CSV_HEADER = [
-    "transaction_id",
-    "charger_id",
-    "connector_id",
-    "id_tag",
-    "start_time",
-    "stop_time",
-    "meter_start",
-    "meter_stop",
-    "energy_wh",
-    "stop_reason",
-]
-
-
-def csv_cell(value) -> str:
-    """Neutralise spreadsheet formulas in charger-supplied text (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 @operator_page
 @require_GET
 def sessions_csv(request):
-    qs = selectors.transactions_with_live_values(selectors.transactions_filtered(**session_filters(request)))
-    writer = csv.writer(Echo())
-
-    def rows():
-        yield writer.writerow(CSV_HEADER)
-        for tx in qs.iterator(chunk_size=2000):
-            energy = selectors.transaction_energy_so_far(tx)
-            yield writer.writerow(
-                [
-                    csv_cell(v)
-                    for v in (
-                        tx.pk,
-                        tx.charger.charger_id,
-                        tx.connector_id,
-                        tx.id_tag,
-                        tx.start_time.isoformat(),
-                        tx.stop_time.isoformat() if tx.stop_time else "",
-                        tx.meter_start,
-                        tx.meter_stop,
-                        "" if energy is None else round(energy),
-                        tx.stop_reason,
-                    )
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="sessions.csv"'
-    return response
+    return transactions_csv_response(
+        selectors.transactions_filtered(**session_filters(request)), filename="sessions.csv"
+    )
 
 
 # -- public landing page and QR codes ------------------------------------------------------
