@@ -169,6 +169,17 @@ def _remove_sqlite_sidecar_files():
 
 
 @pytest.fixture(autouse=True)
+def _qr_codes_made():
+    """QR codes are made after commit on a background thread: the codes a test
+    queued are made before the next test starts, never after the test
+    database is gone."""
+    yield
+    qr = sys.modules.get("ocpp_app.services.qr")
+    if qr is not None:
+        qr.wait_for_qr_codes()
+
+
+@pytest.fixture(autouse=True)
 def _close_thread_connections():
     """The async ORM runs on asgiref's shared thread, whose persistent database
     connection would otherwise outlive the test database (PostgreSQL refuses to
