@@ -10,9 +10,10 @@ round trip per frame on the hot path.
 import asyncio
 import contextvars
 import logging
-import weakref
 
 from channels.layers import get_channel_layer
+
+from ocpp_app.runtime.loop_local import LoopLocal
 
 logger = logging.getLogger(__name__)
 DASHBOARD_GROUP = "ocpp.dashboard"
@@ -46,15 +47,7 @@ class _Publisher:
             logger.exception("could not publish %d charger events", len(batch))
 
 
-_publishers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Publisher]" = weakref.WeakKeyDictionary()
-
-
-def _publisher() -> _Publisher:
-    loop = asyncio.get_running_loop()
-    publisher = _publishers.get(loop)
-    if publisher is None:
-        publisher = _publishers[loop] = _Publisher()
-    return publisher
+_publishers: LoopLocal[_Publisher] = LoopLocal(_Publisher)
 
 
 async def publish(charger_id: str, kind: str, **data) -> None:
@@ -62,9 +55,9 @@ async def publish(charger_id: str, kind: str, **data) -> None:
     boot, status, transaction, meter, heartbeat, ...). Never fails the caller;
     subscribers receive it within FLUSH_INTERVAL, inside a `charger.events`
     message whose `events` are dicts with `charger_id`, `kind` and the data."""
-    _publisher().add({"charger_id": charger_id, "kind": kind, **data})
+    _publishers.get().add({"charger_id": charger_id, "kind": kind, **data})
 
 
 async def flush() -> None:
     """Send what is gathered now (tests, shutdown)."""
-    await _publisher().flush()
+    await _publishers.get().flush()

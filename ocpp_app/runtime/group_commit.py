@@ -9,7 +9,7 @@ loop executes everything queued so far in ONE thread hop and ONE database
 transaction, then resolves each caller. A charger is answered only after its
 data is committed (durability first). Under light load a batch holds one call
 and nothing waits; under heavy load batches grow and the per-message cost
-falls (ARCHITECTURE.md, hot path).
+falls.
 
 If anything in a batch raises, the whole transaction is rolled back and each
 call is re-run alone, so one bad message never fails or loses another's.
@@ -23,12 +23,13 @@ flight), so running them grouped does not reorder any charger's messages.
 
 import asyncio
 import contextvars
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import connection, transaction
+
+from ocpp_app.runtime.loop_local import LoopLocal
 
 MAX_BATCH = 500
 
@@ -122,15 +123,12 @@ class GroupCommitter:
             self._draining = False
 
 
-_committers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommitter]" = weakref.WeakKeyDictionary()
+_committers: LoopLocal[GroupCommitter] = LoopLocal(GroupCommitter)
 
 
 def get_committer() -> GroupCommitter:
-    loop = asyncio.get_running_loop()
-    committer = _committers.get(loop)
-    if committer is None:
-        committer = _committers[loop] = GroupCommitter()
-    return committer
+    """The committer of the running event loop."""
+    return _committers.get()
 
 
 async def run(fn: Callable, /, **kwargs: Any) -> Any:

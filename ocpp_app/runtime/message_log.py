@@ -11,7 +11,6 @@ second of log rows, never charger data: that is written before the answer.
 import asyncio
 import json
 import logging
-import weakref
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +19,7 @@ from django.utils import timezone
 
 from ocpp_app.models import Charger, MessageLog
 from ocpp_app.runtime import group_commit
+from ocpp_app.runtime.loop_local import LoopLocal
 
 logger = logging.getLogger(__name__)
 MAX_PENDING = 50_000  # beyond this a stuck database must not eat all memory
@@ -103,13 +103,9 @@ def _write_rows(*, rows: list[tuple]) -> None:
         Charger.objects.filter(charger_id__in=seen).update(last_seen=timezone.now())
 
 
-_writers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MessageLogWriter]" = weakref.WeakKeyDictionary()
+_writers: LoopLocal[MessageLogWriter] = LoopLocal(MessageLogWriter)
 
 
 def get_writer() -> MessageLogWriter:
     """The writer of the running event loop (tests run one loop per test)."""
-    loop = asyncio.get_running_loop()
-    writer = _writers.get(loop)
-    if writer is None:
-        writer = _writers[loop] = MessageLogWriter()
-    return writer
+    return _writers.get()
