@@ -1,13 +1,13 @@
-"""A simulated OCPP 1.6J charge point: connection, boot, sessions, offline queue.
+"""A simulated OCPP 1.6J charge point: its connection, boot and public API.
 
 One `ChargePointSimulator` owns one WebSocket connection at a time (the
 `ocpp` library's charge point over `websockets`) and any number of
-connectors. Transaction messages (StartTransaction, MeterValues,
-StopTransaction) go through an ordered outbox: while the connection is down
-the charger keeps charging and queues them, and after reconnecting (with
-exponential back-off) it replays them in order, filling in the transaction id
-the central system gave. Everything else is sent only while online, like a
-real charger would.
+connectors. It reconnects with exponential back-off. Transaction messages
+go through the ordered outbox (simulator/outbox.py), which keeps them while
+the connection is down and replays them in order; everything else is sent
+only while online, like a real charger would. Charging sessions are in
+simulator/sessions.py, what commands do to the charger's state in
+simulator/state.py, the command handlers in simulator/handlers.py.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ import contextlib
 import logging
 import random
 from collections import deque
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 
 import websockets
 from ocpp.exceptions import OCPPError
@@ -28,24 +27,12 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from simulator.configuration import default_keys
 from simulator.handlers import SimChargePoint
-from simulator.state import Connector, Reservation, Session, StateMixin
+from simulator.model import Connector, Reservation, Session, utc_iso
+from simulator.outbox import OutboxMixin, Queued
+from simulator.sessions import SessionsMixin
+from simulator.state import StateMixin
 
 logger = logging.getLogger("simulator")
-
-#: Messages a charger stores while offline and replays in order (OCPP §4.7).
-DURABLE = (call.StartTransaction, call.MeterValues, call.StopTransaction)
-
-
-def utc_iso(when: datetime | None = None) -> str:
-    when = when or datetime.now(UTC)
-    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass
-class Queued:
-    payload: object
-    session: Session | None = None
-    attempts: int = 0
 
 
 @dataclass
@@ -58,7 +45,7 @@ class Stats:
     dropped: list = field(default_factory=list)
 
 
-class ChargePointSimulator(StateMixin):
+class ChargePointSimulator(SessionsMixin, StateMixin, OutboxMixin):
     def __init__(self, config) -> None:
         self.config = config
         self.state = "idle"  # idle, connecting, booting, pending, rejected, online, offline, stopped
@@ -163,11 +150,6 @@ class ChargePointSimulator(StateMixin):
         self._main_tasks = []
         await self._close_socket()
         self.state = "stopped"
-
-    async def wait_drained(self) -> None:
-        while self.outbox:
-            self._outbox_changed.clear()
-            await self._outbox_changed.wait()
 
     async def drop_connection(self) -> None:
         """Close the socket abruptly (as a network failure would); the
@@ -337,62 +319,6 @@ class ChargePointSimulator(StateMixin):
             self.last_error = f"{type(payload).__name__}: {type(error).__name__}: {error}"
             logger.warning("%s: %s", self.config.cp_id, self.last_error)
         return None
-
-    def enqueue(self, payload, session: Session | None = None) -> None:
-        self.outbox.append(Queued(payload, session))
-        self._outbox_changed.set()
-
-    async def _drain_outbox(self) -> None:
-        """Deliver queued transaction messages one by one, in order."""
-        while True:
-            if not self.outbox:
-                self._outbox_changed.clear()
-                await self._outbox_changed.wait()
-                continue
-            await self._online.wait()
-            item = self.outbox[0]
-            payload = item.payload
-            if item.session is not None and not isinstance(payload, call.StartTransaction):
-                if item.session.transaction_id is None:
-                    # Its StartTransaction was refused: nothing to attach to.
-                    self._drop(item, "no transaction id")
-                    continue
-                payload = replace(payload, transaction_id=item.session.transaction_id)
-            try:
-                result = await self._call(payload)
-            except ConnectionError:
-                await asyncio.sleep(0)
-                continue
-            except TimeoutError:
-                item.attempts += 1
-                if item.attempts >= self._int_key("TransactionMessageAttempts", 3):
-                    self._drop(item, "no answer")
-                continue
-            except OCPPError as error:
-                self.stats.errors += 1
-                item.attempts += 1
-                self.last_error = f"{type(payload).__name__} answered {type(error).__name__}: {error.description}"
-                if item.attempts >= self._int_key("TransactionMessageAttempts", 3):
-                    self._drop(item, self.last_error)
-                else:
-                    await self._sleep(min(self._int_key("TransactionMessageRetryInterval", 10), 5))
-                continue
-            except Exception as error:  # e.g. an answer that fails the schema: never retried forever
-                self.stats.errors += 1
-                self.last_error = f"{type(payload).__name__}: {type(error).__name__}: {error}"
-                self._drop(item, self.last_error)
-                continue
-            self.outbox.popleft()
-            self._outbox_changed.set()
-            if isinstance(payload, call.StartTransaction) and item.session is not None:
-                item.session.started(result.transaction_id, (result.id_tag_info or {}).get("status", "Accepted"))
-
-    def _drop(self, item: Queued, why: str) -> None:
-        logger.warning("%s: dropping %s: %s", self.config.cp_id, type(item.payload).__name__, why)
-        self.stats.dropped.append(item.payload)
-        if self.outbox and self.outbox[0] is item:
-            self.outbox.popleft()
-        self._outbox_changed.set()
 
     async def reboot(self, *, reason: str) -> None:
         """Reset: end sessions, deliver their StopTransaction, reconnect and boot."""

@@ -9,7 +9,8 @@ its own answer: the library's receive loop is busy running that handler.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from typing import Protocol
 
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call_result
@@ -31,10 +32,44 @@ from ocpp.v16.enums import (
     UpdateStatus,
 )
 
-from simulator.configuration import valid_value
+from simulator.config import SimulatorConfig
+from simulator.configuration import Key, valid_value
+from simulator.model import Connector
 
-if TYPE_CHECKING:
-    from simulator.core import ChargePointSimulator
+
+class SimulatedCharger(Protocol):
+    """What the handlers need of the simulated charger (ChargePointSimulator
+    provides it). Declared here so that the handlers depend on this contract,
+    not on the simulator that uses them."""
+
+    config: SimulatorConfig
+    configuration: dict[str, Key]
+    connectors: dict[int, Connector]
+    auth_cache: dict[str, str]
+    local_list_version: int
+
+    def now_iso(self) -> str: ...
+    def connector_for_remote_start(self, connector_id: int | None) -> Connector | None: ...
+    def claimed_connector(self, connector_id: int | None) -> Connector | None: ...
+    def start_session(self, connector_id: int, id_tag: str, *, remote: bool = False) -> asyncio.Task: ...
+    def request_stop(
+        self, *, transaction_id: int | None = None, connector_id: int | None = None, reason: str
+    ) -> bool: ...
+    async def reboot(self, *, reason: str) -> None: ...
+    def change_availability(self, connector_id: int, *, operative: bool) -> str: ...
+    async def send_pending_statuses(self) -> None: ...
+    def configuration_changed(self, key: str) -> None: ...
+    async def send_triggered(self, message: str, connector_id: int | None) -> None: ...
+    def apply_charging_profile(self, connector_id: int, profile: dict) -> bool: ...
+    def clear_charging_profiles(self, connector_id: int | None) -> bool: ...
+    def power_limit_w(self, connector_id: int) -> float: ...
+    def reserve(self, connector_id: int, expiry_date: str, id_tag: str, reservation_id: int) -> str: ...
+    def cancel_reservation(self, reservation_id: int) -> bool: ...
+    def update_local_list(self, version: int, update_type: str, entries: list) -> str: ...
+    def diagnostics_file_name(self) -> str: ...
+    async def upload_diagnostics(self, location: str) -> None: ...
+    async def update_firmware(self, location: str, retrieve_date: str) -> None: ...
+
 
 TRIGGERABLE = {
     "BootNotification",
@@ -47,7 +82,7 @@ TRIGGERABLE = {
 
 
 class SimChargePoint(ChargePoint):
-    def __init__(self, charge_point_id: str, connection, sim: ChargePointSimulator, **kwargs) -> None:
+    def __init__(self, charge_point_id: str, connection, sim: SimulatedCharger, **kwargs) -> None:
         super().__init__(charge_point_id, connection, **kwargs)
         self.sim = sim
 

@@ -1,0 +1,192 @@
+"""Charging sessions of a simulated charger: authorize, start, deliver
+energy with periodic MeterValues, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from datetime import UTC, datetime
+
+from ocpp.v16 import call
+
+from simulator.model import Connector, Session, utc_iso
+
+
+class SessionsMixin:
+    """Behaviour of ChargePointSimulator that runs charging sessions."""
+
+    def start_session(self, connector_id: int, id_tag: str, *, remote: bool = False) -> asyncio.Task:
+        return self._spawn(self.charge(connector_id, id_tag, remote=remote))
+
+    async def _authorize(self, id_tag: str) -> str:
+        """Authorize online; offline use the local list and the cache."""
+        if self.online:
+            result = await self.send(call.Authorize(id_tag=id_tag))
+            if result is not None:
+                status = (result.id_tag_info or {}).get("status", "Invalid")
+                self.auth_cache[id_tag] = status
+                return status
+        if self.configuration["LocalAuthorizeOffline"].value == "true":
+            known = self.local_list.get(id_tag) or self.auth_cache.get(id_tag)
+            if known:
+                return known
+        return "Accepted" if self.configuration["AllowOfflineTxForUnknownId"].value == "true" else "Invalid"
+
+    async def _session(self, connector: Connector, id_tag: str | None, *, remote: bool) -> Session:
+        connector.claimed = False
+        tag = id_tag or "SIMULATOR"
+        session = Session(connector.id, tag, meter_start=round(connector.meter_wh), start_time=datetime.now(UTC))
+        if not (connector.operative and self.charger_operative):
+            session.request_stop("Other")
+            session.done.set()
+            return session
+        authorize = bool(id_tag) and (not remote or self.configuration["AuthorizeRemoteTxRequests"].value == "true")
+        if authorize:
+            status = await self._authorize(tag)
+            if status != "Accepted":
+                self.last_error = f"id tag {tag} not accepted: {status}"
+                session.id_tag_status = status
+                session.request_stop("DeAuthorized")
+                session.done.set()
+                return session
+        reservation = connector.reservation
+        if reservation is not None:
+            if reservation.id_tag != tag:
+                session.request_stop("Other")
+                session.done.set()
+                return session
+            session.reservation_id = reservation.reservation_id
+            connector.reservation = None
+            self.reservations.pop(reservation.reservation_id, None)
+
+        connector.session = session
+        self.stats.sessions += 1
+        try:
+            await self.set_status(connector, "Preparing")
+            begin = self.sample(connector, session, "Transaction.Begin")
+            self.enqueue(
+                call.StartTransaction(
+                    connector_id=connector.id,
+                    id_tag=tag,
+                    meter_start=session.meter_start,
+                    timestamp=utc_iso(session.start_time),
+                    reservation_id=session.reservation_id,
+                ),
+                session,
+            )
+            if self.online:
+                # Online, a charger starts delivering once the CSMS answered.
+                await asyncio.wait({asyncio.ensure_future(session.answered.wait())}, timeout=self.config.call_timeout)
+            await self.set_status(connector, "Charging")
+            await self._deliver(connector, session)
+            end = self.sample(connector, session, "Transaction.End")
+            await self.set_status(connector, "Finishing")
+            self.enqueue(
+                call.StopTransaction(
+                    meter_stop=round(connector.meter_wh),
+                    timestamp=end["timestamp"],
+                    transaction_id=0,  # filled in when sent
+                    reason=session.stop_reason,
+                    id_tag=tag,
+                    transaction_data=[begin, end],
+                ),
+                session,
+            )
+        finally:
+            connector.session = None
+            session.done.set()
+        if connector.scheduled_operative is not None:
+            connector.operative, connector.scheduled_operative = connector.scheduled_operative, None
+        await self.set_status(connector, connector.idle_status)
+        return session
+
+    async def _deliver(self, connector: Connector, session: Session) -> None:
+        """Charge until the kWh target or a stop request, one MeterValues per
+        sample interval."""
+        target_wh = self.config.kwh_max * 1000
+        last = time.monotonic()
+        while session.stop_reason is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(session.stop_event.wait(), self.sample_interval)
+            now = time.monotonic()
+            power = self.power_limit_w(connector.id)
+            delta = min(power * (now - last) * self.config.speed / 3600, target_wh - session.delivered_wh)
+            last = now
+            session.power_w = power
+            connector.meter_wh += max(0.0, delta)
+            session.delivered_wh += max(0.0, delta)
+            if session.stop_reason is not None:
+                break
+            if power <= 0 and connector.status == "Charging":
+                await self.set_status(connector, "SuspendedEVSE")
+            elif power > 0 and connector.status == "SuspendedEVSE":
+                await self.set_status(connector, "Charging")
+            self.enqueue(
+                call.MeterValues(
+                    connector_id=connector.id,
+                    meter_value=[self.sample(connector, session, "Sample.Periodic")],
+                    transaction_id=0,  # filled in when sent
+                ),
+                session,
+            )
+            session.meter_values_sent += 1
+            if session.delivered_wh >= target_wh - 0.5:
+                # The car is full and the driver unplugs.
+                session.request_stop("EVDisconnected")
+
+    def sample(self, connector: Connector, session: Session | None, context: str) -> dict:
+        """One meter value: energy register, power, current, voltage, SoC."""
+        power = session.power_w if session is not None else 0.0
+        voltage = self.config.voltage + random.uniform(-2, 2)
+        current = power / (voltage * max(1, self.config.phases))
+        values = [
+            {
+                "value": str(round(connector.meter_wh)),
+                "context": context,
+                "measurand": "Energy.Active.Import.Register",
+                "location": "Outlet",
+                "unit": "Wh",
+            },
+            {"value": f"{power:.0f}", "context": context, "measurand": "Power.Active.Import", "unit": "W"},
+            {"value": f"{current:.1f}", "context": context, "measurand": "Current.Import", "unit": "A"},
+            {"value": f"{voltage:.1f}", "context": context, "measurand": "Voltage", "unit": "V"},
+        ]
+        if session is not None:
+            soc = min(100.0, self.config.soc_start + session.delivered_wh / (self.config.battery_kwh * 10))
+            values.append(
+                {"value": f"{soc:.0f}", "context": context, "measurand": "SoC", "location": "EV", "unit": "Percent"}
+            )
+        return {"timestamp": utc_iso(), "sampled_value": values}
+
+    def request_stop(self, *, transaction_id: int | None = None, connector_id: int | None = None, reason: str) -> bool:
+        for connector in self.connectors.values():
+            session = connector.session
+            if session is None:
+                continue
+            if (transaction_id is not None and session.transaction_id == transaction_id) or (
+                connector_id is not None and connector.id == connector_id
+            ):
+                session.request_stop(reason)
+                return True
+        return False
+
+    def connector_for_remote_start(self, connector_id: int | None):
+        if not self.charger_operative:
+            return None
+        if connector_id is not None:
+            connector = self.connectors.get(connector_id)
+            candidates = [connector] if connector is not None else []
+        else:
+            candidates = list(self.connectors.values())
+        for connector in candidates:
+            if connector.operative and connector.session is None and not connector.claimed:
+                return connector
+        return None
+
+    def claimed_connector(self, connector_id: int | None):
+        for connector in self.connectors.values():
+            if connector.claimed and connector_id in (None, connector.id):
+                return connector
+        return None
