@@ -216,6 +216,20 @@ def test_patch_sets_and_clears_the_password(client):
     assert Charger.objects.get(charger_id="P4").password_hash == ""
 
 
+def test_an_api_edit_never_writes_back_stale_live_state():
+    from ocpp_app.api.serializers import ChargerUpdateSerializer
+
+    Charger.objects.create(charger_id="P1")
+    stale = Charger.objects.get(charger_id="P1")
+    # The charger connects while the operator's PATCH is being handled.
+    Charger.objects.filter(charger_id="P1").update(connected=True, channel_name="chan-live", connection_id="c9")
+    serializer = ChargerUpdateSerializer(stale, data={"require_rfid": True}, partial=True)
+    assert serializer.is_valid(), serializer.errors
+    serializer.save()
+    charger = Charger.objects.get(charger_id="P1")
+    assert (charger.require_rfid, charger.connected, charger.channel_name) == (True, True, "chan-live")
+
+
 def test_put_and_delete_of_a_charger_are_not_allowed(client):
     Charger.objects.create(charger_id="P5")
     assert client.put(url_of("P5"), {"charger_id": "P5"}, format="json").status_code == 405

@@ -5,11 +5,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.hashers import check_password
+from django.utils import timezone
 
 from ocpp_app.models import Charger, Command, CommandStatus, Reservation, ReservationStatus, Transaction
+from ocpp_app.ocpp.commands import check_schema
 from ocpp_app.services import commands as svc
 from ocpp_app.services.chargers import charger_set_password
-from ocpp_app.services.command_effects import reservations_expire
+from ocpp_app.services.commands import CallOutcome, PreparedCommand, reservations_expire
+from ocpp_app.services.secrets import REDACTED
 
 pytestmark = pytest.mark.django_db
 
@@ -65,8 +68,14 @@ def test_it_refuses_integers_beyond_32_bits():
     svc.command_precheck(charger=charger, action="CancelReservation", payload={"reservationId": 2**31 - 1})
 
 
-def _command(charger_id: str, action: str, request: dict) -> Command:
-    return svc.command_create(charger_id=charger_id, action=action, request=request, source="test")
+def _command(charger_id: str, action: str, request: dict) -> PreparedCommand:
+    return svc.command_prepare(
+        charger_id=charger_id, action=action, payload=request, schema=check_schema, source="test"
+    )
+
+
+def _answered(prepared: PreparedCommand, response: dict) -> None:
+    svc.command_finish(prepared=prepared, outcome=CallOutcome(status=CommandStatus.OK, payload=response))
 
 
 def test_a_rejected_authorization_key_keeps_the_password_and_an_accepted_one_replaces_it():
@@ -74,26 +83,22 @@ def test_a_rejected_authorization_key_keeps_the_password_and_an_accepted_one_rep
     charger_set_password(charger_id="S4", password="the-old-password-1")
     request = {"key": "AuthorizationKey", "value": "the-new-password-2"}
     command = _command("S4", "ChangeConfiguration", request)
-    assert command.request["value"] == svc.REDACTED
-    svc.command_finish(
-        command_id=command.pk, status=CommandStatus.OK, response={"status": "Rejected"}, wire_request=request
-    )
+    assert Command.objects.get(pk=command.command_id).request["value"] == REDACTED
+    _answered(command, {"status": "Rejected"})
     assert check_password("the-old-password-1", Charger.objects.get(charger_id="S4").password_hash)
-    command = _command("S4", "ChangeConfiguration", request)
-    svc.command_finish(
-        command_id=command.pk, status=CommandStatus.OK, response={"status": "Accepted"}, wire_request=request
-    )
+    _answered(_command("S4", "ChangeConfiguration", request), {"status": "Accepted"})
     charger = Charger.objects.get(charger_id="S4")
     assert check_password("the-new-password-2", charger.password_hash)
     assert not check_password("the-old-password-1", charger.password_hash)
-    assert charger.config["configurationKey"]["AuthorizationKey"]["value"] == svc.REDACTED
+    assert charger.config["configurationKey"]["AuthorizationKey"]["value"] == REDACTED
 
 
 def test_a_timed_out_command_has_no_effect():
     Charger.objects.create(charger_id="S5")
     request = {"connectorId": 1, "expiryDate": "2030-01-01T00:00:00Z", "idTag": "T", "reservationId": 5}
     command = _command("S5", "ReserveNow", request)
-    finished = svc.command_finish(command_id=command.pk, status=CommandStatus.TIMEOUT, response=None, duration_ms=3)
+    svc.command_finish(prepared=command, outcome=CallOutcome(status=CommandStatus.TIMEOUT, duration_ms=3))
+    finished = Command.objects.get(pk=command.command_id)
     assert finished.status == CommandStatus.TIMEOUT and finished.duration_ms == 3
     assert not Reservation.objects.exists()
 
@@ -123,8 +128,22 @@ def test_it_refuses_a_negative_connector():
 def test_an_impossible_expiry_date_does_not_break_the_record():
     Charger.objects.create(charger_id="S8")
     request = {"connectorId": 1, "expiryDate": "2030-13-45T00:00:00Z", "idTag": "T", "reservationId": 8}
-    command = _command("S8", "ReserveNow", request)
-    svc.command_finish(
-        command_id=command.pk, status=CommandStatus.OK, response={"status": "Accepted"}, wire_request=request
-    )
+    _answered(_command("S8", "ReserveNow", request), {"status": "Accepted"})
     assert Reservation.objects.get(reservation_id=8).status == ReservationStatus.ACCEPTED
+
+
+def test_a_reservation_id_held_by_one_charger_cannot_be_taken_by_another():
+    a, b = Charger.objects.create(charger_id="RA"), Charger.objects.create(charger_id="RB")
+    Reservation.objects.create(
+        reservation_id=1,
+        charger=a,
+        connector_id=1,
+        id_tag="T",
+        expiry_date=timezone.now() + timedelta(hours=1),
+        status=ReservationStatus.ACCEPTED,
+    )
+    payload = {"connectorId": 1, "expiryDate": "2030-01-01T00:00:00Z", "idTag": "T", "reservationId": 1}
+    with pytest.raises(svc.BadCommand):
+        svc.command_precheck(charger=b, action="ReserveNow", payload=payload)
+    svc.command_precheck(charger=a, action="ReserveNow", payload=payload)  # its holder may renew it
+    assert Reservation.objects.get(reservation_id=1).charger == a

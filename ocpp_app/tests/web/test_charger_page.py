@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from ocpp_app import selectors
 from ocpp_app.models import MeterReading
 from ocpp_app.tests.web.factories import make_charger, make_session
 
@@ -136,3 +137,17 @@ def test_chart_series_are_json_serialisable(staff_client):
     data = staff_client.get(reverse("ocpp:charger-chart", args=["CP1"])).json()
     json.dumps(data)
     assert data["active"] is True
+
+
+def test_the_configuration_table_lists_the_keys_get_configuration_stored():
+    config = {
+        "configurationKey": {
+            "HeartbeatInterval": {"value": "60", "readonly": False},
+            "ChargePointModel": {"value": "X1", "readonly": True},
+        },
+        "unknownKey": [],
+    }
+    assert selectors.configuration_rows(config) == [
+        {"key": "ChargePointModel", "value": "X1", "readonly": True},
+        {"key": "HeartbeatInterval", "value": "60", "readonly": False},
+    ]
