@@ -24,9 +24,12 @@ run: $(VENV)/.installed
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff (style and errors), then import-linter (.importlinter: the layers and
+# the import rules of docs/architecture.md, and no import cycles).
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # Load benchmarks: the server (manage.py serve) on fresh SQLite and PostgreSQL
 # databases and the raw baseline, same client, one run; writes docs/benchmarks.md.
