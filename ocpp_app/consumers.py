@@ -1,7 +1,7 @@
 """WebSocket edge: handshake, identity, subprotocol, auth, registry, frames.
 
-Thin by design (ARCHITECTURE.md rule 1): no ORM and no OCPP logic here; the
-database is reached through services, the protocol through CentralSystem.
+Thin by design: no ORM and no OCPP logic here; the database is reached
+through services, the protocol through CentralSystem.
 """
 
 import asyncio
@@ -17,7 +17,6 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from ocpp_app.models import RegistrationStatus
 from ocpp_app.ocpp.charge_point import CallErrorReceived, CentralSystem, InvalidResponse
 from ocpp_app.ocpp.connection import ConsumerConnection
 from ocpp_app.ocpp.identity import BadChargerId, parse_identity
@@ -91,40 +90,28 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             return
         subprotocol = SUBPROTOCOL if offered else None
 
-        admission = await commit(
-            chargers.charger_admit,
-            charger_id=charger_id,
-            path=identity.path,
-            connection_id=self.connection_id,
-            channel_name=self.channel_name,
-            subprotocol=subprotocol or "",
-            unknown_policy=settings.OCPP_UNKNOWN_CHARGERS,
-            require_auth=settings.OCPP_REQUIRE_AUTH,
-        )
-        if admission.outcome == "unknown":
-            charger_log(charger_id, "Refused: unknown charger (404)", logging.WARNING)
-            await self.deny(404, "Unknown charger")
-            return
+        # The service decides; this edge only turns its outcome into HTTP.
+        admit = {
+            "charger_id": charger_id,
+            "path": identity.path,
+            "connection_id": self.connection_id,
+            "channel_name": self.channel_name,
+            "subprotocol": subprotocol or "",
+            "unknown_policy": settings.OCPP_UNKNOWN_CHARGERS,
+            "require_auth": settings.OCPP_REQUIRE_AUTH,
+        }
+        admission = await commit(chargers.charger_admit, **admit)
         if admission.outcome == "authenticate":
             if not await self._authenticated(charger_id, admission.password_hash):
                 charger_log(charger_id, "Refused: missing or wrong credentials (401)", logging.WARNING)
                 await self.deny(401, "Authentication required", [(b"www-authenticate", b'Basic realm="OCPP"')])
                 return
-            connected = await commit(
-                chargers.charger_connected,
-                charger_id=charger_id,
-                path=identity.path,
-                connection_id=self.connection_id,
-                channel_name=self.channel_name,
-                subprotocol=subprotocol or "",
-                new_status=(
-                    RegistrationStatus.PENDING
-                    if settings.OCPP_UNKNOWN_CHARGERS == "pending"
-                    else RegistrationStatus.ACCEPTED
-                ),
-            )
-        else:
-            connected = admission.result
+            admission = await commit(chargers.charger_admit, **admit, password_checked=True)
+        if admission.outcome == "unknown":
+            charger_log(charger_id, "Refused: unknown charger (404)", logging.WARNING)
+            await self.deny(404, "Unknown charger")
+            return
+        connected = admission.result
 
         # One live connection per charger: the newest (authenticated) one wins.
         # The database already names this connection, so the old socket's

@@ -55,31 +55,13 @@ class ConnectResult:
     previous_channel: str
 
 
-def charger_connected(
-    *,
-    charger_id: str,
-    path: str,
-    connection_id: str,
-    channel_name: str,
-    subprotocol: str,
-    new_status: str = RegistrationStatus.ACCEPTED,
-) -> ConnectResult:
-    """Record a live connection; creates an unknown charger with `new_status`.
-    Two queries for a known charger: this runs for every (re)connection."""
-    row = (
-        Charger.objects.filter(charger_id=charger_id)
-        .values_list("registration_status", "connected", "channel_name")
-        .first()
-    )
-    return _mark_connected(
-        charger_id=charger_id,
-        row=row,
-        path=path,
-        connection_id=connection_id,
-        channel_name=channel_name,
-        subprotocol=subprotocol,
-        new_status=new_status,
-    )
+def new_charger_status(unknown_policy: str) -> str | None:
+    """The registration status a charger seen for the first time is created
+    with under OCPP_UNKNOWN_CHARGERS (`accept`, `pending`), or None when
+    unknown chargers are refused (`reject`)."""
+    if unknown_policy == "reject":
+        return None
+    return RegistrationStatus.PENDING if unknown_policy == "pending" else RegistrationStatus.ACCEPTED
 
 
 def _mark_connected(
@@ -117,7 +99,8 @@ def _mark_connected(
 class Admission:
     """The database's part of a handshake: `connected` (done, `result` says
     how), `unknown` (refuse with 404) or `authenticate` (check the password
-    against `password_hash`, then call charger_connected)."""
+    against `password_hash`, then call charger_admit again with
+    password_checked=True)."""
 
     outcome: str
     result: ConnectResult | None = None
@@ -133,18 +116,24 @@ def charger_admit(
     subprotocol: str,
     unknown_policy: str,
     require_auth: bool,
+    password_checked: bool = False,
 ) -> Admission:
-    """A whole handshake in ONE database call for a charger without a password
-    (the common case, and what a reconnect storm is made of): look the charger
-    up, apply the unknown-charger policy, and record the connection."""
+    """The whole admission rule of a handshake: the unknown-charger policy
+    (OCPP_UNKNOWN_CHARGERS, passed as `unknown_policy`), the password rule
+    (OCPP_REQUIRE_AUTH, or a password set on the charger) and the record of
+    the connection. ONE database call for a charger without a password (the
+    common case, and what a reconnect storm is made of); a charger with one
+    comes back with `password_checked=True` once its password was verified.
+    Two queries for a known charger."""
     row = (
         Charger.objects.filter(charger_id=charger_id)
         .values_list("password_hash", "registration_status", "connected", "channel_name")
         .first()
     )
-    if row is None and unknown_policy == "reject":
+    status = new_charger_status(unknown_policy)
+    if row is None and status is None:
         return Admission("unknown")
-    if require_auth or (row is not None and row[0]):
+    if not password_checked and (require_auth or (row is not None and row[0])):
         # Nothing is recorded before the password is checked (off this thread).
         return Admission("authenticate", password_hash=row[0] if row else "")
     result = _mark_connected(
@@ -154,7 +143,7 @@ def charger_admit(
         connection_id=connection_id,
         channel_name=channel_name,
         subprotocol=subprotocol,
-        new_status=RegistrationStatus.PENDING if unknown_policy == "pending" else RegistrationStatus.ACCEPTED,
+        new_status=status or RegistrationStatus.ACCEPTED,
     )
     return Admission("connected", result=result)
 

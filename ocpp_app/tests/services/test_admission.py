@@ -8,7 +8,7 @@ from ocpp_app.services.chargers import charger_admit
 pytestmark = pytest.mark.django_db
 
 
-def admit(charger_id="CP1", *, unknown_policy="accept", require_auth=False, connection_id="c1"):
+def admit(charger_id="CP1", *, unknown_policy="accept", require_auth=False, connection_id="c1", **extra):
     return charger_admit(
         charger_id=charger_id,
         path=f"/ocpp/{charger_id}",
@@ -17,6 +17,7 @@ def admit(charger_id="CP1", *, unknown_policy="accept", require_auth=False, conn
         subprotocol="ocpp1.6",
         unknown_policy=unknown_policy,
         require_auth=require_auth,
+        **extra,
     )
 
 
@@ -61,3 +62,20 @@ def test_it_asks_every_charger_to_authenticate_when_auth_is_required():
 def test_it_reports_the_channel_of_the_connection_it_replaces():
     admit(connection_id="old")
     assert admit(connection_id="new").result.previous_channel == "chan-old"
+
+
+def test_it_connects_a_charger_with_a_password_once_the_password_was_checked(django_assert_num_queries):
+    Charger.objects.create(charger_id="SEC2", password_hash="pbkdf2_sha256$x", registration_status="Pending")
+    with django_assert_num_queries(2):
+        admission = admit("SEC2", require_auth=True, password_checked=True)
+    assert admission.outcome == "connected" and admission.result.registration_status == "Pending"
+    assert Charger.objects.get(charger_id="SEC2").connected
+
+
+@pytest.mark.parametrize(
+    ("policy", "outcome", "created"), [("reject", "unknown", False), ("pending", "connected", True)]
+)
+def test_the_unknown_charger_policy_still_holds_after_the_password_check(policy, outcome, created):
+    # The charger was deleted while its password was being checked.
+    assert admit("GONE", unknown_policy=policy, password_checked=True).outcome == outcome
+    assert Charger.objects.filter(charger_id="GONE", registration_status="Pending").exists() is created

@@ -6,6 +6,7 @@ import pytest
 
 from ocpp_app.models import Charger, Connector, RegistrationStatus, StatusNotificationRecord
 from ocpp_app.services import chargers
+from ocpp_app.services.secrets import InvalidPassword, secret_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -16,15 +17,16 @@ def boot(charger_id: str = "CP1", **extra) -> chargers.BootResult:
     return chargers.charger_boot(charger_id=charger_id, vendor="Vendor", model="Model", **extra)
 
 
-def connect(charger_id: str = "CP1", connection_id: str = "c1", **extra) -> chargers.ConnectResult:
-    return chargers.charger_connected(
+def connect(charger_id: str = "CP1", connection_id: str = "c1", unknown_policy="accept") -> chargers.ConnectResult:
+    return chargers.charger_admit(
         charger_id=charger_id,
         path=f"/ocpp/{charger_id}",
         connection_id=connection_id,
         channel_name=f"chan-{connection_id}",
         subprotocol="ocpp1.6",
-        **extra,
-    )
+        unknown_policy=unknown_policy,
+        require_auth=False,
+    ).result
 
 
 def status(connector_id: int = 1, value: str = "Available", timestamp: datetime | None = T0, **extra):
@@ -97,14 +99,14 @@ def test_it_records_a_heartbeat_of_an_existing_charger():
     assert Charger.objects.get(charger_id="CP1").last_heartbeat == now
 
 
-def test_it_creates_an_unknown_charger_on_connect_with_the_given_status():
-    connect(new_status=RegistrationStatus.PENDING)
+def test_it_creates_an_unknown_charger_on_connect_with_the_status_of_the_policy():
+    connect(unknown_policy="pending")
     assert Charger.objects.get(charger_id="CP1").registration_status == "Pending"
 
 
 def test_it_keeps_the_status_of_a_known_charger_on_connect():
     Charger.objects.create(charger_id="CP1", registration_status=RegistrationStatus.REJECTED)
-    connect(new_status=RegistrationStatus.PENDING)
+    connect(unknown_policy="pending")
     assert Charger.objects.get(charger_id="CP1").registration_status == "Rejected"
 
 
@@ -164,23 +166,23 @@ def test_it_stores_a_password_hashed():
 def test_it_checks_the_right_password():
     Charger.objects.create(charger_id="CP1")
     charger = chargers.charger_set_password(charger_id="CP1", password="s3cret-password-16")
-    assert chargers.charger_check_password(password_hash=charger.password_hash, password="s3cret-password-16")
+    assert secret_verify(password_hash=charger.password_hash, password="s3cret-password-16")
 
 
 def test_it_refuses_a_wrong_password():
     Charger.objects.create(charger_id="CP1")
     charger = chargers.charger_set_password(charger_id="CP1", password="s3cret-password-16")
-    assert not chargers.charger_check_password(password_hash=charger.password_hash, password="wrong-password-123")
+    assert not secret_verify(password_hash=charger.password_hash, password="wrong-password-123")
 
 
 def test_it_refuses_any_password_without_a_hash():
-    assert not chargers.charger_check_password(password_hash="", password="")
+    assert not secret_verify(password_hash="", password="")
 
 
 @pytest.mark.parametrize("password", ["x" * 15, "x" * 41, "with a space 1234", "nönascii-password"])
 def test_it_refuses_a_password_breaking_the_authorization_key_rules(password):
     Charger.objects.create(charger_id="CP1")
-    with pytest.raises(chargers.InvalidPassword):
+    with pytest.raises(InvalidPassword):
         chargers.charger_set_password(charger_id="CP1", password=password)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from ocpp_app.models import Charger
 from ocpp_app.services import qr
-from ocpp_app.services.chargers import charger_connected
+from ocpp_app.services.chargers import charger_admit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +22,15 @@ def test_it_makes_the_code_of_a_charger_first_seen_on_a_connection_in_the_backgr
         return real_render(url)
 
     monkeypatch.setattr(qr, "qr_render", spy)
-    charger_connected(charger_id="FIRST1", path="/ocpp/FIRST1", connection_id="c", channel_name="ch", subprotocol="")
+    charger_admit(
+        charger_id="FIRST1",
+        path="/ocpp/FIRST1",
+        connection_id="c",
+        channel_name="ch",
+        subprotocol="",
+        unknown_policy="accept",
+        require_auth=False,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not Charger.objects.get(charger_id="FIRST1").qr_png:
         time.sleep(0.02)
