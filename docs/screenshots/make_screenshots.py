@@ -3,7 +3,7 @@
     .venv/bin/python docs/screenshots/make_screenshots.py
 
 Starts `manage.py serve` on a fresh SQLite database in a temporary directory,
-seeds chargers and past sessions through the ORM, connects live charge points
+creates chargers and past sessions through the ORM, connects live charge points
 with the `ocpp` library (boot, statuses, a running session with meter values),
 and photographs the pages in headless Chromium (/usr/bin/chromium, or
 $CHROMIUM). Map tiles come from the internet and are blocked here, so the maps
@@ -61,7 +61,7 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def seed() -> str:
+def create_sample_data() -> str:
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_superuser("operator", password="screenshots-only-123")
     now = datetime.now(UTC)
@@ -261,7 +261,7 @@ async def shoot(port: int, session: str) -> None:
 
 
 def main() -> None:
-    session = seed()
+    session = create_sample_data()
     port = free_port()
     server = start_server(port)
     try:

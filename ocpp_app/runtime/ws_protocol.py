@@ -3,7 +3,7 @@
 uvicorn pings every connection exactly `ws_ping_interval` seconds after the
 last ping. After a reconnect storm thousands of chargers connected within
 seconds of each other, so their pings fire together forever after, and the
-latency of everything else jumps while they do (ARCHITECTURE.md, hot path).
+latency of everything else jumps while they do.
 A random 25 % either side spreads them out within a few intervals.
 """
 

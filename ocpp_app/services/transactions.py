@@ -1,7 +1,8 @@
 """Authorization, transactions and meter values: the durable heart of the CSMS.
 
-Chargers replay queued messages after an outage, so every write here is
-idempotent (OCPP-RULES.md, transactions and durability).
+Chargers store transaction messages while offline and replay them after an
+outage (OCPP 1.6 §4.7), and resend one whose answer was lost, so every write
+here is idempotent: the same message twice changes nothing the second time.
 """
 
 import logging

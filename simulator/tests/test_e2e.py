@@ -10,7 +10,7 @@ from simulator import ChargePointSimulator, SimulatorConfig
 pytestmark = [pytest.mark.e2e]
 
 
-def test_the_seed_snippet_runs_a_full_session(live_ocpp_server):
+def test_the_package_docstring_example_runs_a_full_session(live_ocpp_server):
     config = SimulatorConfig(
         host="127.0.0.1",
         ws_port=live_ocpp_server.port,
