@@ -17,13 +17,14 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from ocpp_app.ocpp.charge_point import CallErrorReceived, CentralSystem, InvalidResponse
+from ocpp_app.ocpp.charge_point import CallErrorReceived, CallNotSent, CentralSystem, InvalidResponse
 from ocpp_app.ocpp.connection import ConsumerConnection
 from ocpp_app.ocpp.identity import BadChargerId, parse_identity
 from ocpp_app.runtime import events
 from ocpp_app.runtime.charger_log import charger_log
 from ocpp_app.runtime.group_commit import run as commit
 from ocpp_app.services import chargers
+from ocpp_app.services.secrets import secret_verify
 
 logger = logging.getLogger("ocpp_app.consumers")
 SUBPROTOCOL = "ocpp1.6"
@@ -144,8 +145,8 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             return False
         # Password hashing is deliberately slow: keep it off the event loop and
         # off the database thread.
-        return await sync_to_async(chargers.charger_check_password, thread_sensitive=False)(
-            password_hash=password_hash, password=credentials[1]
+        return await sync_to_async(secret_verify, thread_sensitive=False)(
+            password=credentials[1], password_hash=password_hash
         )
 
     async def deny(self, status: int, reason: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -235,6 +236,9 @@ class OCPPConsumer(AsyncWebsocketConsumer):
 
     async def _run_call(self, event: dict) -> None:
         reply: dict = {"type": "ocpp.reply", "request_id": event.get("request_id")}
+        # The CALL's unique id goes back with every answer to a CALL that was
+        # sent, so the command record names the frames of the message log.
+        message_id = str(uuid.uuid4())
         try:
             if self.cp is None or not self.accepted:
                 raise ConnectionError("charger not connected")
@@ -243,11 +247,13 @@ class OCPPConsumer(AsyncWebsocketConsumer):
                 event.get("payload") or {},
                 timeout=event.get("timeout"),
                 deadline=event.get("deadline"),
+                message_id=message_id,
             )
-            reply["status"] = "ok"
+            reply.update(status="ok", message_id=message_id)
         except CallErrorReceived as error:
             reply.update(
                 status="call_error",
+                message_id=message_id,
                 error_code=error.code,
                 error_description=error.description,
                 error_details=error.details,
@@ -255,12 +261,15 @@ class OCPPConsumer(AsyncWebsocketConsumer):
         except InvalidResponse as error:
             reply.update(
                 status="invalid_response",
+                message_id=message_id,
                 error_code=error.code,
                 error_description=error.description,
                 error_details=error.details,
             )
-        except TimeoutError:
+        except CallNotSent:
             reply.update(status="timeout")
+        except TimeoutError:
+            reply.update(status="timeout", message_id=message_id)
         except (ConnectionError, asyncio.CancelledError):
             reply.update(status="not_connected")
         except Exception as error:  # a schema violation before sending, ...

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.contrib import admin, messages
 
 from ocpp_app.models import Connector
-from ocpp_app.ocpp.commands import CommandRejected, CommandResult, send_command
+from ocpp_app.ocpp.commands import send_command
+from ocpp_app.services.commands import CommandResult
 
 # The admin waits for each charger in turn: keep a slow one from holding the
 # page for long.
@@ -14,11 +15,14 @@ ADMIN_TIMEOUT_CAP = 30.0
 
 
 def _report(modeladmin, request, charger_id: str, result: CommandResult) -> None:
-    if result.ok:
+    if result.refused:
+        text = f"{charger_id}: {result.error_description}"
+        level = messages.WARNING
+    elif result.ok:
         answer = (result.response or {}).get("status")
         text = f"{charger_id}: {result.action} answered {answer or result.response}"
-        if result.extra.get("transaction_id"):
-            text += f" (transaction {result.extra['transaction_id']})"
+        if result.transaction_id:
+            text += f" (transaction {result.transaction_id})"
         level = messages.SUCCESS if answer in (None, "Accepted", "Unlocked", "Scheduled") else messages.WARNING
     elif result.status == "call_error":
         text = f"{charger_id}: {result.action} failed: {result.error_code} {result.error_description}".strip()
@@ -40,18 +44,14 @@ def _run(modeladmin, request, queryset, action: str, payload_for=None) -> None:
     for charger in queryset.only("charger_id"):
         payloads = payload_for(charger) if payload_for else [{}]
         for payload in payloads:
-            try:
-                result = send_command(
-                    charger_id=charger.charger_id,
-                    action=action,
-                    payload=payload,
-                    user_id=request.user.pk,
-                    source="admin",
-                    timeout=timeout,
-                )
-            except CommandRejected as rejected:
-                modeladmin.message_user(request, f"{charger.charger_id}: {rejected.message}", messages.WARNING)
-                continue
+            result = send_command(
+                charger_id=charger.charger_id,
+                action=action,
+                payload=payload,
+                user_id=request.user.pk,
+                source="admin",
+                timeout=timeout,
+            )
             _report(modeladmin, request, charger.charger_id, result)
 
 

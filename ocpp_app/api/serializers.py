@@ -7,8 +7,9 @@ from rest_framework import serializers
 
 from ocpp_app.models import RFID, Charger, Connector, MessageLog, MeterReading, RegistrationStatus, Transaction
 from ocpp_app.ocpp.identity import BadChargerId, validate_charger_id
-from ocpp_app.services.chargers import InvalidPassword, charger_set_password
-from ocpp_app.services.commands import CSMS_ACTIONS, redact
+from ocpp_app.services.chargers import charger_set_password
+from ocpp_app.services.commands import CSMS_ACTIONS
+from ocpp_app.services.secrets import InvalidPassword, redact
 
 
 class ConnectorSerializer(serializers.ModelSerializer):
@@ -34,10 +35,9 @@ class MessageSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.JSONField(allow_null=True))
     def get_payload(self, message: MessageLog):
-        # The log keeps the CALL as sent; a new AuthorizationKey is a secret.
-        if message.action == "ChangeConfiguration" and isinstance(message.payload, dict):
-            return redact("ChangeConfiguration", message.payload)
-        return message.payload
+        # The log is written redacted already; rows written before that was so
+        # are redacted here.
+        return redact(message.action, message.payload)
 
 
 class ChargerSerializer(serializers.ModelSerializer):

@@ -26,7 +26,7 @@ from ocpp_app.api.serializers import (
     TransactionSerializer,
 )
 from ocpp_app.models import RFID, Charger, CommandStatus, MeterReading, Transaction
-from ocpp_app.ocpp.commands import CommandRejected, send_command
+from ocpp_app.ocpp.commands import send_command
 from ocpp_app.web.exports import transactions_csv_response
 
 
@@ -136,31 +136,31 @@ class ChargerActionView(SafeParsersMixin, APIView):
         serializer.is_valid(raise_exception=True)
         charger = get_object_or_404(Charger.objects.only("charger_id"), charger_id=cid)
         data = serializer.validated_data
-        try:
-            result = send_command(
-                charger_id=charger.charger_id,
-                action=data["action"],
-                payload=data.get("payload") or {},
-                user_id=request.user.pk,
-                source="api",
-                timeout=data.get("timeout"),
-            )
-        except CommandRejected as rejected:
+        result = send_command(
+            charger_id=charger.charger_id,
+            action=data["action"],
+            payload=data.get("payload") or {},
+            user_id=request.user.pk,
+            source="api",
+            timeout=data.get("timeout"),
+        )
+        if result.refused:
             return Response(
                 {
-                    "detail": rejected.message,
-                    "command_id": rejected.command_id,
-                    "action": rejected.action,
-                    "status": CommandStatus.INVALID,
-                    "error_code": rejected.code,
-                    "error_details": rejected.details,
+                    "detail": result.error_description,
+                    "command_id": result.command_id,
+                    "action": result.action,
+                    "status": result.status,
+                    "error_code": result.error_code,
+                    "error_details": result.error_details,
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
         body = {"command_id": result.command_id, "action": result.action, "request": result.request}
         if result.ok:
             body["response"] = result.response
-            body.update(result.extra)
+            if result.reports_transaction:
+                body["transaction_id"] = result.transaction_id
             return Response(body)
         body.update(detail=_OUTCOME_DETAIL.get(result.status, result.status), status=result.status)
         if result.error_code:

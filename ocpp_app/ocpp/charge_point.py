@@ -34,33 +34,16 @@ from ocpp_app.ocpp.profiles.core import CoreHandlers
 from ocpp_app.ocpp.profiles.firmware import FirmwareHandlers
 from ocpp_app.ocpp.profiles.security import SecurityHandlers
 from ocpp_app.runtime.message_log import get_writer
+from ocpp_app.services.secrets import redact
 
 logger = logging.getLogger("ocpp_app.ocpp")
 # Seconds kept in hand before an operator's deadline, for the reply's way back.
 DEADLINE_MARGIN = 1.0
-REDACTED = "<redacted>"
 
 
-def redact_secrets(action: str, message_type: int, payload: Any) -> Any:
-    """The Basic-auth key (AuthorizationKey, Security Whitepaper) never goes to
-    the message log: not in a ChangeConfiguration nor in a GetConfiguration
-    answer of a charger that (wrongly) reports it."""
-    if not isinstance(payload, dict):
-        return payload
-    if action == "ChangeConfiguration" and message_type == MessageType.Call:
-        if str(payload.get("key", "")).lower() == "authorizationkey" and "value" in payload:
-            return {**payload, "value": REDACTED}
-    elif action == "GetConfiguration" and message_type == MessageType.CallResult:
-        keys = payload.get("configurationKey")
-        if isinstance(keys, list):
-            cleaned = [
-                {**item, "value": REDACTED}
-                if isinstance(item, dict) and str(item.get("key", "")).lower() == "authorizationkey" and "value" in item
-                else item
-                for item in keys
-            ]
-            return {**payload, "configurationKey": cleaned}
-    return payload
+class CallNotSent(TimeoutError):
+    """The operator's deadline passed while the CALL waited its turn: it was
+    never sent."""
 
 
 class CallErrorReceived(OCPPError):
@@ -127,7 +110,8 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
         answered = pending is not None and pending[0] == msg.unique_id and not pending[2].done()
         action = pending[1] if answered else ""
         if isinstance(msg, CallResult):
-            logged = redact_secrets(action, MessageType.CallResult, framing.loggable(raw_msg, msg.payload))
+            # The Basic-auth key never goes to the log (services/secrets.py).
+            logged = redact(action, framing.loggable(raw_msg, msg.payload))
             self._log_in(MessageType.CallResult, action, msg.unique_id, logged)
         else:
             self._log_in(
@@ -206,7 +190,13 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
     # -- outgoing ---------------------------------------------------------------
 
     async def call_action(
-        self, action: str, payload: dict, *, timeout: float | None = None, deadline: float | None = None
+        self,
+        action: str,
+        payload: dict,
+        *,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        message_id: str | None = None,
     ) -> dict:
         """Send one CALL (camelCase payload as on the wire) and return the
         charger's CALLRESULT payload.
@@ -218,7 +208,9 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
 
         `deadline` (epoch seconds) is when the operator stops waiting: a CALL
         still queued behind another one by then is never sent, so a charger
-        never executes a command its operator was told had timed out.
+        never executes a command its operator was told had timed out
+        (CallNotSent, a TimeoutError). `message_id` is the CALL's unique id
+        when the caller needs to know it (default: a fresh UUID).
         """
         framing.validate(MessageType.Call, action, payload)
         timeout = timeout or self._response_timeout
@@ -226,9 +218,9 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
             if deadline is not None:
                 remaining = deadline - time.time() - DEADLINE_MARGIN
                 if remaining <= 0:
-                    raise TimeoutError(f"{action} not sent: its operator stopped waiting")
+                    raise CallNotSent(f"{action} not sent: its operator stopped waiting")
                 timeout = min(timeout, remaining)
-            message_id = str(uuid.uuid4())
+            message_id = message_id or str(uuid.uuid4())
             future = asyncio.get_running_loop().create_future()
             self._pending = (message_id, action, future)
             try:
@@ -281,7 +273,7 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
             logged = {"errorCode": code, "errorDescription": description, "errorDetails": details}
         elif message_type == MessageType.Call:
             text = json.dumps([2, message_id, action, payload], separators=(",", ":"))
-            logged = redact_secrets(action, MessageType.Call, payload)
+            logged = redact(action, payload)
         else:
             text = json.dumps([3, message_id, payload], separators=(",", ":"))
             logged = payload

@@ -4,34 +4,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ocpp_app.models import BOOT_IDENTITY_FIELDS, Charger, Connector, RegistrationStatus, StatusNotificationRecord
 from ocpp_app.services.common import clip
-
-PASSWORD_MIN, PASSWORD_MAX = 16, 40  # AuthorizationKey, Security Whitepaper
-
-
-class InvalidPassword(ValueError):
-    pass
-
-
-def charger_check_password(*, password_hash: str, password: str) -> bool:
-    """Constant-time check of a Basic-auth password against the stored hash."""
-    return bool(password_hash) and check_password(password, password_hash)
+from ocpp_app.services.secrets import password_validate, secret_hash
 
 
 def charger_set_password(*, charger_id: str, password: str | None) -> Charger:
-    """Set (or with None/"" clear) a charger's Basic-auth password, stored hashed."""
+    """Set (or with None/"" clear) a charger's Basic-auth password, stored
+    hashed; raises secrets.InvalidPassword for one that breaks the rule."""
     charger = Charger.objects.get(charger_id=charger_id)
     if password:
-        if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-            raise InvalidPassword(f"password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters")
-        if any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in password):
-            raise InvalidPassword("password must be printable ASCII without spaces")
-        charger.password_hash = make_password(password)
+        password_validate(password)
+        charger.password_hash = secret_hash(password)
     else:
         charger.password_hash = ""
     charger.save(update_fields=["password_hash", "updated_at"])

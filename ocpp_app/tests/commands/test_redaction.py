@@ -9,6 +9,7 @@ from ocpp_app.models import Charger, Command, CommandStatus
 from ocpp_app.ocpp import commands
 from ocpp_app.services import commands as svc
 from ocpp_app.services.chargers import charger_set_password
+from ocpp_app.services.secrets import REDACTED, redact
 from ocpp_app.tests.helpers import create_charger
 
 pytestmark = pytest.mark.django_db
@@ -60,10 +61,12 @@ def test_any_spelling_of_authorization_key_is_checked_redacted_and_rotates_the_p
     with pytest.raises(svc.BadCommand):
         svc.command_precheck(charger=charger, action="ChangeConfiguration", payload={"key": spelling, "value": "short"})
     request = {"key": spelling, "value": "the-new-password-2"}
-    assert svc.redact("ChangeConfiguration", request)["value"] == svc.REDACTED
-    command = svc.command_create(charger_id="R3", action="ChangeConfiguration", request=request)
+    assert redact("ChangeConfiguration", request)["value"] == REDACTED
+    command = svc.command_prepare(
+        charger_id="R3", action="ChangeConfiguration", payload=request, schema=commands.check_schema
+    )
     svc.command_finish(
-        command_id=command.pk, status=CommandStatus.OK, response={"status": "Accepted"}, wire_request=request
+        prepared=command, outcome=svc.CallOutcome(status=CommandStatus.OK, payload={"status": "Accepted"})
     )
     charger.refresh_from_db()
     assert check_password("the-new-password-2", charger.password_hash)

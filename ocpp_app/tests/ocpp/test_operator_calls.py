@@ -8,8 +8,9 @@ import time
 import pytest
 
 from ocpp_app.models import MessageLog
-from ocpp_app.ocpp.charge_point import REDACTED, CentralSystem
+from ocpp_app.ocpp.charge_point import CentralSystem
 from ocpp_app.runtime.message_log import get_writer
+from ocpp_app.services.secrets import REDACTED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

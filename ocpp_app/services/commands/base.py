@@ -1,0 +1,85 @@
+"""What every operator command is: one class per OCPP action the central
+system sends, registered by defining it. The profile modules beside this one
+hold the classes; lifecycle.py drives them."""
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from ocpp_app.lib.timeparse import BadDateTime, parse_datetime_utc
+from ocpp_app.models import Charger, Command
+
+
+class UnknownAction(ValueError):
+    """Not an action a central system sends (nor an alias of one)."""
+
+
+class BadCommand(ValueError):
+    """The command makes no sense for this charger (e.g. nothing to stop)."""
+
+
+class OperatorCommand:
+    """One CALL an operator can send: the steps between the operator's request
+    and what its answer changes in the database. A subclass names its
+    `action` and overrides only the steps it needs; the defaults send the
+    payload as given and keep nothing from the answer.
+
+    - `short`: the operator's short name for it (remote_stop, reset, ...); only
+      a request made by that name gets `fill`, so a full OCPP name is always
+      sent exactly as given (a missing field is a schema violation).
+    - `fill`: the wire payload for a request by the short name.
+    - `check`: refuse (BadCommand) what the schema allows and the charger
+      would accept, but we could not keep.
+    - `apply`: store what an answered CALL changes (`request` is the payload
+      as sent, secrets included; `response` is the CALLRESULT payload with
+      secrets redacted). It runs in the transaction that records the answer.
+    - `reports_transaction`: an answered command tells its operator the
+      transaction it led to (null when none); `awaits_transaction` says
+      whether an answer leads to one, `started_transaction` finds it.
+    """
+
+    action: ClassVar[str]
+    short: ClassVar[str] = ""
+    reports_transaction: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.action in COMMANDS:
+            raise RuntimeError(f"two operator commands for {cls.action}")
+        COMMANDS[cls.action] = cls()
+
+    def fill(self, charger: Charger, payload: dict) -> dict:
+        return payload
+
+    def check(self, charger: Charger, payload: dict) -> None:
+        return None
+
+    def apply(self, charger: Charger, request: dict, response: dict) -> None:
+        return None
+
+    def awaits_transaction(self, response: dict) -> bool:
+        return False
+
+    def started_transaction(self, command: Command) -> int | None:
+        return None
+
+
+# Action name -> its command, filled as the profile modules define them.
+COMMANDS: dict[str, OperatorCommand] = {}
+
+
+def config_keys(charger: Charger) -> dict:
+    """The configuration keys stored on the charger: key -> {value, readonly}."""
+    config = charger.config if isinstance(charger.config, dict) else {}
+    keys = config.get("configurationKey")
+    return dict(keys) if isinstance(keys, dict) else {}
+
+
+def optional_datetime(value: object) -> datetime | None:
+    """A date-time from a command's payload, or None when it is missing or
+    cannot be read (the record is still kept). Naive times are UTC."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_datetime_utc(value)
+    except BadDateTime:  # e.g. month 13
+        return None

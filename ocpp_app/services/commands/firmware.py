@@ -1,0 +1,13 @@
+"""Firmware Management commands. Nothing is kept from their answers: the
+charger's later status notifications are linked to the command instead
+(services/notifications.py)."""
+
+from ocpp_app.services.commands.base import OperatorCommand
+
+
+class GetDiagnostics(OperatorCommand):
+    action = "GetDiagnostics"
+
+
+class UpdateFirmware(OperatorCommand):
+    action = "UpdateFirmware"

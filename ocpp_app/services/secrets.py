@@ -1,0 +1,90 @@
+"""The charger's Basic-auth password, which OCPP 1.6 calls the AuthorizationKey
+(Security Profiles 1 and 2 of the Security Whitepaper): its configuration key
+name, the rule a password must satisfy, how it is hidden, and how it is
+stored.
+
+The key travels in a ChangeConfiguration CALL, and a charger may (wrongly)
+report it in a GetConfiguration answer. Everything the central system keeps
+or shows of those messages (the message log, command records, API answers,
+the charger's stored configuration) goes through `redact` first, so the key
+is never written anywhere but as a hash.
+"""
+
+from typing import Any
+
+from django.contrib.auth.hashers import check_password, make_password
+
+AUTHORIZATION_KEY = "AuthorizationKey"
+# What is kept and shown in place of a key.
+REDACTED = "********"
+PASSWORD_MIN, PASSWORD_MAX = 16, 40
+
+_FOLDED_KEY = AUTHORIZATION_KEY.casefold()
+RULE = (
+    f"{AUTHORIZATION_KEY} (the Basic-auth password) must be {PASSWORD_MIN}-{PASSWORD_MAX} "
+    "printable ASCII characters without spaces"
+)
+
+
+class InvalidPassword(ValueError):
+    """A password that breaks the AuthorizationKey rule."""
+
+
+def is_authorization_key(key: object) -> bool:
+    """Configuration key names are case-insensitive (OCPP 1.6 CiString): any
+    spelling of AuthorizationKey names the Basic-auth password."""
+    return isinstance(key, str) and key.casefold() == _FOLDED_KEY
+
+
+def password_validate(password: object) -> None:
+    """Raise InvalidPassword unless `password` is 16-40 printable ASCII
+    characters (0x21-0x7E, so no spaces): what a charger must be able to send
+    in a Basic-auth header, and what we must be able to check."""
+    if not isinstance(password, str):
+        raise InvalidPassword(f"{RULE}; this one is not text")
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise InvalidPassword(f"{RULE}; this one has {len(password)} characters")
+    if any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in password):
+        raise InvalidPassword(f"{RULE}; this one has a space, a control or a non-ASCII character")
+
+
+def secret_hash(password: str) -> str:
+    """The stored form of a password (Django's password hasher)."""
+    return make_password(password)
+
+
+def secret_verify(*, password: str, password_hash: str) -> bool:
+    """Constant-time check of a password against its stored hash; no hash
+    never matches."""
+    return bool(password_hash) and check_password(password, password_hash)
+
+
+def _holds_key(item: object) -> bool:
+    return isinstance(item, dict) and is_authorization_key(item.get("key")) and "value" in item
+
+
+def redact(action: str, payload: Any) -> Any:
+    """`payload` of an `action` message, in either direction, as it may be kept
+    or shown: the value of an AuthorizationKey replaced by REDACTED in a
+    ChangeConfiguration request and in a GetConfiguration answer's
+    configurationKey list. Anything else is returned as it is (the same
+    object, so the common case costs nothing)."""
+    if action == "ChangeConfiguration":
+        if _holds_key(payload):
+            return {**payload, "value": REDACTED}
+    elif action == "GetConfiguration" and isinstance(payload, dict):
+        keys = payload.get("configurationKey")
+        if isinstance(keys, list) and any(_holds_key(item) for item in keys):
+            cleaned = [{**item, "value": REDACTED} if _holds_key(item) else item for item in keys]
+            return {**payload, "configurationKey": cleaned}
+    return payload
+
+
+def redact_details(action: str, details: Any) -> Any:
+    """Error details of an answer to `action`: an answer that failed the schema
+    is carried in details["response"], and is redacted like any answer."""
+    if isinstance(details, dict) and "response" in details:
+        response = redact(action, details["response"])
+        if response is not details["response"]:
+            return {**details, "response": response}
+    return details
