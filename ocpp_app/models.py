@@ -14,22 +14,6 @@ class RegistrationStatus(models.TextChoices):
     REJECTED = "Rejected"
 
 
-# What a BootNotification reports about a charger (stored by charger_boot,
-# shown read-only in the admin).
-BOOT_IDENTITY_FIELDS = (
-    "vendor",
-    "model",
-    "serial_number",
-    "charge_box_serial_number",
-    "firmware_version",
-    "iccid",
-    "imsi",
-    "meter_type",
-    "meter_serial_number",
-    "last_boot_at",
-)
-
-
 class Charger(models.Model):
     charger_id = models.CharField(max_length=48, unique=True)
     last_path = models.CharField(max_length=512, blank=True)
@@ -44,7 +28,7 @@ class Charger(models.Model):
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     name = models.CharField(max_length=100, blank=True)
 
-    # Identity from BootNotification.
+    # Identity from BootNotification (services.chargers.BootIdentity).
     vendor = models.CharField(max_length=20, blank=True)
     model = models.CharField(max_length=20, blank=True)
     serial_number = models.CharField(max_length=25, blank=True)

@@ -8,7 +8,6 @@ from django.utils.html import format_html
 from ocpp_app.admin.actions import CHARGER_ADMIN_ACTIONS
 from ocpp_app.admin.forms import ChargerAdminForm
 from ocpp_app.models import (
-    BOOT_IDENTITY_FIELDS,
     RFID,
     CertificateSigningRequest,
     Charger,
@@ -24,6 +23,7 @@ from ocpp_app.models import (
     StatusNotificationRecord,
     Transaction,
 )
+from ocpp_app.services.chargers import BOOT_IDENTITY_FIELDS
 from ocpp_app.templatetags.ocpp_tags import STATUS_CLASSES
 
 # Everything a charger tells us (BootNotification, liveness, notifications):
@@ -31,6 +31,7 @@ from ocpp_app.templatetags.ocpp_tags import STATUS_CLASSES
 CHARGER_REPORTED = [
     "last_path",
     *BOOT_IDENTITY_FIELDS,
+    "last_boot_at",
     "heartbeat_interval",
     "connected",
     "connected_since",
@@ -112,7 +113,7 @@ class ChargerAdmin(admin.ModelAdmin):
         ("Landing page", {"fields": ["qr_code"]}),
         (
             "Identity (BootNotification)",
-            {"fields": [*BOOT_IDENTITY_FIELDS, "heartbeat_interval"]},
+            {"fields": [*BOOT_IDENTITY_FIELDS, "last_boot_at", "heartbeat_interval"]},
         ),
         (
             "Connection",

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from ocpp_app.models import RFID, Charger, Connector, MessageLog, MeterReading, RegistrationStatus, Transaction
 from ocpp_app.ocpp.identity import BadChargerId, validate_charger_id
-from ocpp_app.services.chargers import charger_set_password
+from ocpp_app.services.chargers import BOOT_IDENTITY_FIELDS, charger_set_password
 from ocpp_app.services.commands import CSMS_ACTIONS
 from ocpp_app.services.secrets import InvalidPassword, redact
 
@@ -62,12 +62,8 @@ class ChargerSerializer(serializers.ModelSerializer):
             "connected",
             "state",
             "last_heartbeat",
-            "vendor",
-            "model",
-            "serial_number",
-            "firmware_version",
-            "iccid",
-            "imsi",
+            *BOOT_IDENTITY_FIELDS,
+            "last_boot_at",
             "require_rfid",
             "config",
             "latitude",
@@ -83,12 +79,8 @@ class ChargerSerializer(serializers.ModelSerializer):
         read_only_fields = [
             "last_path",
             "last_heartbeat",
-            "vendor",
-            "model",
-            "serial_number",
-            "firmware_version",
-            "iccid",
-            "imsi",
+            *BOOT_IDENTITY_FIELDS,
+            "last_boot_at",
             "firmware_status",
             "diagnostics_status",
             "local_list_version",

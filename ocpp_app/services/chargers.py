@@ -1,13 +1,14 @@
 """Charger registration, connection bookkeeping, boot, heartbeat and status."""
 
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ocpp_app.models import BOOT_IDENTITY_FIELDS, Charger, Connector, RegistrationStatus, StatusNotificationRecord
+from ocpp_app.models import Charger, Connector, RegistrationStatus, StatusNotificationRecord
 from ocpp_app.services.common import clip
 from ocpp_app.services.secrets import password_validate, secret_hash
 
@@ -161,35 +162,36 @@ class BootResult:
     interval: int
 
 
-def charger_boot(
-    *,
-    charger_id: str,
-    vendor: str,
-    model: str,
-    serial_number: str | None = None,
-    charge_box_serial_number: str | None = None,
-    firmware_version: str | None = None,
-    iccid: str | None = None,
-    imsi: str | None = None,
-    meter_type: str | None = None,
-    meter_serial_number: str | None = None,
-) -> BootResult:
+@dataclass(frozen=True)
+class BootIdentity:
+    """What a BootNotification reports about a charger, under the names of the
+    Charger columns that keep it: the one list of those fields (the boot
+    service, the admin and the API read it)."""
+
+    vendor: str
+    model: str
+    serial_number: str | None = None
+    charge_box_serial_number: str | None = None
+    firmware_version: str | None = None
+    iccid: str | None = None
+    imsi: str | None = None
+    meter_type: str | None = None
+    meter_serial_number: str | None = None
+
+
+BOOT_IDENTITY_FIELDS: tuple[str, ...] = tuple(field.name for field in dataclass_fields(BootIdentity))
+
+
+def charger_boot(*, charger_id: str, identity: BootIdentity) -> BootResult:
     charger = charger_get_or_create(charger_id=charger_id)
     status = charger.registration_status
     interval = (
         settings.OCPP_HEARTBEAT_INTERVAL if status == RegistrationStatus.ACCEPTED else settings.OCPP_BOOT_RETRY_INTERVAL
     )
-    charger.vendor = clip(vendor, 20)
-    charger.model = clip(model, 20)
-    charger.serial_number = clip(serial_number, 25)
-    charger.charge_box_serial_number = clip(charge_box_serial_number, 25)
-    charger.firmware_version = clip(firmware_version, 50)
-    charger.iccid = clip(iccid, 20)
-    charger.imsi = clip(imsi, 20)
-    charger.meter_type = clip(meter_type, 25)
-    charger.meter_serial_number = clip(meter_serial_number, 25)
+    for name in BOOT_IDENTITY_FIELDS:
+        setattr(charger, name, clip(getattr(identity, name), Charger._meta.get_field(name).max_length))
     charger.last_boot_at = timezone.now()
-    fields = [*BOOT_IDENTITY_FIELDS, "updated_at"]
+    fields = [*BOOT_IDENTITY_FIELDS, "last_boot_at", "updated_at"]
     if status == RegistrationStatus.ACCEPTED:
         charger.heartbeat_interval = interval
         fields.append("heartbeat_interval")

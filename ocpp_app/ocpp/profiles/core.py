@@ -27,37 +27,29 @@ def meter_value_list(meter_value: list[dict], field: str) -> list[dict]:
     ]
 
 
+# BootNotification names three fields after the charge point; the others
+# arrive under the names they are stored with.
+BOOT_RENAMED = {
+    "charge_point_vendor": "vendor",
+    "charge_point_model": "model",
+    "charge_point_serial_number": "serial_number",
+}
+
+
+def boot_identity(payload: dict) -> chargers.BootIdentity:
+    """The identity in a (schema-checked, snake_case) BootNotification payload;
+    anything else in it is ignored."""
+    values = {BOOT_RENAMED.get(key, key): value for key, value in payload.items()}
+    return chargers.BootIdentity(**{name: values.get(name) for name in chargers.BOOT_IDENTITY_FIELDS})
+
+
 class CoreHandlers:
     id: str
     registration_status: str
 
     @on(Action.boot_notification)
-    async def on_boot_notification(
-        self,
-        charge_point_vendor: str,
-        charge_point_model: str,
-        charge_point_serial_number: str | None = None,
-        charge_box_serial_number: str | None = None,
-        firmware_version: str | None = None,
-        iccid: str | None = None,
-        imsi: str | None = None,
-        meter_type: str | None = None,
-        meter_serial_number: str | None = None,
-        **_,
-    ):
-        result = await commit(
-            chargers.charger_boot,
-            charger_id=self.id,
-            vendor=charge_point_vendor,
-            model=charge_point_model,
-            serial_number=charge_point_serial_number,
-            charge_box_serial_number=charge_box_serial_number,
-            firmware_version=firmware_version,
-            iccid=iccid,
-            imsi=imsi,
-            meter_type=meter_type,
-            meter_serial_number=meter_serial_number,
-        )
+    async def on_boot_notification(self, **payload):
+        result = await commit(chargers.charger_boot, charger_id=self.id, identity=boot_identity(payload))
         self.registration_status = result.status
         await events.publish(self.id, "boot", status=result.status)
         return call_result.BootNotification(current_time=utc_now_iso(), interval=result.interval, status=result.status)

@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from ocpp_app.models import RFID, Charger, Connector, MessageLog, MeterReading, Transaction
+from ocpp_app.services.chargers import BOOT_IDENTITY_FIELDS, BootIdentity, charger_boot
 
 pytestmark = pytest.mark.django_db
 
@@ -108,6 +109,30 @@ def test_the_list_shows_live_state(client):
     assert "password" not in live and "password_hash" not in live
     for name in ["last_path", "registration_status", "last_heartbeat", "serial_number", "firmware_version", "iccid"]:
         assert name in live
+
+
+def test_the_charger_resource_shows_everything_a_boot_reported_read_only(client):
+    identity = BootIdentity(
+        vendor="Acme",
+        model="X1",
+        serial_number="SN1",
+        charge_box_serial_number="BOX1",
+        firmware_version="1.2",
+        iccid="8931",
+        imsi="2620",
+        meter_type="MT",
+        meter_serial_number="MSN1",
+    )
+    charger_boot(charger_id="BOOTED", identity=identity)
+    expected = {name: getattr(identity, name) for name in BOOT_IDENTITY_FIELDS}
+    body = client.get(url_of("BOOTED")).json()
+    assert {name: body[name] for name in expected} == expected
+    assert body["last_boot_at"]
+    listed = next(row for row in client.get("/ocpp/chargers/").json()["results"] if row["charger_id"] == "BOOTED")
+    assert {name: listed[name] for name in expected} == expected
+    client.patch(url_of("BOOTED"), {"meter_serial_number": "FORGED", "charge_box_serial_number": "X"}, format="json")
+    stored = Charger.objects.get(charger_id="BOOTED")
+    assert (stored.meter_serial_number, stored.charge_box_serial_number) == ("MSN1", "BOX1")
 
 
 def test_a_connected_charger_that_went_silent_is_stale(client):

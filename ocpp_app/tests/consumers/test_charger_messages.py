@@ -35,16 +35,31 @@ async def test_it_answers_an_accepted_boot_with_the_heartbeat_interval(settings)
 
 
 async def test_it_stores_the_boot_fields_on_the_charger():
+    boot = {
+        **BOOT,
+        "chargePointSerialNumber": "SN1",
+        "chargeBoxSerialNumber": "BOX1",
+        "firmwareVersion": "1.0",
+        "iccid": "8931",
+        "imsi": "2620",
+        "meterType": "M",
+        "meterSerialNumber": "MSN1",
+    }
     async with charger_socket() as comm:
-        await call(comm, "BootNotification", {**BOOT, "firmwareVersion": "1.0", "iccid": "8931", "meterType": "M"})
+        await call(comm, "BootNotification", boot)
     stored = await aget_charger()
-    assert (stored.vendor, stored.model, stored.firmware_version, stored.iccid, stored.meter_type) == (
-        "ACME",
-        "Volt",
-        "1.0",
-        "8931",
-        "M",
-    )
+    assert (
+        stored.vendor,
+        stored.model,
+        stored.serial_number,
+        stored.charge_box_serial_number,
+        stored.firmware_version,
+        stored.iccid,
+        stored.imsi,
+        stored.meter_type,
+        stored.meter_serial_number,
+    ) == ("ACME", "Volt", "SN1", "BOX1", "1.0", "8931", "2620", "M", "MSN1")
+    assert stored.last_boot_at is not None
 
 
 async def test_it_answers_a_heartbeat_with_the_current_time():

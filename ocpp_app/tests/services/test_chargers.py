@@ -14,7 +14,8 @@ T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def boot(charger_id: str = "CP1", **extra) -> chargers.BootResult:
-    return chargers.charger_boot(charger_id=charger_id, vendor="Vendor", model="Model", **extra)
+    identity = chargers.BootIdentity(**{"vendor": "Vendor", "model": "Model", **extra})
+    return chargers.charger_boot(charger_id=charger_id, identity=identity)
 
 
 def connect(charger_id: str = "CP1", connection_id: str = "c1", unknown_policy="accept") -> chargers.ConnectResult:
@@ -83,8 +84,9 @@ def test_it_answers_a_not_accepted_boot_with_the_retry_interval(settings, regist
 
 
 def test_it_clips_overlong_boot_strings_to_their_columns():
-    chargers.charger_boot(charger_id="CP1", vendor="V" * 30, model="M")
-    assert Charger.objects.get(charger_id="CP1").vendor == "V" * 20
+    boot(vendor="V" * 30, firmware_version="F" * 60, meter_serial_number="S" * 30)
+    charger = Charger.objects.get(charger_id="CP1")
+    assert (charger.vendor, charger.firmware_version, charger.meter_serial_number) == ("V" * 20, "F" * 50, "S" * 25)
 
 
 def test_it_records_a_heartbeat():

@@ -34,6 +34,6 @@ def test_it_does_not_overwrite_operator_fields_on_boot(monkeypatch):
     # The boot read its row; then an operator (another worker) changed it.
     Charger.objects.filter(pk=charger.pk).update(password_hash="new-hash", require_rfid=True)
     monkeypatch.setattr(chargers, "charger_get_or_create", lambda **kwargs: stale)
-    chargers.charger_boot(charger_id="B1", vendor="V", model="M")
+    chargers.charger_boot(charger_id="B1", identity=chargers.BootIdentity(vendor="V", model="M"))
     charger.refresh_from_db()
     assert (charger.password_hash, charger.require_rfid, charger.vendor) == ("new-hash", True, "V")
