@@ -7,6 +7,15 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from ocpp_app.lib.validators import (
+    CHARGER_ID_MAX_LENGTH,
+    ID_TAG_MAX_LENGTH,
+    validate_charger_id,
+    validate_id_tag,
+    validate_latitude,
+    validate_longitude,
+)
+
 
 class RegistrationStatus(models.TextChoices):
     ACCEPTED = "Accepted"
@@ -15,7 +24,7 @@ class RegistrationStatus(models.TextChoices):
 
 
 class Charger(models.Model):
-    charger_id = models.CharField(max_length=48, unique=True)
+    charger_id = models.CharField(max_length=CHARGER_ID_MAX_LENGTH, unique=True, validators=[validate_charger_id])
     last_path = models.CharField(max_length=512, blank=True)
     registration_status = models.CharField(
         max_length=16, choices=RegistrationStatus.choices, default=RegistrationStatus.ACCEPTED
@@ -24,8 +33,12 @@ class Charger(models.Model):
     password_hash = models.CharField(max_length=256, blank=True)
     require_rfid = models.BooleanField(default=False)
     config = models.JSONField(default=dict, blank=True)
-    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    latitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True, validators=[validate_latitude]
+    )
+    longitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True, validators=[validate_longitude]
+    )
     name = models.CharField(max_length=100, blank=True)
 
     # Identity from BootNotification (services.chargers.BootIdentity).
@@ -144,10 +157,10 @@ class RFIDStatus(models.TextChoices):
 
 
 class RFID(models.Model):
-    id_tag = models.CharField(max_length=20, unique=True)
+    id_tag = models.CharField(max_length=ID_TAG_MAX_LENGTH, unique=True, validators=[validate_id_tag])
     status = models.CharField(max_length=16, choices=RFIDStatus.choices, default=RFIDStatus.ACCEPTED)
     expiry_date = models.DateTimeField(null=True, blank=True)
-    parent_id_tag = models.CharField(max_length=20, blank=True)
+    parent_id_tag = models.CharField(max_length=ID_TAG_MAX_LENGTH, blank=True, validators=[validate_id_tag])
     label = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -165,7 +178,7 @@ class Transaction(models.Model):
     id = models.AutoField(primary_key=True)
     charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="transactions")
     connector_id = models.PositiveIntegerField()
-    id_tag = models.CharField(max_length=20)
+    id_tag = models.CharField(max_length=ID_TAG_MAX_LENGTH)
     id_tag_status = models.CharField(max_length=16, blank=True)
     reservation_id = models.IntegerField(null=True, blank=True)
     meter_start = models.BigIntegerField()
@@ -173,7 +186,7 @@ class Transaction(models.Model):
     meter_stop = models.BigIntegerField(null=True, blank=True)
     stop_time = models.DateTimeField(null=True, blank=True)
     stop_reason = models.CharField(max_length=30, blank=True)
-    stop_id_tag = models.CharField(max_length=20, blank=True)
+    stop_id_tag = models.CharField(max_length=ID_TAG_MAX_LENGTH, blank=True)
     energy_wh = models.BigIntegerField(null=True, blank=True)
     # True when the server closed it (a newer start on the same connector):
     # a late real StopTransaction still writes its values.
@@ -252,7 +265,7 @@ class MessageLog(models.Model):
     """Every frame in and out. Keyed by charger id string: the log is written in
     batches and must not fail for a charger whose row is not there."""
 
-    charger_id = models.CharField(max_length=48, db_index=False)
+    charger_id = models.CharField(max_length=CHARGER_ID_MAX_LENGTH, db_index=False)
     direction = models.CharField(max_length=3, choices=Direction.choices)
     message_type = models.PositiveSmallIntegerField(null=True, blank=True)
     action = models.CharField(max_length=64, blank=True)
@@ -373,8 +386,8 @@ class Reservation(models.Model):
     reservation_id = models.IntegerField(unique=True)
     charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="reservations")
     connector_id = models.PositiveIntegerField()
-    id_tag = models.CharField(max_length=20)
-    parent_id_tag = models.CharField(max_length=20, blank=True)
+    id_tag = models.CharField(max_length=ID_TAG_MAX_LENGTH)
+    parent_id_tag = models.CharField(max_length=ID_TAG_MAX_LENGTH, blank=True)
     expiry_date = models.DateTimeField()
     status = models.CharField(max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.REQUESTED)
     transaction = models.ForeignKey(Transaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -388,10 +401,10 @@ class LocalListEntry(models.Model):
     """The local authorization list as last sent to (and accepted by) a charger."""
 
     charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="local_list")
-    id_tag = models.CharField(max_length=20)
+    id_tag = models.CharField(max_length=ID_TAG_MAX_LENGTH)
     status = models.CharField(max_length=16, blank=True)
     expiry_date = models.DateTimeField(null=True, blank=True)
-    parent_id_tag = models.CharField(max_length=20, blank=True)
+    parent_id_tag = models.CharField(max_length=ID_TAG_MAX_LENGTH, blank=True)
 
     class Meta:
         ordering = ["id_tag"]

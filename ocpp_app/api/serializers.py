@@ -6,7 +6,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ocpp_app.models import RFID, Charger, Connector, MessageLog, MeterReading, RegistrationStatus, Transaction
-from ocpp_app.ocpp.identity import BadChargerId, validate_charger_id
 from ocpp_app.services.chargers import BOOT_IDENTITY_FIELDS, charger_set_password
 from ocpp_app.services.commands import CSMS_ACTIONS
 from ocpp_app.services.secrets import InvalidPassword, redact
@@ -93,21 +92,8 @@ class ChargerSerializer(serializers.ModelSerializer):
             open_transactions = charger.transactions.filter(stop_time__isnull=True).order_by("connector_id")
         return ActiveTransactionSerializer(open_transactions, many=True).data
 
-    def validate_charger_id(self, value: str) -> str:
-        try:
-            return validate_charger_id(value)
-        except BadChargerId as exc:
-            raise serializers.ValidationError(str(exc)) from None
-
-    def validate_latitude(self, value):
-        if value is not None and not -90 <= value <= 90:
-            raise serializers.ValidationError("latitude must be between -90 and 90")
-        return value
-
-    def validate_longitude(self, value):
-        if value is not None and not -180 <= value <= 180:
-            raise serializers.ValidationError("longitude must be between -180 and 180")
-        return value
+    # charger_id, latitude and longitude are checked by the model fields'
+    # validators (lib/validators.py), the same rules as the admin and the handshake.
 
     def validate_config(self, value):
         if not isinstance(value, dict):

@@ -1,19 +1,20 @@
 """Charger identity from a WebSocket handshake: a pure function, heavily tested.
 
-Rules (OCPP-RULES.md, handshake): a query parameter among QUERY_KEYS (names
-case-insensitive, whitespace-only values ignored) wins over the path; else the
-last non-empty path segment. Each raw path segment is percent-decoded on its
-own, so `/ocpp/CP%2F1` yields the id `CP/1`, which is refused, never `1`.
+Rules: a query parameter among QUERY_KEYS (names case-insensitive,
+whitespace-only values ignored) wins over the path; else the last non-empty
+path segment. Each raw path segment is percent-decoded on its own, so
+`/ocpp/CP%2F1` yields the id `CP/1`, which is refused, never `1`. What makes
+an id acceptable is the rule shared with the admin and the API
+(`lib.validators.charger_id_problem`).
 """
 
-import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, unquote_to_bytes
 
+from ocpp_app.lib.validators import charger_id_problem
+
 # In priority order: the first one present wins.
 QUERY_KEYS = ("cid", "chargepointid", "charge_point_id", "chargeboxid", "charge_box_id", "chargerid")
-MAX_ID_LENGTH = 48
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class BadChargerId(ValueError):
@@ -29,18 +30,8 @@ class Identity:
 
 def validate_charger_id(charger_id: str) -> str:
     """Return the id if it is acceptable, else raise BadChargerId saying why."""
-    if not charger_id:
-        raise BadChargerId("empty charger id")
-    if len(charger_id) > MAX_ID_LENGTH:
-        raise BadChargerId(f"charger id longer than {MAX_ID_LENGTH} characters")
-    if "/" in charger_id or "\\" in charger_id:
-        raise BadChargerId("charger id contains a slash")
-    if ".." in charger_id or charger_id in (".",):
-        raise BadChargerId("charger id contains '..'")
-    if _CONTROL.search(charger_id):
-        raise BadChargerId("charger id contains control characters")
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in charger_id):
-        raise BadChargerId("charger id is not valid Unicode")
+    if (problem := charger_id_problem(charger_id)) is not None:
+        raise BadChargerId(problem)
     return charger_id
 
 
