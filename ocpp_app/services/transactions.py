@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, JSONField, Value, When
 from django.utils import timezone
 
 from ocpp_app.lib.limits import INT64_MAX
@@ -244,14 +243,21 @@ def meter_values_store_many(calls: list[dict]) -> list[int]:
         if call.get("raw") is not None:
             latest_raw[charger_pk] = call["raw"]
     _insert_readings(rows)
-    if latest_raw:
-        Charger.objects.filter(pk__in=latest_raw).update(
-            last_meter_values=Case(
-                *[When(pk=pk, then=Value(raw, output_field=JSONField())) for pk, raw in latest_raw.items()],
-                output_field=JSONField(),
-            )
-        )
+    _set_last_meter_values(latest_raw)
     return counts
+
+
+def _set_last_meter_values(latest_raw: dict[int, dict]) -> None:
+    """One prepared UPDATE run for every charger of the batch: the ORM's
+    UPDATE ... CASE WHEN compiled an expression per charger, two thirds of
+    the batch's time."""
+    if not latest_raw:
+        return
+    field = Charger._meta.get_field("last_meter_values")
+    quote = connection.ops.quote_name
+    sql = f"UPDATE {quote(Charger._meta.db_table)} SET {quote(field.column)} = %s WHERE {quote('id')} = %s"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(field.get_db_prep_value(raw, connection), pk) for pk, raw in latest_raw.items()])
 
 
 meter_values_store.many = meter_values_store_many  # type: ignore[attr-defined]
@@ -369,6 +375,16 @@ def _insert_readings(rows: list[tuple]) -> None:
         sql = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({values})"
     else:
         sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT DO NOTHING"
-    params = [(*row[:3], adapt(row[3]), *row[4:12], adapt(row[12])) for row in rows]
+    # A message's readings share its timestamp and receipt time: adapt each
+    # datetime once, not once per sampled value (a fifth of the writer's time).
+    adapted: dict = {}
+
+    def once(moment):
+        value = adapted.get(moment)
+        if value is None:
+            value = adapted[moment] = adapt(moment)
+        return value
+
+    params = [(*row[:3], once(row[3]), *row[4:12], once(row[12])) for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
