@@ -216,10 +216,6 @@ class Transaction(models.Model):
         return f"Tx {self.pk} on {self.charger_id}#{self.connector_id}"
 
     @property
-    def transaction_id(self) -> int:
-        return self.pk
-
-    @property
     def is_active(self) -> bool:
         return self.stop_time is None
 

@@ -436,12 +436,3 @@ def landing_sessions(charger: Charger, *, limit: int = 50) -> list[dict]:
             }
         )
     return rows
-
-
-def charger_total_energy_wh(charger: Charger) -> float:
-    stopped = charger.transactions.filter(energy_wh__isnull=False).aggregate(total=Sum("energy_wh"))["total"] or 0
-    live = sum(
-        transaction_energy_so_far(tx) or 0.0
-        for tx in transactions_with_live_values(charger.transactions.filter(stop_time__isnull=True))
-    )
-    return float(stopped) + live

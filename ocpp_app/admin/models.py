@@ -70,10 +70,6 @@ def badge(text: str, colour: str):
     )
 
 
-def charger_link(charger_id: str):
-    return format_html('<a href="{}">{}</a>', reverse("ocpp:charger-view", args=[charger_id]), charger_id)
-
-
 class ConnectorInline(admin.TabularInline):
     model = Connector
     extra = 0

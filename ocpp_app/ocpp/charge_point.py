@@ -26,7 +26,7 @@ from ocpp.exceptions import (
     NotImplementedError as OCPPNotImplemented,
 )
 from ocpp.messages import Call, CallError, CallResult, MessageType
-from ocpp.v16 import ChargePoint, call_result
+from ocpp.v16 import ChargePoint
 
 from ocpp_app.models import Direction, RegistrationStatus
 from ocpp_app.ocpp import framing
@@ -169,11 +169,6 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
             cls._handler_names = names
         return names
 
-    @property
-    def route_map(self) -> dict:
-        """The library's route map (bound handlers), for code that wants it."""
-        return {action: {"_on_action": getattr(self, name)} for action, name in self.handler_names().items()}
-
     async def _dispatch(self, msg: Call) -> dict:
         name = self.handler_names().get(msg.action)
         if name is None:
@@ -238,19 +233,6 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
                 details={"response": response.payload},
             ) from None
         return response.payload
-
-    async def call(self, payload, suppress=False, unique_id=None, skip_schema_validation=False):
-        """The library's dataclass API, on top of call_action. Errors raise unless
-        suppress=True (whose silent None the library defaults to)."""
-        action = payload.__class__.__name__
-        wire = snake_to_camel_case(remove_nones(serialize_as_dict(payload)))
-        try:
-            result = await self.call_action(action, wire)
-        except CallErrorReceived:
-            if suppress:
-                return None
-            raise
-        return getattr(call_result, action)(**camel_to_snake_case(result))
 
     def cancel_pending(self) -> None:
         if self._pending is not None and not self._pending[2].done():

@@ -6,14 +6,10 @@ import json
 
 import pytest
 from channels.layers import get_channel_layer
-from ocpp.v16 import call as ocpp_call
-from ocpp.v16 import call_result as ocpp_result
 
 from ocpp_app import consumers
-from ocpp_app.ocpp.charge_point import CallErrorReceived
 from ocpp_app.tests.helpers import (
     TIMEOUT,
-    answer_next_call,
     charger_socket,
     communicator,
     heartbeat_still_answered,
@@ -109,33 +105,6 @@ async def test_it_never_relays_nul_or_surrogates_from_a_chargers_answer(answer):
     assert relayed["status"] in ("ok", "call_error")
     assert not [text for text in texts if "\x00" in text]
     assert "".join(texts).encode("utf-8")  # no lone surrogate (would raise)
-
-
-async def test_it_returns_the_library_dataclass_for_a_call():
-    async with charger_socket() as comm:
-        cp = consumers.LIVE["CP1"].cp
-        task = asyncio.ensure_future(cp.call(ocpp_call.Reset(type="Soft")))
-        await answer_next_call(comm, lambda mid: [3, mid, {"status": "Accepted"}])
-        result = await asyncio.wait_for(task, TIMEOUT)
-    assert result == ocpp_result.Reset(status="Accepted")
-
-
-async def test_it_raises_a_callerror_answer_by_default():
-    async with charger_socket() as comm:
-        cp = consumers.LIVE["CP1"].cp
-        task = asyncio.ensure_future(cp.call(ocpp_call.Reset(type="Soft")))
-        await answer_next_call(comm, lambda mid: [4, mid, "InternalError", "broken", {}])
-        with pytest.raises(CallErrorReceived) as info:
-            await asyncio.wait_for(task, TIMEOUT)
-    assert (info.value.code, info.value.description) == ("InternalError", "broken")
-
-
-async def test_it_returns_none_for_a_callerror_only_when_asked_to_suppress():
-    async with charger_socket() as comm:
-        cp = consumers.LIVE["CP1"].cp
-        task = asyncio.ensure_future(cp.call(ocpp_call.Reset(type="Soft"), suppress=True))
-        await answer_next_call(comm, lambda mid: [4, mid, "InternalError", "broken", {}])
-        assert await asyncio.wait_for(task, TIMEOUT) is None
 
 
 async def test_it_sends_one_call_at_a_time():
