@@ -8,7 +8,6 @@ CALLERRORs and time-outs (never `suppress=True`).
 """
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -250,14 +249,14 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
         error: OCPPError | None = None,
     ) -> None:
         if message_type == MessageType.CallError:
-            text = framing.callerror_frame(message_id, error)
-            _, _, code, description, details = json.loads(text)
+            code, description, details = framing.error_fields(error)
+            text = framing.encode([MessageType.CallError, message_id, code, description, details])
             logged = {"errorCode": code, "errorDescription": description, "errorDetails": details}
         elif message_type == MessageType.Call:
-            text = json.dumps([2, message_id, action, payload], separators=(",", ":"))
+            text = framing.call_frame(message_id, action, payload)
             logged = redact(action, payload)
         else:
-            text = json.dumps([3, message_id, payload], separators=(",", ":"))
+            text = framing.result_frame(message_id, payload)
             logged = payload
         self._log.add(
             charger_id=self.id,

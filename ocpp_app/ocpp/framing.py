@@ -14,6 +14,7 @@ import math
 import re
 from typing import Any
 
+import orjson
 from jsonschema.exceptions import best_match
 from ocpp.exceptions import (
     FormationViolationError,
@@ -34,6 +35,9 @@ from ocpp_app.lib import jsonwalk
 from ocpp_app.ocpp import schemas
 
 MAX_MESSAGE_ID = 36
+# Longer (invalid) ids are echoed in their CALLERROR up to this length.
+MAX_ECHOED_ID = 64
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 V16_ACTIONS = frozenset(action.value for action in Action)
 
 # Actions whose schema uses multipleOf 0.1 on numbers: validated with Decimal
@@ -52,6 +56,41 @@ class UnreadableFrame(Exception):
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+# orjson parses integers beyond 64 bits as floats, where the standard library
+# keeps them exact (and the schema or range check names them): a frame with
+# such a digit run goes through the standard library, as does any frame
+# orjson refuses (lone surrogates, deep nesting), so every verdict and error
+# message stays the standard library's; orjson only speeds up the rest.
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
+def decode(raw: str) -> Any:
+    """JSON text to Python values: orjson, with the standard library deciding
+    every frame orjson would read differently or refuse."""
+    if not _LONG_DIGITS.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(raw, parse_constant=_reject_constant)
+
+
+def encode(frame: list) -> str:
+    """A frame as compact JSON text."""
+    try:
+        return orjson.dumps(frame).decode("utf-8")
+    except TypeError:  # an integer beyond 64 bits, a lone surrogate
+        return json.dumps(frame, separators=(",", ":"))
+
+
+def call_frame(message_id: str, action: str, payload: dict) -> str:
+    return encode([MessageType.Call, message_id, action, payload])
+
+
+def result_frame(message_id: str, payload: dict) -> str:
+    return encode([MessageType.CallResult, message_id, payload])
 
 
 def _check_value(value: Any) -> None:
@@ -77,19 +116,22 @@ def parse_frame(raw: str) -> Call | CallResult | CallError:
     ignored; the connection stays open).
     """
     try:
-        frame = json.loads(raw, parse_constant=_reject_constant)
+        frame = decode(raw)
     except (ValueError, RecursionError) as exc:
         # JSONDecodeError, too-long integers and NaN/Infinity all land here.
         _raise_with_probed_id(raw, FormationViolationError(description=f"Frame is not valid JSON: {exc}"[:200]))
     if not isinstance(frame, list) or len(frame) < 3:
         _raise_with_probed_id(raw, FormationViolationError(description="Frame is not an OCPP-J array"))
     type_id, message_id = frame[0], frame[1]
-    if not isinstance(message_id, str) or not message_id or len(message_id) > MAX_MESSAGE_ID or "\x00" in message_id:
+    if not _good_message_id(message_id):
+        if type_id == MessageType.Call and not isinstance(type_id, bool) and isinstance(message_id, str):
+            # Answered like any other malformed CALL, so the charger does not
+            # wait for its time-out; the id is echoed where that is safe.
+            raise _with_id(
+                FormationViolationError(description="Message id must be 1 to 36 characters, without NUL"),
+                message_id if _echoable(message_id) else "",
+            )
         raise UnreadableFrame("message id missing, not a string, or longer than 36 characters")
-    try:
-        message_id.encode("utf-8")
-    except UnicodeEncodeError:
-        raise UnreadableFrame("message id is not valid Unicode") from None
     if type_id == MessageType.Call and not isinstance(type_id, bool):
         if len(frame) != 4:
             raise _with_id(FormationViolationError(description="A CALL has exactly 4 elements"), message_id)
@@ -119,6 +161,28 @@ def parse_frame(raw: str) -> Call | CallResult | CallError:
             message_id, loggable(raw, frame[2]), loggable(raw, str(frame[3])[:512]), loggable(raw, details)
         )
     _raise_with_probed_id(raw, PropertyConstraintViolationError(description=f"Unknown MessageTypeId {type_id!r}"))
+
+
+def _good_message_id(message_id: Any) -> bool:
+    return (
+        isinstance(message_id, str)
+        and 0 < len(message_id) <= MAX_MESSAGE_ID
+        and "\x00" not in message_id
+        and _encodable(message_id)
+    )
+
+
+def _echoable(message_id: str) -> bool:
+    """An id that may go back on the wire and into the log as it came."""
+    return len(message_id) <= MAX_ECHOED_ID and not _CONTROL.search(message_id) and _encodable(message_id)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
 
 
 def _with_id(error: OCPPError, message_id: str) -> OCPPError:
@@ -190,14 +254,20 @@ def schema_error(message_type_id: int, action: str, payload: Any) -> OCPPError |
     return error_class(description=f"{where}: {error.message}"[:255], details={"field": where})
 
 
-def callerror_frame(message_id: str, error: BaseException) -> str:
+def error_fields(error: BaseException) -> tuple[str, str, dict]:
+    """The (errorCode, errorDescription, errorDetails) a CALLERROR carries
+    for an exception, with the OCPP-J 1.6 spelling of every code."""
     if isinstance(error, OCPPError):
         code, description, details = error.code, error.description, error.details
     else:
         code, description, details = GenericError.code, "Error", {}
     if code == "FormatViolation":  # the library's spelling; 1.6 says FormationViolation
         code = "FormationViolation"
-    return json.dumps([4, message_id, code, description or "", details or {}], separators=(",", ":"))
+    return code, description or "", details or {}
+
+
+def callerror_frame(message_id: str, error: BaseException) -> str:
+    return encode([MessageType.CallError, message_id, *error_fields(error)])
 
 
 # NUL, lone surrogates, and numbers like 1e999 (or 400 digits then ".0") that

@@ -4,8 +4,9 @@ from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
+from ocpp_app.lib.limits import INT32_MIN
 from ocpp_app.models import ChargerEventKind
-from ocpp_app.ocpp.values import parse_timestamp
+from ocpp_app.ocpp.values import checked_int, parse_timestamp
 from ocpp_app.runtime import events
 from ocpp_app.runtime.group_commit import run as commit
 from ocpp_app.services import notifications
@@ -35,7 +36,7 @@ class SecurityHandlers:
             charger_id=self.id,
             kind=ChargerEventKind.LOG,
             status=status,
-            request_id=request_id,
+            request_id=checked_int(request_id, "requestId", low=INT32_MIN),
             payload={"status": status, "requestId": request_id},
         )
         return call_result.LogStatusNotification()
@@ -47,7 +48,7 @@ class SecurityHandlers:
             charger_id=self.id,
             kind=ChargerEventKind.SIGNED_FIRMWARE,
             status=status,
-            request_id=request_id,
+            request_id=checked_int(request_id, "requestId", low=INT32_MIN),
             payload={"status": status, "requestId": request_id},
         )
         await events.publish(self.id, "firmware", status=status)

@@ -104,9 +104,42 @@ def test_it_refuses_a_lone_surrogate_in_a_key():
     assert error.message_id == "m1"
 
 
-def test_it_ignores_a_message_id_longer_than_36_characters():
+def test_it_answers_a_message_id_longer_than_36_characters_echoing_it():
+    error = parse_error(json.dumps([2, "x" * 37, "Heartbeat", {}]))
+    assert (wire_code(error), error.message_id) == ("FormationViolation", "x" * 37)
+
+
+def test_it_answers_an_empty_message_id():
+    error = parse_error('[2,"","Heartbeat",{}]')
+    assert (wire_code(error), error.message_id) == ("FormationViolation", "")
+
+
+def test_it_answers_a_message_id_with_nul_without_echoing_it():
+    error = parse_error('[2,"a\\u0000b","Heartbeat",{}]')
+    assert (wire_code(error), error.message_id) == ("FormationViolation", "")
+
+
+def test_it_answers_a_very_long_message_id_without_echoing_it():
+    error = parse_error(json.dumps([2, "x" * 500, "Heartbeat", {}]))
+    assert (wire_code(error), error.message_id) == ("FormationViolation", "")
+
+
+def test_it_drops_a_result_with_a_message_id_longer_than_36_characters():
     with pytest.raises(framing.UnreadableFrame):
-        framing.parse_frame(json.dumps([2, "x" * 37, "Heartbeat", {}]))
+        framing.parse_frame(json.dumps([3, "x" * 37, {}]))
+
+
+def test_it_keeps_integers_beyond_64_bits_exact():
+    frame = framing.parse_frame('[2,"m1","Heartbeat",{"n":100000000000000000000}]')
+    assert frame.payload == {"n": 10**20}
+
+
+def test_it_encodes_integers_beyond_64_bits():
+    assert framing.result_frame("m1", {"n": 2**70}) == f'[3,"m1",{{"n":{2**70}}}]'
+
+
+def test_it_encodes_non_ascii_text_as_utf8():
+    assert json.loads(framing.result_frame("m1", {"info": "café ✓"})) == [3, "m1", {"info": "café ✓"}]
 
 
 def test_it_ignores_a_non_string_message_id():
