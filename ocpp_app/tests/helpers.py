@@ -1,18 +1,40 @@
-"""What the tests share: users, chargers, Basic-auth headers, and charge points
-that speak OCPP to the central system (in process through the ASGI
-application, or over a real socket to a server process)."""
+"""What the tests share: users, chargers and sessions, Basic-auth headers, and
+charge points that speak OCPP to the central system (in process through the
+ASGI application, or over a real socket to a server process)."""
 
+import asyncio
 import base64
 import contextlib
 import json
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import quote, urlsplit
 
+import requests
+import websockets
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+from ocpp.charge_point import camel_to_snake_case
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as LibraryChargePoint
+from ocpp.v16 import call as ocpp_call
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from config.asgi import application
 from ocpp_app import consumers
-from ocpp_app.models import Charger, MessageLog
+from ocpp_app.models import Charger, Connector, MessageLog, MeterReading, Transaction
+from ocpp_app.ocpp.charge_point import CentralSystem
 from ocpp_app.runtime.message_log import get_writer
 from ocpp_app.services.chargers import charger_set_password
 
@@ -20,9 +42,43 @@ TIMEOUT = 5  # generous: only ever reached when a test is failing
 BOOT = {"chargePointVendor": "ACME", "chargePointModel": "Volt"}
 START = {"connectorId": 1, "idTag": "TAG1", "meterStart": 1000, "timestamp": "2024-05-01T12:00:00Z"}
 PASSWORD = "correct-horse-battery"
+STAFF_PASSWORD = "pw-operator-12345"
+ENERGY = "Energy.Active.Import.Register"
+POWER = "Power.Active.Import"
 
 
-# -- credentials ------------------------------------------------------------------------------
+# -- users and credentials ---------------------------------------------------------------------
+
+
+def create_staff(username: str = "operator", *, superuser: bool = False, password: str = STAFF_PASSWORD):
+    """An operator: staff (or superuser), logging in with `password`."""
+    users = get_user_model().objects
+    if superuser:
+        return users.create_superuser(username, password=password)
+    return users.create_user(username, password=password, is_staff=True)
+
+
+def create_viewer(username: str = "driver", password: str = "pw-driver-123"):
+    """A user who can log in but is not staff."""
+    return get_user_model().objects.create_user(username, password=password)
+
+
+def token_of(user) -> str:
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def api_client_for(user) -> APIClient:
+    """A REST client authenticated with the user's token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_of(user)}")
+    return client
+
+
+def session_of(user) -> str:
+    """The id of a logged-in session of the user (database sessions)."""
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
 def basic(user: str, password: str) -> dict[str, str]:
@@ -31,7 +87,7 @@ def basic(user: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
-# -- chargers -----------------------------------------------------------------------------------
+# -- chargers and sessions in the database ---------------------------------------------------
 
 
 def create_charger(charger_id: str = "CP1", password: str | None = None, **fields) -> Charger:
@@ -44,6 +100,57 @@ def create_charger(charger_id: str = "CP1", password: str | None = None, **field
 acreate_charger = database_sync_to_async(create_charger)
 
 
+def make_charger(charger_id: str = "CP1", *, connected: bool = True, statuses=("Available",), **fields) -> Charger:
+    """A charger as the pages show it: identity, connectors, and (by default) online."""
+    now = timezone.now()
+    defaults = {"vendor": "Acme", "model": "X1", "firmware_version": "1.0"}
+    if connected:
+        defaults.update(connected=True, connected_since=now, last_seen=now, last_heartbeat=now)
+    charger = create_charger(charger_id, **{**defaults, **fields})
+    for number, status in enumerate(statuses, start=1):
+        Connector.objects.create(charger=charger, connector_id=number, status=status, error_code="NoError")
+    return charger
+
+
+def make_session(
+    charger: Charger,
+    *,
+    connector_id: int = 1,
+    id_tag: str = "TAG12345",
+    meter_start: int = 1000,
+    readings: int = 3,
+    step_wh: int = 500,
+    power_w: float = 7400.0,
+    stop: bool = False,
+    start=None,
+) -> Transaction:
+    """A transaction with one energy and one power reading a minute."""
+    start = start or timezone.now() - timedelta(minutes=30)
+    tx = Transaction.objects.create(
+        charger=charger, connector_id=connector_id, id_tag=id_tag, meter_start=meter_start, start_time=start
+    )
+    for i in range(1, readings + 1):
+        ts = start + timedelta(minutes=i)
+        energy = meter_start + i * step_wh
+        for measurand, unit, value in ((ENERGY, "Wh", energy), (POWER, "W", power_w)):
+            MeterReading.objects.create(
+                charger=charger,
+                connector_id=connector_id,
+                transaction=tx,
+                timestamp=ts,
+                measurand=measurand,
+                unit=unit,
+                value=str(value),
+                value_numeric=value,
+            )
+    if stop:
+        tx.stop_time = start + timedelta(minutes=readings + 1)
+        tx.meter_stop = meter_start + readings * step_wh
+        tx.energy_wh = readings * step_wh
+        tx.save()
+    return tx
+
+
 @database_sync_to_async
 def aget_charger(charger_id: str = "CP1") -> Charger:
     return Charger.objects.get(charger_id=charger_id)
@@ -52,9 +159,6 @@ def aget_charger(charger_id: str = "CP1") -> Charger:
 @database_sync_to_async
 def acount(model, **filters) -> int:
     return model.objects.filter(**filters).count()
-
-
-# -- the message log ----------------------------------------------------------------------------
 
 
 @database_sync_to_async
@@ -78,6 +182,30 @@ def strings(value):
     elif isinstance(value, list):
         for item in value:
             yield from strings(item)
+
+
+async def wait_for(predicate: Callable, timeout: float = 10.0):
+    """Poll the database until a server process's writes are visible; the
+    predicate's last value."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await sync_to_async(predicate)()
+        if value or asyncio.get_running_loop().time() > deadline:
+            return value
+        await asyncio.sleep(0.05)
+
+
+async def wait_connected(charger_id: str, connected: bool = True, timeout: float = 10) -> Charger:
+    """A server process records a connection asynchronously: wait for it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        charger = await Charger.objects.filter(charger_id=charger_id).afirst()
+        if charger is not None and charger.connected == connected and (charger.channel_name or not connected):
+            return charger
+        if loop.time() > deadline:
+            raise AssertionError(f"{charger_id} never became connected={connected}")
+        await asyncio.sleep(0.05)
 
 
 # -- a charger in process: the ASGI application under WebsocketCommunicator -------------------
@@ -115,7 +243,32 @@ async def charger_socket(path: str = "/ocpp/CP1", **kw):
         await comm.disconnect(timeout=TIMEOUT)
 
 
-async def reply(comm: WebsocketCommunicator) -> list:
+class FakeSocket:
+    """The charger's side of a CentralSystem driven without any socket, with
+    the communicator's `receive_from`/`send_to`: every frame the central
+    system sends is kept in `sent`, every frame sent back goes straight to
+    `route_message`."""
+
+    def __init__(self, charger_id: str) -> None:
+        self.sent: list[list] = []
+        self._read = 0
+        self.cp = CentralSystem(charger_id, self)
+
+    async def send(self, text: str) -> None:  # the connection the central system writes to
+        self.sent.append(json.loads(text))
+
+    async def receive_from(self, timeout: float = TIMEOUT) -> str:
+        async with asyncio.timeout(timeout):
+            while len(self.sent) <= self._read:
+                await asyncio.sleep(0.01)
+        self._read += 1
+        return json.dumps(self.sent[self._read - 1])
+
+    async def send_to(self, text_data: str) -> None:
+        await self.cp.route_message(text_data)
+
+
+async def reply(comm: WebsocketCommunicator | FakeSocket) -> list:
     return json.loads(await comm.receive_from(timeout=TIMEOUT))
 
 
@@ -140,10 +293,12 @@ async def heartbeat_still_answered(comm: WebsocketCommunicator) -> bool:
     return answer[:2] == [3, "hb"]
 
 
-async def answer_next_call(comm: WebsocketCommunicator, frame_for) -> None:
-    """Answer the next CALL the central system sends with `frame_for(message_id)`."""
+async def answer_next_call(comm: WebsocketCommunicator | FakeSocket, frame_for: Callable[[str], list]) -> list:
+    """Answer the next CALL the central system sends with `frame_for(message_id)`;
+    returns that CALL."""
     sent = await reply(comm)
     await comm.send_to(text_data=json.dumps(frame_for(sent[1])))
+    return sent
 
 
 async def operator_call(action: str, payload: dict, timeout: float = TIMEOUT, charger_id: str = "CP1") -> str:
@@ -163,3 +318,183 @@ async def operator_call(action: str, payload: dict, timeout: float = TIMEOUT, ch
         },
     )
     return reply_channel
+
+
+# -- a charger over a real socket: the `ocpp` library over `websockets` ------------------------
+
+
+Answer = dict | Callable[[dict], dict]
+
+
+class FakeChargePoint(LibraryChargePoint):
+    """A real OCPP 1.6 charge point. It answers each central-system CALL whose
+    action is in `answers` (the answer's wire payload, or a function of the
+    request's snake_case fields) and records the request in `received`. The
+    library itself answers every other action NotImplemented, unless the charge
+    point is `silent`: then no CALL is ever answered. After accepting a
+    RemoteStartTransaction it starts the session, as a real charger does
+    (`start_after_remote`)."""
+
+    def __init__(
+        self,
+        charge_point_id: str,
+        connection,
+        *,
+        answers: dict[str, Answer] | None = None,
+        silent: bool = False,
+        start_after_remote: bool = True,
+    ) -> None:
+        super().__init__(charge_point_id, connection)
+        self.answers: dict[str, Answer] = dict(answers or {})
+        # An action without an answer must get the library's own CALLERROR.
+        self.route_map = {action: route for action, route in self.route_map.items() if action in self.answers}
+        self.silent = silent
+        self.start_after_remote = start_after_remote
+        self.received: list[tuple[str, dict]] = []
+        self.later: list[asyncio.Task] = []
+        self.started_transaction_id: int | None = None
+
+    async def route_message(self, raw_msg):
+        if self.silent and json.loads(raw_msg)[0] == 2:
+            return  # swallow the CALL
+        await super().route_message(raw_msg)
+
+    async def _answer(self, action: str, request: dict):
+        self.received.append((action, request))
+        answer = self.answers[action]
+        wire = answer(request) if callable(answer) else answer
+        if action == "RemoteStartTransaction" and wire.get("status") == "Accepted" and self.start_after_remote:
+            self.later.append(asyncio.get_running_loop().create_task(self._start(request)))
+        return getattr(call_result, action)(**camel_to_snake_case(wire))
+
+    async def _start(self, request: dict) -> None:
+        await asyncio.sleep(0.1)
+        result = await self.call(
+            ocpp_call.StartTransaction(
+                connector_id=request.get("connector_id") or 1,
+                id_tag=request["id_tag"],
+                meter_start=1000,
+                timestamp="2026-01-01T10:00:00Z",
+            )
+        )
+        self.started_transaction_id = result.transaction_id
+
+
+def _answering(action: Action):
+    async def handler(self, **request):
+        return await self._answer(action.value, request)
+
+    handler.__name__ = f"on_{action.name}"
+    return on(action)(handler)
+
+
+# The library routes by the decorated attribute, one per action.
+for _action in Action:
+    setattr(FakeChargePoint, f"on_{_action.name}", _answering(_action))
+
+
+@contextlib.asynccontextmanager
+async def connected_charge_point(
+    url: str, charger_id: str, *, subprotocols=("ocpp1.6",), additional_headers: dict | None = None, **fake
+):
+    """A FakeChargePoint (`fake` are its options) connected to `url`."""
+    async with websockets.connect(
+        url, subprotocols=list(subprotocols) or None, additional_headers=additional_headers
+    ) as ws:
+        cp = FakeChargePoint(charger_id, ws, **fake)
+        task = asyncio.create_task(cp.start())
+        try:
+            yield cp
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def ws_path(charger_id: str) -> str:
+    return "/ocpp16/" + quote(charger_id, safe="")
+
+
+# -- the REST API of a server process ----------------------------------------------------------
+
+
+@dataclass
+class Api:
+    """The command endpoint and reads of a server process, with a staff token."""
+
+    base_url: str
+    token: str
+
+    def post_action_sync(self, charger_id: str, body: dict, timeout: float = 60) -> tuple[int, dict]:
+        url = f"{self.base_url}/ocpp/chargers/{urllib.parse.quote(charger_id, safe='')}/action/"
+        response = requests.post(url, json=body, headers={"Authorization": f"Token {self.token}"}, timeout=timeout)
+        try:
+            data = response.json()
+        except json.JSONDecodeError:
+            data = {"raw": response.text}
+        return response.status_code, data
+
+    async def get(self, path: str) -> dict:
+        def fetch():
+            response = requests.get(self.base_url + path, headers={"Authorization": f"Token {self.token}"}, timeout=30)
+            response.raise_for_status()
+            return response.json()
+
+        return await asyncio.to_thread(fetch)
+
+    async def action(self, charger_id: str, action: str, payload: dict | None = None, **extra) -> tuple[int, dict]:
+        body = {"action": action, **extra}
+        if payload is not None:
+            body["payload"] = payload
+        # The charge point runs on this event loop: block a thread, not the loop.
+        return await asyncio.to_thread(self.post_action_sync, charger_id, body)
+
+
+# -- headless Chromium -------------------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@database_sync_to_async
+def staff_session(username: str = "operator", *, superuser: bool = False) -> str:
+    """A logged-in session of a staff (or super) user, created once per name."""
+    user = get_user_model().objects.filter(username=username).first() or create_staff(username, superuser=superuser)
+    return session_of(user)
+
+
+@contextlib.asynccontextmanager
+async def browser_page(chromium: str, server, *, session: str | None = None, viewport=(1280, 900)):
+    """A page of a fresh browser context; every request off the test server
+    (map tiles from the internet) is refused so nothing depends on a network."""
+    from playwright.async_api import async_playwright
+
+    host = urlsplit(server.http_url).hostname
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+            if session:
+                await context.add_cookies(
+                    [{"name": settings.SESSION_COOKIE_NAME, "value": session, "domain": host, "path": "/"}]
+                )
+
+            async def only_local(route):
+                if urlsplit(route.request.url).hostname == host:
+                    await route.continue_()
+                else:
+                    await route.abort()
+
+            await context.route("**/*", only_local)
+            page = await context.new_page()
+            page.errors = []
+            page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+            yield page
+        finally:
+            await browser.close()

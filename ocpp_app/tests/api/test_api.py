@@ -7,13 +7,12 @@ import urllib.parse
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import check_password
-from rest_framework.authtoken.models import Token
+from ocpp_app.services.secrets import secret_verify
 from rest_framework.test import APIClient
 
 from ocpp_app.models import RFID, Charger, Connector, MessageLog, MeterReading, Transaction
 from ocpp_app.services.chargers import BOOT_IDENTITY_FIELDS, BootIdentity, charger_boot
+from ocpp_app.tests.helpers import STAFF_PASSWORD, api_client_for, create_viewer
 
 pytestmark = pytest.mark.django_db
 
@@ -21,15 +20,9 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def staff():
-    return get_user_model().objects.create_user("staff", password="staff-pass-123", is_staff=True)
-
-
-@pytest.fixture
-def client(staff):
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
-    return api
+def client(api_client):
+    """Every test here speaks to the API as the operator, with a token."""
+    return api_client
 
 
 def url_of(charger_id: str, suffix: str = "") -> str:
@@ -49,10 +42,7 @@ def test_it_answers_401_without_credentials(path):
 
 
 def test_it_answers_403_to_a_user_who_is_not_staff():
-    user = get_user_model().objects.create_user("driver", password="x")
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    assert api.get("/ocpp/chargers/").status_code == 403
+    assert api_client_for(create_viewer()).get("/ocpp/chargers/").status_code == 403
 
 
 def test_a_wrong_token_is_401():
@@ -64,7 +54,7 @@ def test_a_wrong_token_is_401():
 def test_a_staff_session_with_csrf_can_send_commands(staff):
     Charger.objects.create(charger_id="SESS1")
     api = APIClient(enforce_csrf_checks=True)
-    assert api.login(username="staff", password="staff-pass-123")
+    assert api.login(username=staff.username, password=STAFF_PASSWORD)
     without_csrf = api.post(url_of("SESS1", "action/"), {"action": "reset"}, format="json")
     assert without_csrf.status_code == 403
     # What a page rendered by Django gives the browser: the CSRF cookie, sent
@@ -153,7 +143,7 @@ def test_it_preregisters_a_charger_with_a_password(client):
     assert "password" not in body
     charger = Charger.objects.get(charger_id="NEW 1")
     assert charger.registration_status == "Pending"
-    assert check_password("0123456789abcdef", charger.password_hash)
+    assert secret_verify(password="0123456789abcdef", password_hash=charger.password_hash)
 
 
 @pytest.mark.parametrize("bad", ["a/b", "..", "x" * 49, "tab\there", ""])
@@ -235,7 +225,7 @@ def test_patch_sets_and_clears_the_password(client):
     response = client.patch(url_of("P4"), {"password": "A-valid-key-0123456"}, format="json")
     assert response.status_code == 200 and response.json()["has_password"] is True
     assert "A-valid-key" not in response.content.decode()
-    assert check_password("A-valid-key-0123456", Charger.objects.get(charger_id="P4").password_hash)
+    assert secret_verify(password="A-valid-key-0123456", password_hash=Charger.objects.get(charger_id="P4").password_hash)
     assert client.patch(url_of("P4"), {"password": "with space in it 123"}, format="json").status_code == 400
     assert client.patch(url_of("P4"), {"password": ""}, format="json").json()["has_password"] is False
     assert Charger.objects.get(charger_id="P4").password_hash == ""

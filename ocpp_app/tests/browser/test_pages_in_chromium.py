@@ -6,13 +6,10 @@ from decimal import Decimal
 
 import pytest
 from asgiref.sync import sync_to_async
-from ocpp.routing import after, on
-from ocpp.v16 import call, call_result
-from ocpp.v16.enums import Action, RemoteStartStopStatus, ResetStatus
+from ocpp.v16 import call
 
 from ocpp_app.models import Charger
-from ocpp_app.tests.browser.helpers import browser_page, staff_session, ws_path
-from ocpp_app.tests.e2e.helpers import ClientChargePoint, connected_charge_point
+from ocpp_app.tests.helpers import browser_page, connected_charge_point, staff_session, ws_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 ODD_ID = "BR 1#ü"
@@ -123,30 +120,18 @@ async def test_the_admin_map_sets_the_position_and_saving_stores_it(require_chro
     assert (charger.latitude, charger.longitude) == (Decimal(dragged[0]), Decimal(dragged[1]))
 
 
-class ResettableChargePoint(ClientChargePoint):
-    resets: list
-
-    @on(Action.reset)
-    async def on_reset(self, type, **_):
-        self.resets.append(type)
-        return call_result.Reset(status=ResetStatus.rejected if type == "Hard" else ResetStatus.accepted)
-
-    @on(Action.remote_start_transaction)
-    async def on_remote_start(self, id_tag, connector_id=None, **_):
-        return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.accepted)
-
-    @after(Action.remote_start_transaction)
-    async def start_after_remote_start(self, id_tag, connector_id=None, **_):
-        self.started = await self.call(
-            call.StartTransaction(connector_id=connector_id or 1, id_tag=id_tag, meter_start=0, timestamp=now_iso())
-        )
+# Refuses a hard reset, accepts a soft one; accepts a remote start and then
+# starts the session.
+COMMAND_ANSWERS = {
+    "Reset": lambda request: {"status": "Rejected" if request["type"] == "Hard" else "Accepted"},
+    "RemoteStartTransaction": {"status": "Accepted"},
+}
 
 
 async def test_a_command_button_shows_the_chargers_answer(require_chromium, live_ocpp_server):
     session = await staff_session()
     url = live_ocpp_server.ws_url + ws_path("CMD1")
-    async with connected_charge_point(url, "CMD1", cls=ResettableChargePoint) as cp:
-        cp.resets = []
+    async with connected_charge_point(url, "CMD1", answers=COMMAND_ANSWERS) as cp:
         await cp.call(call.BootNotification(charge_point_vendor="Acme", charge_point_model="X1"))
         async with browser_page(require_chromium, live_ocpp_server, session=session) as page:
             await page.goto(live_ocpp_server.http_url + "/ocpp/chargers/CMD1/view/")
@@ -160,7 +145,7 @@ async def test_a_command_button_shows_the_chargers_answer(require_chromium, live
             await form.locator("button").click()
             await page.wait_for_function("() => /Accepted/.test(document.getElementById('command-answer').textContent)")
             assert await answer.get_attribute("class") == "answer ok"
-            assert cp.resets == ["Hard", "Soft"]
+            assert [request["type"] for action, request in cp.received if action == "Reset"] == ["Hard", "Soft"]
             assert await page.locator("#chart-empty").is_visible()  # no transaction yet: no chart
             start = page.locator('form[data-action="RemoteStartTransaction"]')
             await start.locator("input[name=idTag]").fill("WEBTAG")
@@ -170,7 +155,7 @@ async def test_a_command_button_shows_the_chargers_answer(require_chromium, live
             )
             text = await answer.inner_text()
             assert "RemoteStartTransaction → Accepted" in text
-            assert f"transaction_id: {cp.started.transaction_id}" in text
+            assert f"transaction_id: {cp.started_transaction_id}" in text
             assert page.errors == []
 
 

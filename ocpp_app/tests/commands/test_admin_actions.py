@@ -8,13 +8,11 @@ import re
 import pytest
 import requests
 from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
 
 from ocpp_app.admin.actions import CHARGER_ADMIN_ACTIONS
 from ocpp_app.models import Charger, Command, CommandStatus
-from ocpp_app.tests.commands.charge_points import AnsweringChargePoint, ErrorChargePoint
-from ocpp_app.tests.commands.conftest import wait_connected
-from ocpp_app.tests.e2e.helpers import connected_charge_point
+from ocpp_app.tests.commands.samples import ANSWERS
+from ocpp_app.tests.helpers import STAFF_PASSWORD, connected_charge_point, create_staff, wait_connected
 
 
 def test_the_common_commands_are_there():
@@ -40,7 +38,7 @@ class FakeModelAdmin:
 
 @pytest.mark.django_db
 def test_an_offline_charger_is_reported_and_recorded(rf):
-    user = get_user_model().objects.create_user("admin", is_staff=True, is_superuser=True)
+    user = create_staff("admin", superuser=True)
     Charger.objects.create(charger_id="ADM-OFF")
     request = rf.post("/admin/")
     request.user = user
@@ -63,7 +61,7 @@ def _admin_session(base_url: str) -> requests.Session:
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     response = session.post(
         f"{base_url}/admin/login/?next=/admin/",
-        data={"username": "boss", "password": "boss-password-1", "csrfmiddlewaretoken": token, "next": "/admin/"},
+        data={"username": "boss", "password": STAFF_PASSWORD, "csrfmiddlewaretoken": token, "next": "/admin/"},
     )
     assert response.url.endswith("/admin/"), response.text[:500]
     return session
@@ -84,20 +82,20 @@ def _run_admin_action(base_url: str, pk: int, action: str) -> str:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize(
-    ("action", "cls", "expected"),
+    ("action", "answers", "expected"),
     [
-        ("fetch_configuration", AnsweringChargePoint, "ADM-CP: GetConfiguration answered"),
-        ("reset_soft", AnsweringChargePoint, "ADM-CP: Reset answered Accepted"),
-        ("unlock_connectors", AnsweringChargePoint, "ADM-CP: UnlockConnector answered Unlocked"),
-        ("trigger_status", AnsweringChargePoint, "ADM-CP: TriggerMessage answered Accepted"),
-        ("make_inoperative", AnsweringChargePoint, "ADM-CP: ChangeAvailability answered Scheduled"),
-        ("reset_soft", ErrorChargePoint, "ADM-CP: Reset failed: NotImplemented"),
+        ("fetch_configuration", ANSWERS, "ADM-CP: GetConfiguration answered"),
+        ("reset_soft", ANSWERS, "ADM-CP: Reset answered Accepted"),
+        ("unlock_connectors", ANSWERS, "ADM-CP: UnlockConnector answered Unlocked"),
+        ("trigger_status", ANSWERS, "ADM-CP: TriggerMessage answered Accepted"),
+        ("make_inoperative", ANSWERS, "ADM-CP: ChangeAvailability answered Scheduled"),
+        ("reset_soft", {}, "ADM-CP: Reset failed: NotImplemented"),
     ],
 )
-async def test_an_admin_action_shows_the_chargers_answer(live_ocpp_server, action, cls, expected):
-    await sync_to_async(get_user_model().objects.create_superuser)("boss", "boss@example.com", "boss-password-1")
+async def test_an_admin_action_shows_the_chargers_answer(live_ocpp_server, action, answers, expected):
+    await sync_to_async(create_staff)("boss", superuser=True)
     cid = "ADM-CP"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=cls):
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, answers=answers):
         charger = await wait_connected(cid)
         page = await asyncio.to_thread(_run_admin_action, live_ocpp_server.http_url, charger.pk, action)
     assert expected in page

@@ -1,8 +1,6 @@
 """What the central system keeps from a command's answer, end to end: a real
 server, a real charge point, the REST API."""
 
-import base64
-
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
@@ -20,22 +18,16 @@ from ocpp_app.models import (
     Transaction,
 )
 from ocpp_app.services.chargers import charger_set_password
-from ocpp_app.tests.commands.charge_points import PROFILE, SAMPLES, AnsweringChargePoint
-from ocpp_app.tests.commands.conftest import wait_connected
-from ocpp_app.tests.e2e.helpers import connected_charge_point
+from ocpp_app.tests.commands.samples import ANSWERS, PROFILE, SAMPLES
+from ocpp_app.tests.helpers import basic, connected_charge_point, wait_connected
 
 pytestmark = pytest.mark.e2e
-
-
-def basic(charger_id: str, password: str) -> dict:
-    token = base64.b64encode(f"{charger_id}:{password}".encode()).decode()
-    return {"additional_headers": {"Authorization": f"Basic {token}"}}
 
 
 async def test_remote_start_answers_the_transaction_id_of_the_start_that_follows(live_ocpp_server, api_for):
     api = await api_for(live_ocpp_server)
     cid = "FX-RS"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, answers=ANSWERS) as cp:
         await wait_connected(cid)
         status, body = await api.action(cid, "RemoteStartTransaction", {"connectorId": 1, "idTag": "TAG-RS"})
     assert status == 200, body
@@ -49,7 +41,7 @@ async def test_remote_start_answers_the_transaction_id_of_the_start_that_follows
 async def test_remote_start_without_a_following_start_answers_no_transaction_id(live_ocpp_server, api_for):
     api = await api_for(live_ocpp_server)
     cid = "FX-RS2"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, answers=ANSWERS) as cp:
         cp.start_after_remote = False
         await wait_connected(cid)
         status, body = await api.action(cid, "remote_start", {"connectorId": 1, "idTag": "TAG-X"}, timeout=0.5)
@@ -61,7 +53,7 @@ async def test_remote_start_without_a_following_start_answers_no_transaction_id(
 async def test_a_rejected_remote_start_answers_a_null_transaction_id(live_ocpp_server, api_for):
     api = await api_for(live_ocpp_server)
     cid = "FX-RS3"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, answers=ANSWERS) as cp:
         cp.answers["RemoteStartTransaction"] = {"status": "Rejected"}
         await wait_connected(cid)
         status, body = await api.action(cid, "RemoteStartTransaction", {"idTag": "TAG-X"})
@@ -72,7 +64,7 @@ async def test_a_rejected_remote_start_answers_a_null_transaction_id(live_ocpp_s
 async def test_remote_stop_alias_stops_the_active_transaction(live_ocpp_server, api_for):
     api = await api_for(live_ocpp_server)
     cid = "FX-STOP"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, answers=ANSWERS) as cp:
         await wait_connected(cid)
         started = await cp.call(
             call.StartTransaction(connector_id=2, id_tag="T1", meter_start=0, timestamp="2026-01-01T00:00:00Z")
@@ -87,7 +79,7 @@ async def test_remote_stop_alias_stops_the_active_transaction(live_ocpp_server, 
 async def test_get_configuration_is_stored_on_the_charger(live_ocpp_server, api_for):
     api = await api_for(live_ocpp_server)
     cid = "FX-CONF"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, answers=ANSWERS) as cp:
         await wait_connected(cid)
         cp.answers["GetConfiguration"] = {
             "configurationKey": [
@@ -113,7 +105,7 @@ async def test_get_configuration_is_stored_on_the_charger(live_ocpp_server, api_
 
 async def _handshake_status(url: str, charger_id: str, password: str) -> int:
     try:
-        async with websockets.connect(url, subprotocols=["ocpp1.6"], **basic(charger_id, password)):
+        async with websockets.connect(url, subprotocols=["ocpp1.6"], additional_headers=basic(charger_id, password)):
             return 101
     except websockets.InvalidStatus as exc:
         return exc.response.status_code
@@ -127,7 +119,7 @@ async def test_authorization_key_rotation(live_ocpp_server, api_for, answer):
     await sync_to_async(Charger.objects.create)(charger_id=cid)
     await sync_to_async(charger_set_password)(charger_id=cid, password=old)
     url = f"{live_ocpp_server.ws_url}/ocpp/{cid}"
-    async with connected_charge_point(url, cid, cls=AnsweringChargePoint, **basic(cid, old)) as cp:
+    async with connected_charge_point(url, cid, answers=ANSWERS, additional_headers=basic(cid, old)) as cp:
         await wait_connected(cid)
         cp.answers["ChangeConfiguration"] = {"status": answer}
         status, body = await api.action(cid, "ChangeConfiguration", {"key": "AuthorizationKey", "value": new})
@@ -150,7 +142,7 @@ async def test_authorization_key_rotation(live_ocpp_server, api_for, answer):
 async def test_an_authorization_key_we_could_not_store_is_refused_before_sending(live_ocpp_server, api_for):
     api = await api_for(live_ocpp_server)
     cid = "FX-KEY-SHORT"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, answers=ANSWERS) as cp:
         await wait_connected(cid)
         status, body = await api.action(cid, "ChangeConfiguration", {"key": "AuthorizationKey", "value": "short"})
     assert status == 400, body
@@ -160,7 +152,7 @@ async def test_an_authorization_key_we_could_not_store_is_refused_before_sending
 async def test_send_local_list_full_then_differential(live_ocpp_server, api_for):
     api = await api_for(live_ocpp_server)
     cid = "FX-LL"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, answers=ANSWERS) as cp:
         await wait_connected(cid)
         status, _ = await api.action(cid, "SendLocalList", SAMPLES["SendLocalList"][0])
         assert status == 200
@@ -184,7 +176,7 @@ async def test_send_local_list_full_then_differential(live_ocpp_server, api_for)
 async def test_reservations_are_kept_cancelled_and_consumed(live_ocpp_server, api_for):
     api = await api_for(live_ocpp_server)
     cid = "FX-RES"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, answers=ANSWERS) as cp:
         await wait_connected(cid)
         await api.action(cid, "ReserveNow", SAMPLES["ReserveNow"][0])
         reservation = await Reservation.objects.aget(reservation_id=901)
@@ -212,7 +204,7 @@ async def test_reservations_are_kept_cancelled_and_consumed(live_ocpp_server, ap
 async def test_charging_profiles_are_recorded_and_cleared(live_ocpp_server, api_for):
     api = await api_for(live_ocpp_server)
     cid = "FX-SC"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, answers=ANSWERS) as cp:
         await wait_connected(cid)
         await api.action(cid, "SetChargingProfile", {"connectorId": 1, "csChargingProfiles": PROFILE})
         other = {**PROFILE, "chargingProfileId": 8, "stackLevel": 2}
@@ -232,7 +224,7 @@ async def test_charging_profiles_are_recorded_and_cleared(live_ocpp_server, api_
 async def test_data_transfer_is_recorded(live_ocpp_server, api_for):
     api = await api_for(live_ocpp_server)
     cid = "FX-DT"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint):
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, answers=ANSWERS):
         await wait_connected(cid)
         await api.action(cid, "DataTransfer", SAMPLES["DataTransfer"][0])
     record = await DataTransferRecord.objects.aget(charger__charger_id=cid)
@@ -247,7 +239,7 @@ async def test_data_transfer_is_recorded(live_ocpp_server, api_for):
 async def test_firmware_and_log_requests_are_linked_to_their_status_notifications(live_ocpp_server, api_for):
     api = await api_for(live_ocpp_server)
     cid = "FX-FW"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, answers=ANSWERS) as cp:
         await wait_connected(cid)
         _, diagnostics = await api.action(cid, "GetDiagnostics", SAMPLES["GetDiagnostics"][0])
         await cp.call(call.DiagnosticsStatusNotification(status="Uploading"))

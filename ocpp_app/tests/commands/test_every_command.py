@@ -11,9 +11,8 @@ import websockets
 from ocpp_app.models import Charger, Command, CommandStatus
 from ocpp_app.ocpp import framing
 from ocpp_app.services.commands import CSMS_ACTIONS
-from ocpp_app.tests.commands.charge_points import SAMPLES, AnsweringChargePoint, ErrorChargePoint, SilentChargePoint
-from ocpp_app.tests.commands.conftest import wait_connected
-from ocpp_app.tests.e2e.helpers import connected_charge_point
+from ocpp_app.tests.commands.samples import ANSWERS, SAMPLES
+from ocpp_app.tests.helpers import connected_charge_point, wait_connected
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +32,7 @@ async def _commands(charger_id: str) -> list[Command]:
 async def test_every_command_reaches_an_answering_charger(live_ocpp_server, api_for):
     api = await api_for(live_ocpp_server)
     cid = "CMD-ALL"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, answers=ANSWERS) as cp:
         await wait_connected(cid)
         for action in CSMS_ACTIONS:
             request, answer = SAMPLES[action]
@@ -55,7 +54,7 @@ async def test_every_command_reaches_an_answering_charger(live_ocpp_server, api_
 async def test_snake_case_forms_and_short_aliases_are_accepted(live_ocpp_server, api_for):
     api = await api_for(live_ocpp_server)
     cid = "CMD-ALIAS"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=AnsweringChargePoint) as cp:
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, answers=ANSWERS) as cp:
         await wait_connected(cid)
         status, body = await api.action(cid, "reset")
         assert status == 200, body
@@ -71,9 +70,9 @@ async def test_snake_case_forms_and_short_aliases_are_accepted(live_ocpp_server,
 
 
 @pytest.mark.parametrize("action", CSMS_ACTIONS)
-def test_every_command_to_a_charger_that_is_not_connected_is_409(action, api_client_staff):
+def test_every_command_to_a_charger_that_is_not_connected_is_409(action, api_client):
     Charger.objects.create(charger_id="OFF1")
-    response = api_client_staff.post(
+    response = api_client.post(
         "/ocpp/chargers/OFF1/action/", {"action": action, "payload": SAMPLES[action][0]}, format="json"
     )
     assert response.status_code == 409, response.json()
@@ -85,7 +84,7 @@ def test_every_command_to_a_charger_that_is_not_connected_is_409(action, api_cli
 async def test_every_command_answered_with_a_callerror_is_502(live_ocpp_server, api_for):
     api = await api_for(live_ocpp_server)
     cid = "CMD-ERR"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=ErrorChargePoint):
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid):
         await wait_connected(cid)
         for action in CSMS_ACTIONS:
             status, body = await api.action(cid, action, SAMPLES[action][0])
@@ -104,7 +103,7 @@ async def test_every_command_to_a_silent_charger_is_504(live_ocpp_server, api_fo
     """A per-request timeout keeps this fast; the server default is tested below."""
     api = await api_for(live_ocpp_server)
     cid = "CMD-SILENT"
-    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, cls=SilentChargePoint):
+    async with connected_charge_point(f"{live_ocpp_server.ws_url}/ocpp/{cid}", cid, silent=True):
         await wait_connected(cid)
         for action in CSMS_ACTIONS:
             status, body = await api.action(cid, action, SAMPLES[action][0], timeout=0.3)
@@ -119,7 +118,7 @@ async def test_it_times_out_after_ocpp_call_timeout(server_factory, api_for):
     server = server_factory(OCPP_CALL_TIMEOUT="1")
     api = await api_for(server)
     cid = "CMD-SILENT2"
-    async with connected_charge_point(f"{server.ws_url}/ocpp/{cid}", cid, cls=SilentChargePoint):
+    async with connected_charge_point(f"{server.ws_url}/ocpp/{cid}", cid, silent=True):
         await wait_connected(cid)
         status, body = await api.action(cid, "ClearCache", {})
         # The charger is still there, and the one-CALL-at-a-time slot is free again.
@@ -130,19 +129,9 @@ async def test_it_times_out_after_ocpp_call_timeout(server_factory, api_for):
     assert command.status == CommandStatus.TIMEOUT
 
 
-@pytest.fixture
-def api_client_staff(db):
-    from django.contrib.auth import get_user_model
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.force_authenticate(get_user_model().objects.create_user("staff", is_staff=True))
-    return client
-
-
-def test_a_schema_violation_is_400_and_never_sent(api_client_staff):
+def test_a_schema_violation_is_400_and_never_sent(api_client):
     Charger.objects.create(charger_id="C400", connected=True, channel_name="nowhere")
-    response = api_client_staff.post(
+    response = api_client.post(
         "/ocpp/chargers/C400/action/", {"action": "Reset", "payload": {"type": "Sideways"}}, format="json"
     )
     assert response.status_code == 400
@@ -154,9 +143,9 @@ def test_a_schema_violation_is_400_and_never_sent(api_client_staff):
     assert response.json()["command_id"] == command.pk
 
 
-def test_an_unknown_action_is_400(api_client_staff):
+def test_an_unknown_action_is_400(api_client):
     Charger.objects.create(charger_id="C400b")
-    response = api_client_staff.post("/ocpp/chargers/C400b/action/", {"action": "BootNotification"}, format="json")
+    response = api_client.post("/ocpp/chargers/C400b/action/", {"action": "BootNotification"}, format="json")
     assert response.status_code == 400
     assert response.json()["error_code"] == "UnknownAction"
 

@@ -5,9 +5,8 @@ other (skipped locally without Redis, mandatory in CI)."""
 import pytest
 
 from ocpp_app.models import Charger, Command, CommandStatus
-from ocpp_app.tests.commands.charge_points import SAMPLES, AnsweringChargePoint, SilentChargePoint
-from ocpp_app.tests.commands.conftest import wait_connected
-from ocpp_app.tests.e2e.helpers import connected_charge_point
+from ocpp_app.tests.commands.samples import ANSWERS, SAMPLES
+from ocpp_app.tests.helpers import connected_charge_point, wait_connected
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
@@ -18,7 +17,7 @@ async def test_a_command_sent_through_one_process_reaches_a_charger_on_another(r
     assert holder.env["REDIS_URL"] == sender.env["REDIS_URL"] and holder.port != sender.port
     api = await api_for(sender)
     cid = "REDIS-CP 1"
-    async with connected_charge_point(f"{holder.ws_url}/ocpp/REDIS-CP%201", cid, cls=AnsweringChargePoint) as cp:
+    async with connected_charge_point(f"{holder.ws_url}/ocpp/REDIS-CP%201", cid, answers=ANSWERS) as cp:
         charger = await wait_connected(cid)
         assert charger.node_id == f"test-{holder.port}"  # the socket lives in the other process
         status, body = await api.action(cid, "GetConfiguration", SAMPLES["GetConfiguration"][0])
@@ -39,7 +38,7 @@ async def test_a_silent_charger_on_another_process_times_out(require_redis, serv
     sender = server_factory(REDIS_URL=require_redis)
     api = await api_for(sender)
     cid = "REDIS-SILENT"
-    async with connected_charge_point(f"{holder.ws_url}/ocpp/{cid}", cid, cls=SilentChargePoint):
+    async with connected_charge_point(f"{holder.ws_url}/ocpp/{cid}", cid, silent=True):
         await wait_connected(cid)
         status, body = await api.action(cid, "ClearCache", {}, timeout=0.5)
     assert status == 504, body

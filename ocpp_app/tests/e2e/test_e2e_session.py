@@ -2,7 +2,6 @@
 `ocpp` library charge point over `websockets`."""
 
 import asyncio
-import base64
 import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
@@ -16,23 +15,13 @@ from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
 from ocpp_app.models import RFID, Charger, MessageLog, MeterReading, Transaction
 from ocpp_app.models import RegistrationStatus as Reg
 from ocpp_app.services.chargers import charger_get_or_create, charger_set_password
-from ocpp_app.tests.e2e.helpers import connected_charge_point
+from ocpp_app.tests.helpers import basic, connected_charge_point, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-async def wait_for(predicate, timeout: float = 10.0):
-    """Poll the database until the server's writes are visible."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await sync_to_async(predicate)()
-        if value or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.05)
 
 
 async def wait_for_text(path, text: str, timeout: float = 10.0) -> bool:
@@ -112,10 +101,6 @@ async def test_it_refuses_an_unknown_charger_with_404_when_unknown_chargers_are_
     async with websockets.connect(f"{server.ws_url}/ocpp/KNOWN1", subprotocols=["ocpp1.6"]) as ws:
         assert ws.subprotocol == "ocpp1.6"
     assert not await Charger.objects.filter(charger_id="STRANGER").aexists()
-
-
-def basic(user: str, password: str) -> dict:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
 async def test_it_answers_401_without_the_right_basic_auth_password(live_ocpp_server):

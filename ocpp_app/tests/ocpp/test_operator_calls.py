@@ -8,34 +8,20 @@ import time
 import pytest
 
 from ocpp_app.models import MessageLog
-from ocpp_app.ocpp.charge_point import CentralSystem
 from ocpp_app.runtime.message_log import get_writer
 from ocpp_app.services.secrets import REDACTED
+from ocpp_app.tests.helpers import FakeSocket, answer_next_call
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class FakeConnection:
-    def __init__(self) -> None:
-        self.sent: list[list] = []
-
-    async def send(self, text: str) -> None:
-        self.sent.append(json.loads(text))
-
-
-async def answer_next_call(cp: CentralSystem, connection: FakeConnection, payload: dict, already: int = 0) -> None:
-    while len(connection.sent) <= already:
-        await asyncio.sleep(0.01)
-    await cp.route_message(json.dumps([3, connection.sent[already][1], payload]))
-
-
 async def test_it_keeps_a_new_authorization_key_out_of_the_message_log():
-    connection = FakeConnection()
-    cp = CentralSystem("SECRET1", connection)
+    connection = FakeSocket("SECRET1")
+    cp = connection.cp
     call = asyncio.create_task(
         cp.call_action("ChangeConfiguration", {"key": "AuthorizationKey", "value": "0123456789abcdef"})
     )
-    await answer_next_call(cp, connection, {"status": "Accepted"})
+    await answer_next_call(connection, lambda message_id: [3, message_id, {"status": "Accepted"}])
     assert await call == {"status": "Accepted"}
     assert connection.sent[0][3]["value"] == "0123456789abcdef"  # the charger gets the key...
     await get_writer().flush()
@@ -45,14 +31,14 @@ async def test_it_keeps_a_new_authorization_key_out_of_the_message_log():
 
 
 async def test_it_redacts_an_authorization_key_a_charger_reports_in_get_configuration():
-    connection = FakeConnection()
-    cp = CentralSystem("SECRET2", connection)
+    connection = FakeSocket("SECRET2")
+    cp = connection.cp
     call = asyncio.create_task(cp.call_action("GetConfiguration", {}))
     keys = [
         {"key": "AuthorizationKey", "readonly": False, "value": "fedcba9876543210"},
         {"key": "HeartbeatInterval", "readonly": False, "value": "60"},
     ]
-    await answer_next_call(cp, connection, {"configurationKey": keys})
+    await answer_next_call(connection, lambda message_id: [3, message_id, {"configurationKey": keys}])
     assert (await call)["configurationKey"] == keys
     await get_writer().flush()
     logged = json.dumps([row.payload async for row in MessageLog.objects.filter(charger_id="SECRET2")])
@@ -60,8 +46,8 @@ async def test_it_redacts_an_authorization_key_a_charger_reports_in_get_configur
 
 
 async def test_it_never_sends_a_command_whose_deadline_passed_while_it_waited_its_turn():
-    connection = FakeConnection()
-    cp = CentralSystem("QUEUE1", connection)
+    connection = FakeSocket("QUEUE1")
+    cp = connection.cp
     first = asyncio.create_task(cp.call_action("ClearCache", {}, timeout=5))
     while not connection.sent:
         await asyncio.sleep(0.01)
@@ -77,8 +63,8 @@ async def test_it_never_sends_a_command_whose_deadline_passed_while_it_waited_it
 
 
 async def test_it_sends_a_command_whose_deadline_is_ahead():
-    connection = FakeConnection()
-    cp = CentralSystem("QUEUE2", connection)
+    connection = FakeSocket("QUEUE2")
+    cp = connection.cp
     call = asyncio.create_task(cp.call_action("Reset", {"type": "Soft"}, deadline=time.time() + 30))
-    await answer_next_call(cp, connection, {"status": "Accepted"})
+    await answer_next_call(connection, lambda message_id: [3, message_id, {"status": "Accepted"}])
     assert await call == {"status": "Accepted"}

@@ -9,7 +9,7 @@ from django.urls import reverse
 from ocpp_app import models
 from ocpp_app.models import Charger
 from ocpp_app.services.qr import wait_for_qr_codes
-from ocpp_app.tests.web.factories import make_charger, make_session
+from ocpp_app.tests.helpers import make_charger, make_session
 
 pytestmark = pytest.mark.django_db
 

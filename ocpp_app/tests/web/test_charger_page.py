@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ocpp_app import selectors
 from ocpp_app.models import MeterReading
-from ocpp_app.tests.web.factories import make_charger, make_session
+from ocpp_app.tests.helpers import make_charger, make_session
 
 pytestmark = pytest.mark.django_db
 ODD_ID = "CP 7#a:ü"

@@ -6,12 +6,11 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
 from ocpp_app.models import Connector
 from ocpp_app.runtime import events
-from ocpp_app.tests.web.factories import make_charger
+from ocpp_app.tests.helpers import create_staff, create_viewer, make_charger
 from ocpp_app.web.dashboard import DashboardConsumer, dashboard_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,20 +29,15 @@ async def communicator_for(user):
     return communicator, connected
 
 
-@database_sync_to_async
-def create_user(**flags):
-    return get_user_model().objects.create_user("u", password="pw-u-12345678", **flags)
-
-
 async def test_it_refuses_anonymous_and_non_staff_users():
     _, connected = await communicator_for(AnonymousUser())
     assert not connected
-    _, connected = await communicator_for(await create_user())
+    _, connected = await communicator_for(await database_sync_to_async(create_viewer)("u"))
     assert not connected
 
 
 async def test_it_pushes_the_rerendered_row_of_a_changed_charger():
-    communicator, connected = await communicator_for(await create_user(is_staff=True))
+    communicator, connected = await communicator_for(await database_sync_to_async(create_staff)("u"))
     assert connected
     assert (await communicator.receive_json_from())["type"] == "hello"
     await database_sync_to_async(make_charger)("LIVE1", statuses=("Charging",))
@@ -59,7 +53,7 @@ async def test_it_pushes_the_rerendered_row_of_a_changed_charger():
 
 
 async def test_it_coalesces_a_burst_of_events_into_one_update():
-    communicator, _ = await communicator_for(await create_user(is_staff=True))
+    communicator, _ = await communicator_for(await database_sync_to_async(create_staff)("u"))
     await communicator.receive_json_from()
     await database_sync_to_async(make_charger)("BUSY")
     await database_sync_to_async(make_charger)("CALM")
@@ -75,7 +69,7 @@ async def test_it_coalesces_a_burst_of_events_into_one_update():
 
 
 async def test_it_refreshes_rows_the_browser_asks_for():
-    communicator, _ = await communicator_for(await create_user(is_staff=True))
+    communicator, _ = await communicator_for(await database_sync_to_async(create_staff)("u"))
     await communicator.receive_json_from()
     await database_sync_to_async(make_charger)("ASK")
     await communicator.send_json_to({"refresh": ["ASK", 5, "NOPE"]})
@@ -85,7 +79,7 @@ async def test_it_refreshes_rows_the_browser_asks_for():
 
 
 async def test_it_leaves_the_group_on_disconnect():
-    communicator, _ = await communicator_for(await create_user(is_staff=True))
+    communicator, _ = await communicator_for(await database_sync_to_async(create_staff)("u"))
     await communicator.receive_json_from()
     layer = get_channel_layer()
     assert layer.groups.get(events.DASHBOARD_GROUP)
@@ -115,7 +109,7 @@ def test_the_update_lists_chargers_that_are_gone():
 
 
 async def test_a_page_following_one_charger_gets_only_its_updates():
-    communicator, _ = await communicator_for(await create_user(is_staff=True))
+    communicator, _ = await communicator_for(await database_sync_to_async(create_staff)("u"))
     await communicator.receive_json_from()
     await database_sync_to_async(make_charger)("MINE")
     await database_sync_to_async(make_charger)("OTHER")
@@ -129,7 +123,7 @@ async def test_a_page_following_one_charger_gets_only_its_updates():
 
 
 async def test_the_dashboard_gets_rows_for_shown_and_new_chargers_and_markers_for_the_rest():
-    communicator, _ = await communicator_for(await create_user(is_staff=True))
+    communicator, _ = await communicator_for(await database_sync_to_async(create_staff)("u"))
     await communicator.receive_json_from()
     await database_sync_to_async(make_charger)("SHOWN")
     await database_sync_to_async(make_charger)("HIDDEN", latitude="25.7", longitude="-100.3")

@@ -6,24 +6,14 @@ import io
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from ocpp_app.models import Transaction
-from ocpp_app.tests.web.factories import make_charger, make_session
+from ocpp_app.tests.helpers import make_charger, make_session
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def api_client(staff):
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=staff)[0].key}")
-    return api
 
 
 @pytest.fixture

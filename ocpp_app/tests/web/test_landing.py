@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ocpp_app.selectors import mask_id_tag
-from ocpp_app.tests.web.factories import make_charger, make_session
+from ocpp_app.tests.helpers import make_charger, make_session
 
 pytestmark = pytest.mark.django_db
 

@@ -1,10 +1,9 @@
 """Operator pages need a staff login; the landing page and its QR code are public."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from ocpp_app.tests.web.factories import make_charger
+from ocpp_app.tests.helpers import create_viewer, make_charger
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +29,7 @@ def test_it_redirects_anonymous_visitors_to_the_login(client, name, args):
 @pytest.mark.parametrize(("name", "args"), OPERATOR_PAGES)
 def test_it_refuses_users_who_are_not_staff(client, name, args):
     make_charger("CP1")
-    client.force_login(get_user_model().objects.create_user("driver", password="pw-driver-123"))
+    client.force_login(create_viewer())
     response = client.get(reverse(name, args=args))
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")

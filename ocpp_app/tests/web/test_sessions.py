@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from ocpp_app.tests.web.factories import make_charger, make_session
+from ocpp_app.tests.helpers import make_charger, make_session
 
 pytestmark = pytest.mark.django_db
 
