@@ -14,7 +14,7 @@ command_prepare raises CommandRefused carrying its CommandResult.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from django.db import transaction
 
@@ -141,11 +141,40 @@ def command_precheck(*, charger: Charger, action: str, payload: dict) -> None:
     command_for(action).check(charger, payload)
 
 
+class _Refusal(Exception):
+    """Why a request is refused before sending; `action` is the OCPP action
+    when it is known ("" for an unknown one)."""
+
+    def __init__(self, code: str, description: str, *, action: str = "", details: dict | None = None) -> None:
+        super().__init__(description)
+        self.code, self.description, self.action, self.details = code, description, action, details or {}
+
+
 def _known(action: str) -> str:
     try:
         return action_name(action)
     except UnknownAction:
         return ""
+
+
+def _checked(charger: Charger, action: str, payload: Any, schema: SchemaCheck) -> tuple[str, dict]:
+    """The OCPP action and wire payload, in the order of the checks: the name,
+    the short form's defaults, the protocol's schema, then our own rules."""
+    try:
+        wire_action, wire_payload = command_resolve(charger=charger, action=action, payload=payload)
+    except UnknownAction as exc:
+        raise _Refusal("UnknownAction", str(exc)) from None
+    except BadCommand as exc:
+        raise _Refusal("BadCommand", str(exc), action=_known(action)) from None
+    try:
+        schema(wire_action, wire_payload)
+    except PayloadInvalid as exc:
+        raise _Refusal(exc.code, exc.description, action=wire_action, details=exc.details) from None
+    try:
+        command_precheck(charger=charger, action=wire_action, payload=wire_payload)
+    except BadCommand as exc:
+        raise _Refusal("BadCommand", str(exc), action=wire_action) from None
+    return wire_action, wire_payload
 
 
 def command_prepare(
@@ -164,19 +193,9 @@ def command_prepare(
     charger = Charger.objects.get(charger_id=charger_id)
     payload = payload if payload is not None else {}
     try:
-        wire_action, wire_payload = command_resolve(charger=charger, action=action, payload=payload)
-    except UnknownAction as exc:
-        _refuse(charger, "", str(action), payload, "UnknownAction", str(exc), {}, user_id, source)
-    except BadCommand as exc:
-        known = _known(action)
-        _refuse(charger, known, known or str(action), payload, "BadCommand", str(exc), {}, user_id, source)
-    try:
-        schema(wire_action, wire_payload)
-        command_precheck(charger=charger, action=wire_action, payload=wire_payload)
-    except PayloadInvalid as exc:
-        _refuse(charger, wire_action, wire_action, payload, exc.code, exc.description, exc.details, user_id, source)
-    except BadCommand as exc:
-        _refuse(charger, wire_action, wire_action, payload, "BadCommand", str(exc), {}, user_id, source)
+        wire_action, wire_payload = _checked(charger, action, payload, schema)
+    except _Refusal as refusal:
+        raise CommandRefused(_record_refusal(charger, refusal, action, payload, user_id, source)) from None
     request = redact(wire_action, wire_payload)
     command = Command.objects.create(
         charger=charger,
@@ -196,21 +215,12 @@ def command_prepare(
     )
 
 
-def _refuse(
-    charger: Charger,
-    action: str,
-    recorded_action: str,
-    payload: Any,
-    code: str,
-    description: str,
-    details: dict,
-    user_id: int | None,
-    source: str,
-) -> NoReturn:
-    """Record a command refused before sending and raise CommandRefused. The
-    record keeps the operator's payload as given (redacted); `action` is the
-    OCPP action when known ("" for an unknown one, which is recorded by the
-    name given)."""
+def _record_refusal(
+    charger: Charger, refusal: _Refusal, given: str, payload: Any, user_id: int | None, source: str
+) -> CommandResult:
+    """A refused command is on record like every other: by its OCPP action
+    (else by the name given), with the operator's payload as given, redacted."""
+    recorded_action = refusal.action or str(given)
     request = redact(recorded_action, payload if isinstance(payload, dict) else {})
     command = Command.objects.create(
         charger=charger,
@@ -219,22 +229,20 @@ def _refuse(
         created_by_id=user_id,
         source=clip(source, 20),
         status=CommandStatus.INVALID,
-        error_code=clip(code, 40),
-        error_description=description,
+        error_code=clip(refusal.code, 40),
+        error_description=refusal.description,
         duration_ms=0,
     )
-    raise CommandRefused(
-        CommandResult(
-            command_id=command.pk,
-            charger_id=charger.charger_id,
-            action=action,
-            request=request,
-            status=CommandStatus.INVALID,
-            error_code=code,
-            error_description=description,
-            error_details=details,
-            refused=True,
-        )
+    return CommandResult(
+        command_id=command.pk,
+        charger_id=charger.charger_id,
+        action=refusal.action,
+        request=request,
+        status=CommandStatus.INVALID,
+        error_code=refusal.code,
+        error_description=refusal.description,
+        error_details=refusal.details,
+        refused=True,
     )
 
 
