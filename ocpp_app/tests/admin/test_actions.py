@@ -91,6 +91,7 @@ def _run_admin_action(base_url: str, pk: int, action: str) -> str:
         ("make_inoperative", ANSWERS, "ADM-CP: ChangeAvailability answered Scheduled"),
         ("reset_soft", {}, "ADM-CP: Reset failed: NotImplemented"),
     ],
+    ids=["configuration", "reset", "unlock", "trigger", "inoperative", "reset-unanswered"],
 )
 async def test_an_admin_action_shows_the_chargers_answer(live_ocpp_server, action, answers, expected):
     await sync_to_async(create_staff)("boss", superuser=True)

@@ -6,7 +6,6 @@ import time
 
 import psutil
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from ocpp_app.models import Charger, Simulator
@@ -28,13 +27,6 @@ def wait_until(predicate, timeout: float = 20) -> bool:
 def run_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("SIMULATOR_RUN_DIR", str(tmp_path / "run"))
     return tmp_path / "run"
-
-
-@pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pw-admin-123")
-    client.force_login(user)
-    return client
 
 
 def make_simulator(server, name="ADMINSIM", **kw) -> Simulator:
@@ -71,16 +63,16 @@ def connected(charger_id: str) -> bool:
     return Charger.objects.filter(charger_id=charger_id, connected=True).exists()
 
 
-def test_admin_starts_and_stops_a_simulator(live_ocpp_server, staff_client, run_dir):
+def test_admin_starts_and_stops_a_simulator(live_ocpp_server, superuser_client, run_dir):
     sim = make_simulator(live_ocpp_server)
     pids = []
     url = reverse("admin:ocpp_app_simulator_changelist")
-    page = staff_client.get(url)
+    page = superuser_client.get(url)
     assert page.status_code == 200
     assert f"ws://127.0.0.1:{live_ocpp_server.port}/ocpp/ADMINSIM" in page.content.decode()
 
     try:
-        response = staff_client.post(url, {"action": "start_simulators", "_selected_action": [sim.pk]}, follow=True)
+        response = superuser_client.post(url, {"action": "start_simulators", "_selected_action": [sim.pk]}, follow=True)
         assert response.status_code == 200
         sim.refresh_from_db()
         assert sim.running and sim.started_at is not None
@@ -92,11 +84,11 @@ def test_admin_starts_and_stops_a_simulator(live_ocpp_server, staff_client, run_
         assert wait_until(lambda: Charger.objects.get(charger_id="ADMINSIM").transactions.exists())
 
         # Reloading the page keeps it running.
-        staff_client.get(url)
+        superuser_client.get(url)
         sim.refresh_from_db()
         assert sim.running and simulators.simulator_pid(sim) == pid
 
-        response = staff_client.post(url, {"action": "stop_simulators", "_selected_action": [sim.pk]}, follow=True)
+        response = superuser_client.post(url, {"action": "stop_simulators", "_selected_action": [sim.pk]}, follow=True)
         assert response.status_code == 200
         sim.refresh_from_db()
         assert not sim.running
@@ -108,7 +100,7 @@ def test_admin_starts_and_stops_a_simulator(live_ocpp_server, staff_client, run_
         kill_all(sim, pids)
 
 
-def test_a_dead_process_shows_as_stopped_and_resume_restarts_running_ones(live_ocpp_server, staff_client, run_dir):
+def test_a_dead_process_shows_as_stopped_and_resume_restarts_running_ones(live_ocpp_server, superuser_client, run_dir):
     sim = make_simulator(live_ocpp_server, name="RESUMESIM")
     pids = []
     try:
@@ -130,7 +122,7 @@ def test_a_dead_process_shows_as_stopped_and_resume_restarts_running_ones(live_o
         # A process that ended on its own is shown as stopped, with the reason.
         os.kill(second, signal.SIGKILL)
         assert wait_until(lambda: simulators.simulator_pid(sim) is None, 10)
-        staff_client.get(reverse("admin:ocpp_app_simulator_changelist"))
+        superuser_client.get(reverse("admin:ocpp_app_simulator_changelist"))
         sim.refresh_from_db()
         assert not sim.running and sim.last_error
     finally:
@@ -138,10 +130,10 @@ def test_a_dead_process_shows_as_stopped_and_resume_restarts_running_ones(live_o
 
 
 @pytest.mark.django_db
-def test_a_simulator_is_configured_in_the_admin_without_code(staff_client, run_dir):
+def test_a_simulator_is_configured_in_the_admin_without_code(superuser_client, run_dir):
     add = reverse("admin:ocpp_app_simulator_add")
-    assert staff_client.get(add).status_code == 200
-    response = staff_client.post(
+    assert superuser_client.get(add).status_code == 200
+    response = superuser_client.post(
         add,
         {
             "name": "Bay 4",
@@ -160,7 +152,7 @@ def test_a_simulator_is_configured_in_the_admin_without_code(staff_client, run_d
     )
     assert response.status_code == 302
     sim = Simulator.objects.get(name="Bay 4")
-    page = staff_client.get(reverse("admin:ocpp_app_simulator_changelist")).content.decode()
+    page = superuser_client.get(reverse("admin:ocpp_app_simulator_changelist")).content.decode()
     assert "ws://127.0.0.1:8000/ocpp/BAY4" in page and not sim.running
-    change = staff_client.get(reverse("admin:ocpp_app_simulator_change", args=[sim.pk]))
+    change = superuser_client.get(reverse("admin:ocpp_app_simulator_change", args=[sim.pk]))
     assert change.status_code == 200 and "not running" in change.content.decode()

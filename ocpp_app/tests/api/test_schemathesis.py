@@ -3,6 +3,8 @@ real server process: whatever a client sends, no 500s, and every answer is
 one the schema documents. Bounded: a few examples per operation, no
 deadline."""
 
+from datetime import UTC, datetime
+
 import pytest
 import requests
 import schemathesis
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 from schemathesis import checks
 
 from ocpp_app.models import RFID, Charger, Transaction
+from ocpp_app.tests.helpers import create_staff, token_of
 
 pytestmark = pytest.mark.e2e
 
@@ -25,24 +28,19 @@ KNOWN_CHARGER = "SCHEMA CP#1"
 KNOWN_TAG = "SCHEMA-TAG"
 
 
-def _seed() -> str:
-    from datetime import UTC, datetime
-
-    from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
-
+def _known_data_and_token() -> str:
+    """A charger, a transaction and a card the examples can name, and a staff token."""
     charger = Charger.objects.create(charger_id=KNOWN_CHARGER)
     Transaction.objects.create(
         charger=charger, connector_id=1, id_tag=KNOWN_TAG, meter_start=0, start_time=datetime(2026, 1, 1, tzinfo=UTC)
     )
     RFID.objects.create(id_tag=KNOWN_TAG)
-    user = get_user_model().objects.create_user("schemathesis", is_staff=True)
-    return Token.objects.create(user=user).key
+    return token_of(create_staff("schemathesis"))
 
 
 @pytest.mark.filterwarnings("ignore")
 def test_no_request_the_schema_allows_makes_the_server_fail(live_ocpp_server):
-    token = _seed()
+    token = _known_data_and_token()
     headers = {"Authorization": f"Token {token}"}
     schema = schemathesis.openapi.from_url(f"{live_ocpp_server.http_url}/ocpp/api/schema/?format=json")
     operations = [result.ok() for result in schema.get_all_operations()]

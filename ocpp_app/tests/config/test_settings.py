@@ -2,14 +2,13 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.settings import env_bool, env_choice, env_float, env_int, env_list
+from config.settings import BASE_DIR, env_bool, env_choice, env_float, env_int, env_list
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = BASE_DIR
 
 
 def test_it_refuses_to_start_with_a_malformed_boolean():

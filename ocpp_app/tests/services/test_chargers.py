@@ -60,6 +60,17 @@ def test_it_stores_the_boot_identity_fields():
     ) == ("Vendor", "Model", "SN1", "BOX1", "1.2.3", "ICCID", "IMSI", "MT", "MSN")
 
 
+def test_it_does_not_overwrite_operator_fields_on_boot(monkeypatch):
+    charger = Charger.objects.create(charger_id="B1")
+    stale = Charger.objects.get(pk=charger.pk)
+    # The boot read its row; then an operator (another worker) changed it.
+    Charger.objects.filter(pk=charger.pk).update(password_hash="new-hash", require_rfid=True)
+    monkeypatch.setattr(chargers, "charger_get_or_create", lambda **kwargs: stale)
+    chargers.charger_boot(charger_id="B1", identity=chargers.BootIdentity(vendor="V", model="M"))
+    charger.refresh_from_db()
+    assert (charger.password_hash, charger.require_rfid, charger.vendor) == ("new-hash", True, "V")
+
+
 def test_it_records_the_boot_time():
     boot()
     assert Charger.objects.get(charger_id="CP1").last_boot_at is not None

@@ -28,6 +28,29 @@ def test_it_stores_a_data_transfer():
     )
 
 
+# OCPP_DATA_TRANSFER_VENDORS: an entry "vendor" accepts any messageId of that
+# vendor, "vendor:messageId" only that message; anything else is unknown.
+@pytest.mark.parametrize(
+    "vendors, vendor_id, message_id, status",
+    [
+        ([], "acme", "x", "UnknownVendorId"),
+        (["acme"], "acme", "anything", "Accepted"),
+        (["acme"], "acme", None, "Accepted"),
+        (["acme:price"], "acme", "price", "Accepted"),
+        (["acme:price"], "acme", "other", "UnknownMessageId"),
+        (["acme:price"], "acme", None, "UnknownMessageId"),
+        (["acme:price", "acme:tariff"], "acme", "tariff", "Accepted"),
+        (["other"], "acme", "price", "UnknownVendorId"),
+    ],
+)
+def test_it_answers_data_transfer_by_vendor_and_message_id(settings, vendors, vendor_id, message_id, status):
+    settings.OCPP_DATA_TRANSFER_VENDORS = vendors
+    result = notifications.data_transfer_receive(
+        charger_id="DT1", vendor_id=vendor_id, message_id=message_id, data="{}"
+    )
+    assert result.status == status
+
+
 def test_it_answers_an_unknown_vendor_with_unknown_vendor_id(settings):
     settings.OCPP_DATA_TRANSFER_VENDORS = ["Known"]
     result = notifications.data_transfer_receive(charger_id="CP1", vendor_id="ACME")

@@ -1,23 +1,18 @@
 """QR codes of the landing pages: made after commit on a background thread
-whenever a charger is created or its landing URL changes, stored, and never
-written by a page."""
+whenever a charger is created or its landing URL changes, and stored."""
 
 import io
 import threading
 
 import png
 import pytest
-from django.template import Context, Template
-from django.urls import reverse
 
 from ocpp_app.models import Charger
 from ocpp_app.services import qr
 from ocpp_app.services.chargers import charger_get_or_create
 from ocpp_app.services.qr import (
     charger_qr_refresh,
-    landing_url,
     qr_codes_refresh_stale,
-    qr_render,
     wait_for_qr_codes,
 )
 
@@ -130,58 +125,6 @@ def test_start_up_remakes_the_codes_that_are_missing_or_for_another_public_url(s
     assert set(Charger.objects.values_list("qr_url", flat=True)) == {
         f"https://moved.example.org/ocpp/c/{cid}/" for cid in ("S1", "S2", "S3")
     }
-
-
-def test_the_png_and_svg_endpoints_serve_the_stored_code_and_downloads(client):
-    charger = Charger.objects.create(charger_id="CP:1")
-    charger_qr_refresh(charger)
-    response = client.get(reverse("ocpp:qr-png", args=["CP:1"]))
-    assert response["Content-Type"] == "image/png"
-    assert response.content == bytes(charger.qr_png)
-    svg = client.get(reverse("ocpp:qr-svg", args=["CP:1"]) + "?download=1")
-    assert svg["Content-Type"] == "image/svg+xml"
-    assert svg["Content-Disposition"] == 'attachment; filename="qr-CP_1.svg"'
-    assert svg.content.decode() == charger.qr_svg
-
-
-def test_the_endpoints_render_a_missing_code_without_storing_it(client, django_assert_num_queries):
-    charger = Charger.objects.create(charger_id="CP1")
-    Charger.objects.filter(pk=charger.pk).update(qr_url="", qr_png=None, qr_svg="")
-    png_body, svg_body = qr_render(landing_url("CP1"))
-    with django_assert_num_queries(1):  # the SELECT: no write
-        response = client.get(reverse("ocpp:qr-png", args=["CP1"]))
-    assert response.content == png_body
-    assert client.get(reverse("ocpp:qr-svg", args=["CP1"])).content.decode() == svg_body
-    assert Charger.objects.filter(pk=charger.pk, qr_url="", qr_png=None, qr_svg="").exists()
-
-
-def test_the_endpoints_serve_the_code_of_the_current_public_url_without_storing_it(client, settings):
-    charger = Charger.objects.create(charger_id="CP1")
-    charger_qr_refresh(charger)
-    old_url = charger.qr_url
-    settings.OCPP_PUBLIC_URL = "https://other.example.org"
-    response = client.get(reverse("ocpp:qr-png", args=["CP1"]))
-    assert response.content == qr_render("https://other.example.org/ocpp/c/CP1/")[0]
-    assert Charger.objects.get(pk=charger.pk).qr_url == old_url
-
-
-def test_the_template_tags_render_the_code():
-    charger = Charger.objects.create(charger_id="T1")
-    charger_qr_refresh(charger)
-    html = Template(
-        "{% load ocpp_tags %}{% charger_qr c 120 %}|{% charger_qr c 90 True %}|{% charger_qr_src c 'svg' %}"
-    ).render(Context({"c": charger}))
-    linked, inline, svg = html.split("|")
-    assert 'src="/ocpp/c/T1/qr.png"' in linked and 'width="120"' in linked
-    assert 'src="data:image/png;base64,' in inline
-    assert svg == "/ocpp/c/T1/qr.svg"
-
-
-def test_the_inline_tag_renders_a_missing_code_without_storing_it():
-    charger = Charger.objects.create(charger_id="T2")
-    html = Template("{% load ocpp_tags %}{% charger_qr c 90 True %}").render(Context({"c": charger}))
-    assert 'src="data:image/png;base64,' in html
-    assert Charger.objects.filter(pk=charger.pk, qr_url="", qr_png=None).exists()
 
 
 @committed
