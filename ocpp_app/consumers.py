@@ -24,7 +24,7 @@ from ocpp_app.runtime import events
 from ocpp_app.runtime.charger_log import charger_log
 from ocpp_app.runtime.group_commit import run as commit
 from ocpp_app.services import chargers
-from ocpp_app.services.secrets import secret_verify
+from ocpp_app.services.secrets import secret_hash, secret_is_fast, secret_needs_rehash, secret_verify
 
 logger = logging.getLogger("ocpp_app.consumers")
 SUBPROTOCOL = "ocpp1.6"
@@ -103,11 +103,21 @@ class OCPPConsumer(AsyncWebsocketConsumer):
         }
         admission = await commit(chargers.charger_admit, **admit)
         if admission.outcome == "authenticate":
-            if not await self._authenticated(charger_id, admission.password_hash):
+            password = await self._authenticated(charger_id, admission.password_hash)
+            if password is None:
                 charger_log(charger_id, "Refused: missing or wrong credentials (401)", logging.WARNING)
                 await self.deny(401, "Authentication required", [(b"www-authenticate", b'Basic realm="OCPP"')])
                 return
-            admission = await commit(chargers.charger_admit, **admit, password_checked=True)
+            admission = await commit(
+                chargers.charger_admit,
+                **admit,
+                password_checked=True,
+                password_rehash=(
+                    (admission.password_hash, secret_hash(password))
+                    if secret_needs_rehash(admission.password_hash)
+                    else None
+                ),
+            )
         if admission.outcome == "unknown":
             charger_log(charger_id, "Refused: unknown charger (404)", logging.WARNING)
             await self.deny(404, "Unknown charger")
@@ -139,15 +149,21 @@ class OCPPConsumer(AsyncWebsocketConsumer):
         charger_log(charger_id, f"Connected (subprotocol={subprotocol or 'none'}) path={identity.path}")
         await events.publish(charger_id, "connected")
 
-    async def _authenticated(self, charger_id: str, password_hash: str) -> bool:
+    async def _authenticated(self, charger_id: str, password_hash: str) -> str | None:
+        """The password of valid Basic-auth credentials for this charger, or None."""
         credentials = basic_credentials(self.scope.get("headers", []))
         if credentials is None or credentials[0] != charger_id or not password_hash:
-            return False
-        # Password hashing is deliberately slow: keep it off the event loop and
-        # off the database thread.
-        return await sync_to_async(secret_verify, thread_sensitive=False)(
-            password=credentials[1], password_hash=password_hash
-        )
+            return None
+        password = credentials[1]
+        if secret_is_fast(password_hash):
+            ok = secret_verify(password=password, password_hash=password_hash)  # microseconds: inline
+        else:
+            # A legacy Django hash is slow on purpose: off the event loop and
+            # off the database thread (and migrated once it matched).
+            ok = await sync_to_async(secret_verify, thread_sensitive=False)(
+                password=password, password_hash=password_hash
+            )
+        return password if ok else None
 
     async def deny(self, status: int, reason: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
         """Refuse before the upgrade with a real HTTP status where the server

@@ -105,6 +105,7 @@ def charger_admit(
     unknown_policy: str,
     require_auth: bool,
     password_checked: bool = False,
+    password_rehash: tuple[str, str] | None = None,
 ) -> Admission:
     """The whole admission rule of a handshake: the unknown-charger policy
     (OCPP_UNKNOWN_CHARGERS, passed as `unknown_policy`), the password rule
@@ -112,7 +113,9 @@ def charger_admit(
     the connection. ONE database call for a charger without a password (the
     common case, and what a reconnect storm is made of); a charger with one
     comes back with `password_checked=True` once its password was verified.
-    Two queries for a known charger."""
+    Two queries for a known charger. `password_rehash` (old hash, new hash):
+    a password that matched a legacy hash is stored again in the fast form,
+    unless an operator changed it in the meantime."""
     row = (
         Charger.objects.filter(charger_id=charger_id)
         .values_list("password_hash", "registration_status", "connected", "channel_name")
@@ -124,6 +127,9 @@ def charger_admit(
     if not password_checked and (require_auth or (row is not None and row[0])):
         # Nothing is recorded before the password is checked (off this thread).
         return Admission("authenticate", password_hash=row[0] if row else "")
+    if password_rehash is not None:
+        old_hash, new_hash = password_rehash
+        Charger.objects.filter(charger_id=charger_id, password_hash=old_hash).update(password_hash=new_hash)
     result = _mark_connected(
         charger_id=charger_id,
         row=row[1:] if row else None,

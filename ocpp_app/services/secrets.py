@@ -10,9 +10,12 @@ the charger's stored configuration) goes through `redact` first, so the key
 is never written anywhere but as a hash.
 """
 
+import hashlib
+import hmac
+import secrets
 from typing import Any
 
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import check_password
 
 AUTHORIZATION_KEY = "AuthorizationKey"
 # What is kept and shown in place of a key.
@@ -48,15 +51,65 @@ def password_validate(password: object) -> None:
         raise InvalidPassword(f"{RULE}; this one has a space, a control or a non-ASCII character")
 
 
+# An AuthorizationKey is a 16-40 character machine secret checked on every
+# reconnect, not a person's password: Django's hashers spend ~100 ms of CPU
+# per check on purpose, so a storm of 10 000 authenticated chargers (or an
+# attacker guessing) cost minutes of CPU. A salted HMAC-SHA256 costs
+# microseconds and is fit for high-entropy keys; passwords stored by the
+# Django hasher are still accepted and re-stored this way on their next
+# successful login (`secret_needs_rehash`).
+FAST_SCHEME = "hmac_sha256"
+_SALT_BYTES = 16
+
+
 def secret_hash(password: str) -> str:
-    """The stored form of a password (Django's password hasher)."""
-    return make_password(password)
+    """The stored form of a password: `hmac_sha256$<salt hex>$<digest hex>`."""
+    salt = secrets.token_bytes(_SALT_BYTES)
+    return f"{FAST_SCHEME}${salt.hex()}${_digest(salt, password)}"
+
+
+def _digest(salt: bytes, password: str) -> str:
+    return hmac.new(salt, password.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def secret_is_fast(password_hash: str) -> bool:
+    """Whether checking against this hash is cheap enough for the event loop."""
+    return password_hash.startswith(FAST_SCHEME + "$")
+
+
+def secret_needs_rehash(password_hash: str) -> bool:
+    return bool(password_hash) and not secret_is_fast(password_hash)
+
+
+# Passwords verified against a slow (legacy) hash, for the life of the
+# process: their check is not paid again before the hash is migrated.
+# password hash -> SHA-256 of the password that matched it; bounded.
+_verified: dict[str, bytes] = {}
+_VERIFIED_MAX = 100_000
 
 
 def secret_verify(*, password: str, password_hash: str) -> bool:
     """Constant-time check of a password against its stored hash; no hash
     never matches."""
-    return bool(password_hash) and check_password(password, password_hash)
+    if not password_hash:
+        return False
+    if secret_is_fast(password_hash):
+        try:
+            _, salt, digest = password_hash.split("$")
+            salt_bytes = bytes.fromhex(salt)
+        except ValueError:  # a damaged hash
+            return False
+        return hmac.compare_digest(_digest(salt_bytes, password), digest)
+    fingerprint = hashlib.sha256(password.encode("utf-8")).digest()
+    known = _verified.get(password_hash)
+    if known is not None:
+        return hmac.compare_digest(known, fingerprint)
+    if not check_password(password, password_hash):
+        return False
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[password_hash] = fingerprint
+    return True
 
 
 def _holds_key(item: object) -> bool:

@@ -7,11 +7,11 @@ import urllib.parse
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from ocpp_app.services.secrets import secret_verify
 from rest_framework.test import APIClient
 
 from ocpp_app.models import RFID, Charger, Connector, MessageLog, MeterReading, Transaction
 from ocpp_app.services.chargers import BOOT_IDENTITY_FIELDS, BootIdentity, charger_boot
+from ocpp_app.services.secrets import secret_verify
 from ocpp_app.tests.helpers import STAFF_PASSWORD, api_client_for, create_viewer
 
 pytestmark = pytest.mark.django_db
@@ -225,7 +225,9 @@ def test_patch_sets_and_clears_the_password(client):
     response = client.patch(url_of("P4"), {"password": "A-valid-key-0123456"}, format="json")
     assert response.status_code == 200 and response.json()["has_password"] is True
     assert "A-valid-key" not in response.content.decode()
-    assert secret_verify(password="A-valid-key-0123456", password_hash=Charger.objects.get(charger_id="P4").password_hash)
+    assert secret_verify(
+        password="A-valid-key-0123456", password_hash=Charger.objects.get(charger_id="P4").password_hash
+    )
     assert client.patch(url_of("P4"), {"password": "with space in it 123"}, format="json").status_code == 400
     assert client.patch(url_of("P4"), {"password": ""}, format="json").json()["has_password"] is False
     assert Charger.objects.get(charger_id="P4").password_hash == ""

@@ -4,7 +4,6 @@ pre-checks and the effects of answers (no charger needed)."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.hashers import check_password
 from django.utils import timezone
 
 from ocpp_app.models import Charger, Command, CommandStatus, Reservation, ReservationStatus, Transaction
@@ -12,7 +11,7 @@ from ocpp_app.ocpp.commands import check_schema
 from ocpp_app.services import commands as svc
 from ocpp_app.services.chargers import charger_set_password
 from ocpp_app.services.commands import CallOutcome, PreparedCommand, reservations_expire
-from ocpp_app.services.secrets import REDACTED
+from ocpp_app.services.secrets import REDACTED, secret_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -85,11 +84,13 @@ def test_a_rejected_authorization_key_keeps_the_password_and_an_accepted_one_rep
     command = _command("S4", "ChangeConfiguration", request)
     assert Command.objects.get(pk=command.command_id).request["value"] == REDACTED
     _answered(command, {"status": "Rejected"})
-    assert check_password("the-old-password-1", Charger.objects.get(charger_id="S4").password_hash)
+    assert secret_verify(
+        password="the-old-password-1", password_hash=Charger.objects.get(charger_id="S4").password_hash
+    )
     _answered(_command("S4", "ChangeConfiguration", request), {"status": "Accepted"})
     charger = Charger.objects.get(charger_id="S4")
-    assert check_password("the-new-password-2", charger.password_hash)
-    assert not check_password("the-old-password-1", charger.password_hash)
+    assert secret_verify(password="the-new-password-2", password_hash=charger.password_hash)
+    assert not secret_verify(password="the-old-password-1", password_hash=charger.password_hash)
     assert charger.config["configurationKey"]["AuthorizationKey"]["value"] == REDACTED
 
 

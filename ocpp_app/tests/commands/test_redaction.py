@@ -3,13 +3,12 @@ command record, an operator's answer or the stored configuration, whatever
 its spelling and however the charger answered."""
 
 import pytest
-from django.contrib.auth.hashers import check_password
 
 from ocpp_app.models import Charger, Command, CommandStatus
 from ocpp_app.ocpp import commands
 from ocpp_app.services import commands as svc
 from ocpp_app.services.chargers import charger_set_password
-from ocpp_app.services.secrets import REDACTED, redact
+from ocpp_app.services.secrets import REDACTED, redact, secret_verify
 from ocpp_app.tests.helpers import create_charger
 
 pytestmark = pytest.mark.django_db
@@ -69,5 +68,5 @@ def test_any_spelling_of_authorization_key_is_checked_redacted_and_rotates_the_p
         prepared=command, outcome=svc.CallOutcome(status=CommandStatus.OK, payload={"status": "Accepted"})
     )
     charger.refresh_from_db()
-    assert check_password("the-new-password-2", charger.password_hash)
+    assert secret_verify(password="the-new-password-2", password_hash=charger.password_hash)
     assert "the-new-password-2" not in str(charger.config)

@@ -2,11 +2,15 @@
 profile 1)."""
 
 import pytest
+from django.contrib.auth.hashers import make_password
 
+from ocpp_app.models import Charger
+from ocpp_app.services.secrets import secret_is_fast, secret_verify
 from ocpp_app.tests.helpers import (
     PASSWORD,
     TIMEOUT,
     acreate_charger,
+    aget_charger,
     basic,
     charger_socket,
     communicator,
@@ -70,3 +74,25 @@ async def test_it_accepts_a_charger_with_its_password_when_auth_is_required(sett
     connected, _ = await comm.connect(timeout=TIMEOUT)
     await comm.disconnect()
     assert connected is True
+
+
+async def test_it_migrates_a_legacy_password_hash_on_a_successful_login(fast_hasher):
+    charger = await acreate_charger()
+    await Charger.objects.filter(pk=charger.pk).aupdate(password_hash=make_password(PASSWORD))
+    async with charger_socket(headers=basic("CP1", PASSWORD)) as comm:
+        assert await heartbeat_still_answered(comm)
+    stored = (await aget_charger()).password_hash
+    assert secret_is_fast(stored) and secret_verify(password=PASSWORD, password_hash=stored)
+    async with charger_socket(headers=basic("CP1", PASSWORD)) as comm:
+        assert await heartbeat_still_answered(comm)
+
+
+async def test_it_keeps_a_password_hash_that_matched_nothing(fast_hasher):
+    charger = await acreate_charger()
+    legacy = make_password(PASSWORD)
+    await Charger.objects.filter(pk=charger.pk).aupdate(password_hash=legacy)
+    comm = communicator(headers=basic("CP1", "wrong-password-wrong"))
+    connected, _ = await comm.connect(timeout=TIMEOUT)
+    await comm.disconnect()
+    assert connected is False
+    assert (await aget_charger()).password_hash == legacy

@@ -2,6 +2,7 @@
 one module every layer asks."""
 
 import pytest
+from django.contrib.auth.hashers import make_password
 
 from ocpp_app.models import Charger
 from ocpp_app.services.chargers import charger_set_password
@@ -14,6 +15,8 @@ from ocpp_app.services.secrets import (
     redact,
     redact_details,
     secret_hash,
+    secret_is_fast,
+    secret_needs_rehash,
     secret_verify,
 )
 
@@ -125,3 +128,22 @@ def test_a_hash_verifies_only_its_password():
     assert secret_verify(password=KEY, password_hash=stored)
     assert not secret_verify(password=KEY + "x", password_hash=stored)
     assert not secret_verify(password="", password_hash="")
+
+
+def test_a_new_hash_is_the_fast_salted_form():
+    first, second = secret_hash(KEY), secret_hash(KEY)
+    assert first.startswith("hmac_sha256$") and secret_is_fast(first)
+    assert first != second  # salted
+    assert not secret_needs_rehash(first)
+
+
+def test_a_legacy_django_hash_still_verifies_and_needs_a_rehash():
+    legacy = make_password(KEY)
+    assert secret_verify(password=KEY, password_hash=legacy)
+    assert not secret_verify(password=KEY + "x", password_hash=legacy)
+    assert secret_needs_rehash(legacy)
+
+
+def test_a_damaged_fast_hash_never_matches():
+    assert not secret_verify(password=KEY, password_hash="hmac_sha256$zz$00")
+    assert not secret_verify(password=KEY, password_hash="hmac_sha256$00")
