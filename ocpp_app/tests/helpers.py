@@ -36,7 +36,7 @@ from ocpp_app import consumers
 from ocpp_app.models import Charger, Connector, MessageLog, MeterReading, Transaction
 from ocpp_app.ocpp.charge_point import CentralSystem
 from ocpp_app.runtime.message_log import get_writer
-from ocpp_app.services.chargers import charger_set_password
+from ocpp_app.services.chargers import charger_admit, charger_set_password
 
 TIMEOUT = 5  # generous: only ever reached when a test is failing
 BOOT = {"chargePointVendor": "ACME", "chargePointModel": "Volt"}
@@ -149,6 +149,36 @@ def make_session(
         tx.energy_wh = readings * step_wh
         tx.save()
     return tx
+
+
+def admit(charger_id: str = "CP1", *, unknown_policy="accept", require_auth=False, connection_id="c1", **extra):
+    """charger_admit as the consumer calls it at a handshake."""
+    return charger_admit(
+        charger_id=charger_id,
+        path=f"/ocpp/{charger_id}",
+        connection_id=connection_id,
+        channel_name=f"chan-{connection_id}",
+        subprotocol="ocpp1.6",
+        unknown_policy=unknown_policy,
+        require_auth=require_auth,
+        **extra,
+    )
+
+
+def charger_admin_form(**fields) -> dict:
+    """What the admin's charger form posts (no connector rows), with `fields`."""
+    return {
+        "name": "",
+        "registration_status": "Accepted",
+        "config": "{}",
+        "latitude": "",
+        "longitude": "",
+        "connectors-TOTAL_FORMS": "0",
+        "connectors-INITIAL_FORMS": "0",
+        "connectors-MIN_NUM_FORMS": "0",
+        "connectors-MAX_NUM_FORMS": "1000",
+        **fields,
+    }
 
 
 @database_sync_to_async

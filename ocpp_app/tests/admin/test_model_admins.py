@@ -9,7 +9,7 @@ from django.urls import reverse
 from ocpp_app import models
 from ocpp_app.models import Charger
 from ocpp_app.services.qr import wait_for_qr_codes
-from ocpp_app.tests.helpers import make_charger, make_session
+from ocpp_app.tests.helpers import charger_admin_form, make_charger, make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -69,19 +69,7 @@ def test_the_change_form_has_the_leaflet_map_widget(superuser_client):
 
 
 def change_data(charger: Charger, **overrides) -> dict:
-    data = {
-        "name": charger.name,
-        "registration_status": charger.registration_status,
-        "config": "{}",
-        "latitude": "",
-        "longitude": "",
-        "connectors-TOTAL_FORMS": "0",
-        "connectors-INITIAL_FORMS": "0",
-        "connectors-MIN_NUM_FORMS": "0",
-        "connectors-MAX_NUM_FORMS": "1000",
-    }
-    data.update(overrides)
-    return data
+    return charger_admin_form(**{"name": charger.name, "registration_status": charger.registration_status, **overrides})
 
 
 def test_saving_the_form_stores_the_coordinates(superuser_client):

@@ -4,10 +4,7 @@ positions, and the one date-time rule of its filters."""
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from ocpp_app.models import RFID, Charger, Transaction
 
@@ -15,11 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def client():
-    staff = get_user_model().objects.create_user("staff", password="staff-pass-123", is_staff=True)
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
-    return api
+def client(api_client):
+    """Every test here speaks to the API as the operator, with a token."""
+    return api_client
 
 
 @pytest.mark.parametrize(

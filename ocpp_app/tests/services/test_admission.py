@@ -3,22 +3,9 @@
 import pytest
 
 from ocpp_app.models import Charger
-from ocpp_app.services.chargers import charger_admit
+from ocpp_app.tests.helpers import admit
 
 pytestmark = pytest.mark.django_db
-
-
-def admit(charger_id="CP1", *, unknown_policy="accept", require_auth=False, connection_id="c1", **extra):
-    return charger_admit(
-        charger_id=charger_id,
-        path=f"/ocpp/{charger_id}",
-        connection_id=connection_id,
-        channel_name=f"chan-{connection_id}",
-        subprotocol="ocpp1.6",
-        unknown_policy=unknown_policy,
-        require_auth=require_auth,
-        **extra,
-    )
 
 
 def test_it_connects_a_known_charger_without_a_password_in_two_queries(django_assert_num_queries):

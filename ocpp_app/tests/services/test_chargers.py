@@ -7,6 +7,7 @@ import pytest
 from ocpp_app.models import Charger, Connector, RegistrationStatus, StatusNotificationRecord
 from ocpp_app.services import chargers
 from ocpp_app.services.secrets import InvalidPassword, secret_verify
+from ocpp_app.tests.helpers import admit
 
 pytestmark = pytest.mark.django_db
 
@@ -19,15 +20,7 @@ def boot(charger_id: str = "CP1", **extra) -> chargers.BootResult:
 
 
 def connect(charger_id: str = "CP1", connection_id: str = "c1", unknown_policy="accept") -> chargers.ConnectResult:
-    return chargers.charger_admit(
-        charger_id=charger_id,
-        path=f"/ocpp/{charger_id}",
-        connection_id=connection_id,
-        channel_name=f"chan-{connection_id}",
-        subprotocol="ocpp1.6",
-        unknown_policy=unknown_policy,
-        require_auth=False,
-    ).result
+    return admit(charger_id, connection_id=connection_id, unknown_policy=unknown_policy).result
 
 
 def status(connector_id: int = 1, value: str = "Available", timestamp: datetime | None = T0, **extra):

@@ -3,6 +3,7 @@ whenever a charger is created or its landing URL changes, and stored."""
 
 import io
 import threading
+import time
 
 import png
 import pytest
@@ -15,11 +16,26 @@ from ocpp_app.services.qr import (
     qr_codes_refresh_stale,
     wait_for_qr_codes,
 )
+from ocpp_app.tests.helpers import admit
 
 pytestmark = pytest.mark.django_db
 
 # The background thread sees only committed rows.
 committed = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def render_threads(monkeypatch) -> list[str]:
+    """The name of the thread of every QR code rendered from now on."""
+    names: list[str] = []
+    real_render = qr.qr_render
+
+    def spy(url):
+        names.append(threading.current_thread().name)
+        return real_render(url)
+
+    monkeypatch.setattr(qr, "qr_render", spy)
+    return names
 
 
 @committed
@@ -43,18 +59,23 @@ def test_it_creates_the_qr_code_for_an_auto_created_charger():
 
 
 @committed
-def test_it_renders_only_on_the_background_thread_never_on_the_saving_one(monkeypatch):
-    rendered_on = []
-    real_render = qr.qr_render
-
-    def spy(url):
-        rendered_on.append(threading.current_thread().name)
-        return real_render(url)
-
-    monkeypatch.setattr(qr, "qr_render", spy)
+def test_it_renders_only_on_the_background_thread_never_on_the_saving_one(render_threads):
     Charger.objects.create(charger_id="OPERATOR1")  # as the admin and the API do
     wait_for_qr_codes()
-    assert rendered_on and all(name.startswith("qr-codes") for name in rendered_on)
+    assert render_threads and all(name.startswith("qr-codes") for name in render_threads)
+
+
+@committed
+def test_it_makes_the_code_of_a_charger_first_seen_on_a_connection_in_the_background(render_threads):
+    # Never on the database-writer thread the charger's messages wait for.
+    admit("FIRST1")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not Charger.objects.get(charger_id="FIRST1").qr_png:
+        time.sleep(0.02)
+    charger = Charger.objects.get(charger_id="FIRST1")
+    assert charger.qr_png and charger.qr_svg.startswith("<?xml")
+    assert charger.qr_url.endswith("/ocpp/c/FIRST1/")
+    assert render_threads and all(name.startswith("qr-codes") for name in render_threads)
 
 
 def test_nothing_is_made_before_the_transaction_commits(monkeypatch, django_capture_on_commit_callbacks):
