@@ -4,7 +4,8 @@ The load client speaks OCPP over the network and never touches the database
 itself; what it needs from the database before and after a run goes through
 this command, so that the bench holds no ORM code or SQL of its own:
 
-  prepare  create the known chargers of a storm, as after a server restart
+  prepare  create the known chargers of a storm, as after a server restart,
+           each with a Basic-auth password if one is given
   backlog  report how a replayed transaction's readings were stored
   version  the database's vendor and version, for the report
 """
@@ -17,20 +18,41 @@ from django.db import connection
 
 from ocpp_app.models import Charger, MeterReading, Transaction
 from ocpp_app.services.qr import landing_url, qr_render
+from ocpp_app.services.secrets import InvalidPassword, password_validate, secret_hash
 
 
-def known_chargers_create(prefix: str, count: int) -> int:
+def known_chargers_create(prefix: str, count: int, password: str = "") -> int:
     """Chargers `<prefix>00000` ... as a restarted server finds them: rows made
     in bulk (no per-row signal), each with an up-to-date landing-page QR code.
     One code is rendered and shared: rendering 10 000 would take minutes, and
-    the server only checks that a stored code is there for the current URL."""
+    the server only checks that a stored code is there for the current URL.
+
+    With a `password`, every one of them (existing ones too, which keep the
+    rest of their row) requires it in Basic auth; each is stored as the
+    server stores an AuthorizationKey, with a salt of its own."""
+    if password:
+        password_validate(password)
     png, svg = qr_render(landing_url(prefix))
     ids = [f"{prefix}{i:05d}" for i in range(count)]
+    existing = set(Charger.objects.filter(charger_id__in=ids).values_list("charger_id", flat=True))
+
+    def hashed() -> str:
+        return secret_hash(password) if password else ""
+
     Charger.objects.bulk_create(
-        [Charger(charger_id=i, qr_url=landing_url(i), qr_png=png, qr_svg=svg) for i in ids],
+        [
+            Charger(charger_id=i, qr_url=landing_url(i), qr_png=png, qr_svg=svg, password_hash=hashed())
+            for i in ids
+            if i not in existing
+        ],
         batch_size=500,
         ignore_conflicts=True,
     )
+    if password and existing:
+        kept = list(Charger.objects.filter(charger_id__in=existing).only("pk"))
+        for charger in kept:
+            charger.password_hash = hashed()
+        Charger.objects.bulk_update(kept, ["password_hash"], batch_size=500)
     return Charger.objects.filter(charger_id__in=ids).count()
 
 
@@ -66,6 +88,7 @@ class Command(BaseCommand):
         prepare = sub.add_parser("prepare", help="create known chargers <prefix>00000...")
         prepare.add_argument("--prefix", required=True)
         prepare.add_argument("--count", type=int, required=True)
+        prepare.add_argument("--password", default="", help="Basic-auth password every one of them requires")
         backlog = sub.add_parser("backlog", help="JSON report of a replayed transaction's readings")
         backlog.add_argument("transaction_id", type=int)
         sub.add_parser("version", help="JSON vendor and version of the database")
@@ -74,7 +97,11 @@ class Command(BaseCommand):
         if action == "prepare":
             if options["count"] < 0:
                 raise CommandError("--count must be 0 or more")
-            result: dict[str, Any] = {"chargers": known_chargers_create(options["prefix"], options["count"])}
+            try:
+                count = known_chargers_create(options["prefix"], options["count"], options["password"])
+            except InvalidPassword as error:
+                raise CommandError(f"--password: {error}") from error
+            result: dict[str, Any] = {"chargers": count}
         elif action == "backlog":
             result = backlog_report(options["transaction_id"])
         else:

@@ -9,6 +9,7 @@ from django.db import connection
 
 from ocpp_app.models import Charger, MeterReading, Transaction
 from ocpp_app.services.qr import qr_is_current
+from ocpp_app.services.secrets import secret_is_fast, secret_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +32,30 @@ def test_it_keeps_existing_chargers_when_preparing_twice(capsys):
     assert bench_db(capsys, "prepare", "--prefix", "STORM", "--count", "2") == {"chargers": 2}
     assert bench_db(capsys, "prepare", "--prefix", "STORM", "--count", "2") == {"chargers": 2}
     assert Charger.objects.get(charger_id="STORM00001").name == "kept"
+
+
+def test_it_gives_every_prepared_charger_the_password_as_the_server_stores_it(capsys):
+    Charger.objects.create(charger_id="STORM00001", name="kept")
+    password = "bench-storm-key-0123"
+    assert bench_db(capsys, "prepare", "--prefix", "STORM", "--count", "3", "--password", password) == {"chargers": 3}
+    chargers = list(Charger.objects.order_by("charger_id"))
+    assert [c.name for c in chargers] == ["", "kept", ""]
+    # The fast form the handshake checks inline, each with a salt of its own.
+    assert all(secret_is_fast(c.password_hash) for c in chargers)
+    assert len({c.password_hash for c in chargers}) == 3
+    assert all(secret_verify(password=password, password_hash=c.password_hash) for c in chargers)
+    assert not secret_verify(password="another-password-0123", password_hash=chargers[0].password_hash)
+
+
+def test_it_prepares_chargers_without_a_password_by_default(capsys):
+    bench_db(capsys, "prepare", "--prefix", "STORM", "--count", "2")
+    assert list(Charger.objects.values_list("password_hash", flat=True)) == ["", ""]
+
+
+def test_it_refuses_a_password_the_server_would_never_accept():
+    with pytest.raises(CommandError, match="--password"):
+        call_command("bench_db", "prepare", "--prefix", "X", "--count", "1", "--password", "short")
+    assert not Charger.objects.exists()
 
 
 def test_it_refuses_a_negative_count():
