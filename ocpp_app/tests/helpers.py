@@ -331,9 +331,10 @@ async def answer_next_call(comm: WebsocketCommunicator | FakeSocket, frame_for: 
     return sent
 
 
-async def operator_call(action: str, payload: dict, timeout: float = TIMEOUT, charger_id: str = "CP1") -> str:
+async def operator_call(action: str, payload: dict, timeout: float = TIMEOUT, charger_id: str = "CP1", **extra) -> str:
     """Send an operator's CALL to the consumer holding the charger's socket, as
-    the command service does; returns the channel its answer comes back on."""
+    the command service does (`extra`: more fields of the message, such as its
+    deadline); returns the channel its answer comes back on."""
     layer = get_channel_layer()
     reply_channel = await layer.new_channel()
     await layer.send(
@@ -345,6 +346,7 @@ async def operator_call(action: str, payload: dict, timeout: float = TIMEOUT, ch
             "request_id": "r1",
             "reply_channel": reply_channel,
             "timeout": timeout,
+            **extra,
         },
     )
     return reply_channel

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from ocpp_app import models
-from ocpp_app.models import Charger
+from ocpp_app.models import Charger, Command
 from ocpp_app.services.qr import wait_for_qr_codes
 from ocpp_app.tests.helpers import charger_admin_form, make_charger, make_session
 
@@ -117,3 +117,12 @@ def test_adding_a_charger_refuses_ids_no_charger_could_use(superuser_client, bad
         change_data(Charger(), charger_id=bad, registration_status="Accepted"),
     )
     assert not Charger.objects.filter(charger_id=bad).exists()
+
+
+def test_the_admin_finds_a_command_by_the_message_id_of_its_call(superuser_client):
+    charger = Charger.objects.create(charger_id="ADM-MID")
+    wanted = Command.objects.create(charger=charger, action="Reset", message_id="0b6f0c4e-4b1d-4c42-9d9e-1c1f1b1a1a1a")
+    Command.objects.create(charger=charger, action="Reset", message_id="another-id")
+    response = superuser_client.get("/admin/ocpp_app/command/", {"q": wanted.message_id})
+    assert response.status_code == 200
+    assert [command.pk for command in response.context["cl"].result_list] == [wanted.pk]

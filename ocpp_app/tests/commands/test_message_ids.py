@@ -10,10 +10,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from ocpp_app import consumers
-from ocpp_app.models import Charger, Command, CommandStatus
+from ocpp_app.models import Command, CommandStatus
 from ocpp_app.ocpp.commands import send_command
-from ocpp_app.tests.helpers import charger_socket, create_staff, flushed_log_rows, reply, wait_connected
+from ocpp_app.tests.helpers import charger_socket, flushed_log_rows, operator_call, reply, wait_connected
 
 
 async def _send(**kwargs):
@@ -50,32 +49,7 @@ async def test_a_call_that_timed_out_after_sending_keeps_its_message_id():
 @pytest.mark.django_db(transaction=True)
 async def test_a_call_dropped_at_its_deadline_answers_without_a_message_id():
     async with charger_socket():
-        layer = get_channel_layer()
-        reply_channel = await layer.new_channel()
-        await layer.send(
-            consumers.LIVE["CP1"].channel_name,
-            {
-                "type": "ocpp.call",
-                "action": "ClearCache",
-                "payload": {},
-                "request_id": "r1",
-                "reply_channel": reply_channel,
-                "timeout": 5,
-                "deadline": time.time() - 1,
-            },
-        )
-        answer = await asyncio.wait_for(layer.receive(reply_channel), 5)
+        reply_channel = await operator_call("ClearCache", {}, timeout=5, deadline=time.time() - 1)
+        answer = await asyncio.wait_for(get_channel_layer().receive(reply_channel), 5)
     assert answer["status"] == "timeout"
     assert "message_id" not in answer
-
-
-@pytest.mark.django_db
-def test_the_admin_finds_a_command_by_the_message_id_of_its_call(client):
-    staff = create_staff(superuser=True)
-    client.force_login(staff)
-    charger = Charger.objects.create(charger_id="ADM-MID")
-    wanted = Command.objects.create(charger=charger, action="Reset", message_id="0b6f0c4e-4b1d-4c42-9d9e-1c1f1b1a1a1a")
-    Command.objects.create(charger=charger, action="Reset", message_id="another-id")
-    response = client.get("/admin/ocpp_app/command/", {"q": wanted.message_id})
-    assert response.status_code == 200
-    assert [command.pk for command in response.context["cl"].result_list] == [wanted.pk]
