@@ -1,10 +1,13 @@
 """The central system's side of one charger connection.
 
-`CentralSystem` is the `ocpp` library's v16 ChargePoint with its routing
-replaced: every frame is parsed defensively (framing.py), every error gets
-its OCPP-J 1.6 code, a malformed frame never kills the connection, every frame
-in and out goes to the message log, and outgoing CALLs always surface
-CALLERRORs and time-outs (never `suppress=True`).
+`CentralSystem` uses the `ocpp` library by composition: its 1.6 schemas (via
+framing.py and schemas.py), its `@on` routing marks, enums and call_result
+dataclasses, but not its ChargePoint, whose routing drops unreadable frames,
+answers with the wrong 1.6 codes and costs a route map per connection. Every
+frame is parsed defensively (framing.py), every error gets its OCPP-J 1.6
+code, a malformed frame never kills the connection, every frame in and out
+goes to the message log, and an outgoing CALL surfaces its CALLERROR or
+time-out to the caller.
 """
 
 import asyncio
@@ -13,7 +16,6 @@ import time
 import uuid
 from typing import Any
 
-from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.exceptions import (
     FormationViolationError,
     InternalError,
@@ -25,10 +27,9 @@ from ocpp.exceptions import (
     NotImplementedError as OCPPNotImplemented,
 )
 from ocpp.messages import Call, CallError, CallResult, MessageType
-from ocpp.v16 import ChargePoint
 
 from ocpp_app.models import Direction, RegistrationStatus
-from ocpp_app.ocpp import framing
+from ocpp_app.ocpp import framing, intake
 from ocpp_app.ocpp.profiles.core import CoreHandlers
 from ocpp_app.ocpp.profiles.firmware import FirmwareHandlers
 from ocpp_app.ocpp.profiles.security import SecurityHandlers
@@ -59,7 +60,7 @@ class InvalidResponse(OCPPError):
     code = "InvalidResponse"
 
 
-class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoint):
+class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
     def __init__(
         self,
         charger_id: str,
@@ -68,18 +69,15 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
         response_timeout: float = 30,
         registration_status: str = RegistrationStatus.ACCEPTED,
     ) -> None:
-        # Not ChargePoint.__init__: it runs create_route_map() for every new
-        # connection, which looks up every @on-decorated name of every class
-        # in the process; that was an eighth of a reconnect storm. The same
-        # attributes, with the handler table computed once per class.
+        # The handler table is computed once per class (handler_names), not
+        # per connection as the library's create_route_map() does: that was an
+        # eighth of a reconnect storm.
         self.id = charger_id
         self._response_timeout = response_timeout
         self._connection = connection
         self._call_lock = asyncio.Lock()
         # No _response_queue: replies resolve the pending CALL's future
         # directly (route_message), and an idle charger costs less memory.
-        self._unique_id_generator = uuid.uuid4
-        self.logger = logger
         self.registration_status = registration_status
         # The one outgoing CALL in flight: (message id, action, future).
         self._pending: tuple[str, str, asyncio.Future] | None = None
@@ -89,7 +87,7 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
 
     async def route_message(self, raw_msg: str) -> None:
         try:
-            msg = framing.parse_frame(raw_msg)
+            msg = await intake.parse_frame(raw_msg)
         except framing.UnreadableFrame as exc:
             logger.warning("charger %s: ignoring unreadable frame: %s", self.id, exc)
             self._log_in(None, "", "", framing.raw_for_log(raw_msg))
@@ -175,11 +173,11 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers, ChargePoin
                 # A real 1.6 action, but not one a charger sends to a CSMS.
                 raise NotSupportedError(description=f"{msg.action} is not supported by this central system")
             raise OCPPNotImplemented(description=f"Unknown action {msg.action!r}"[:255])
-        framing.validate(MessageType.Call, msg.action, msg.payload)
+        intake.validate_call(msg)
         if self.registration_status == RegistrationStatus.REJECTED and msg.action != "BootNotification":
             raise SecurityError(description="This charger's registration was rejected")
-        response = await getattr(self, name)(**camel_to_snake_case(msg.payload))
-        return snake_to_camel_case(remove_nones(serialize_as_dict(response)))
+        response = await getattr(self, name)(**framing.snake_payload(msg.payload))
+        return framing.wire_payload(response)
 
     # -- outgoing ---------------------------------------------------------------
 

@@ -8,7 +8,9 @@ compiled validators (schemas.py); the library's jsonschema validator names the
 error of a payload they reject.
 """
 
+import dataclasses
 import decimal
+import functools
 import json
 import math
 import re
@@ -16,6 +18,7 @@ from typing import Any
 
 import orjson
 from jsonschema.exceptions import best_match
+from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case
 from ocpp.exceptions import (
     FormationViolationError,
     GenericError,
@@ -85,6 +88,57 @@ def encode(frame: list) -> str:
         return json.dumps(frame, separators=(",", ":"))
 
 
+# -- payloads between the wire (camelCase) and the handlers (snake_case) ------
+#
+# The handlers take snake_case keyword arguments and answer with the library's
+# call_result dataclasses. The library converts every key with regular
+# expressions and every answer through dataclasses.asdict on each message; the
+# same conversions here are computed once per key and per answer class. The
+# library's own functions still name each key, so the spelling rules (SoC,
+# URL, CSMS ...) are exactly theirs.
+
+
+@functools.lru_cache(maxsize=2048)
+def _snake_key(key: str) -> str:
+    return next(iter(camel_to_snake_case({key: None})))
+
+
+@functools.lru_cache(maxsize=2048)
+def _camel_key(key: str) -> str:
+    return next(iter(snake_to_camel_case({key: None})))
+
+
+def snake_payload(data: Any) -> Any:
+    """A wire payload with every key in snake_case (the handlers' kwargs)."""
+    if isinstance(data, dict):
+        return {_snake_key(key): snake_payload(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [snake_payload(value) for value in data]
+    return data
+
+
+@functools.cache
+def _wire_fields(cls: type) -> tuple[tuple[str, str], ...]:
+    return tuple((field.name, _camel_key(field.name)) for field in dataclasses.fields(cls))
+
+
+def wire_payload(data: Any) -> Any:
+    """A handler's answer (a call_result dataclass) as its camelCase wire
+    payload, without None values: what the library's serialize_as_dict,
+    remove_nones and snake_to_camel_case make of it, in one pass."""
+    if dataclasses.is_dataclass(data) and not isinstance(data, type):
+        return {
+            camel: wire_payload(value)
+            for name, camel in _wire_fields(type(data))
+            if (value := getattr(data, name)) is not None
+        }
+    if isinstance(data, dict):
+        return {_camel_key(key): wire_payload(value) for key, value in data.items() if value is not None}
+    if isinstance(data, list):
+        return [wire_payload(value) for value in data if value is not None]
+    return data
+
+
 def call_frame(message_id: str, action: str, payload: dict) -> str:
     return encode([MessageType.Call, message_id, action, payload])
 
@@ -108,12 +162,13 @@ def _check_value(value: Any) -> None:
         raise FormationViolationError(description="Number out of range") from None
 
 
-def parse_frame(raw: str) -> Call | CallResult | CallError:
+def parse_frame(raw: str, *, max_sampled_values: int | None = None) -> Call | CallResult | CallError:
     """Parse one OCPP-J frame.
 
     Raises OCPPError carrying `message_id` when the id can be read (the caller
     answers a CALLERROR), or UnreadableFrame when it cannot (the frame is
-    ignored; the connection stays open).
+    ignored; the connection stays open). With `max_sampled_values`, a CALL
+    carrying more sampled values is refused (check_sampled_values).
     """
     try:
         frame = decode(raw)
@@ -141,6 +196,8 @@ def parse_frame(raw: str) -> Call | CallResult | CallError:
         if not isinstance(payload, dict):
             raise _with_id(FormationViolationError(description="Payload is not a JSON object"), message_id)
         try:
+            if max_sampled_values is not None:
+                check_sampled_values(action, payload, max_sampled_values)
             _check_value(action)
             _check_value(payload)
         except OCPPError as error:
@@ -161,6 +218,30 @@ def parse_frame(raw: str) -> Call | CallResult | CallError:
             message_id, loggable(raw, frame[2]), loggable(raw, str(frame[3])[:512]), loggable(raw, details)
         )
     _raise_with_probed_id(raw, PropertyConstraintViolationError(description=f"Unknown MessageTypeId {type_id!r}"))
+
+
+# The list of each action whose entries hold sampled values.
+_SAMPLED_VALUE_LISTS = {"MeterValues": "meterValue", "StopTransaction": "transactionData"}
+
+
+def check_sampled_values(action: str, payload: dict, limit: int) -> None:
+    """Refuse a MeterValues or StopTransaction carrying more than `limit`
+    sampled values (all its entries together; an entry without a list of
+    them counts as one). Every later step (the walk, the schema, the case
+    conversion, the handler, the rows) costs per value, so this runs first,
+    on the parsed payload only."""
+    field = _SAMPLED_VALUE_LISTS.get(action)
+    entries = payload.get(field) if field is not None else None
+    if not isinstance(entries, list):
+        return
+    count = 0
+    for entry in entries:
+        values = entry.get("sampledValue") if isinstance(entry, dict) else None
+        count += len(values) if isinstance(values, list) and values else 1
+    if count > limit:
+        raise OccurenceConstraintViolationError(
+            description=f"{field}: {count} sampled values, at most {limit} in one message"
+        )
 
 
 def _good_message_id(message_id: Any) -> bool:

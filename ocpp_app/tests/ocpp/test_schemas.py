@@ -1,4 +1,5 @@
-"""The compiled schema validators agree with the reference (`jsonschema`).
+"""The compiled schema validators agree with the reference (`jsonschema`),
+and the cached case conversions with the library's.
 
 For every OCPP 1.6 schema, both directions: valid payloads generated from the
 schema itself and mutations of them (a key dropped, a key added, a value
@@ -12,8 +13,12 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.exceptions import OCPPError
 from ocpp.messages import MessageType
+from ocpp.v16 import call_result
+from ocpp.v16.datatypes import IdTagInfo
+from ocpp.v16.enums import AuthorizationStatus
 
 from ocpp_app.ocpp import framing, schemas
 
@@ -166,3 +171,37 @@ def test_it_answers_an_invalid_payload_with_the_reference_error():
         "payload: Additional properties are not allowed ('extra' was unexpected)",
         {"field": "payload"},
     ]
+
+
+# -- the cached case conversions equal the library's ---------------------------
+
+
+@pytest.mark.parametrize("action", sorted(framing.V16_ACTIONS))
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_snake_payload_equals_the_librarys_conversion(action, data):
+    schema = schemas.load_schema(MessageType.Call, action)
+    payload = data.draw(from_schema(schema) | mutated(from_schema(schema)))
+    assert framing.snake_payload(payload) == camel_to_snake_case(payload)
+
+
+@pytest.mark.parametrize("action", sorted(framing.V16_ACTIONS))
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_wire_payload_equals_the_librarys_serialisation(action, data):
+    answer_class = getattr(call_result, action)
+    payload = data.draw(from_schema(schemas.load_schema(MessageType.CallResult, action)))
+    answer = answer_class(**camel_to_snake_case(payload))
+    assert framing.wire_payload(answer) == snake_to_camel_case(remove_nones(serialize_as_dict(answer)))
+
+
+def test_wire_payload_of_nested_dataclasses_equals_the_librarys():
+    answer = call_result.StartTransaction(
+        transaction_id=7,
+        id_tag_info=IdTagInfo(
+            status=AuthorizationStatus.accepted, parent_id_tag=None, expiry_date="2026-01-01T00:00:00Z"
+        ),
+    )
+    wire = framing.wire_payload(answer)
+    assert wire == snake_to_camel_case(remove_nones(serialize_as_dict(answer)))
+    assert wire == {"transactionId": 7, "idTagInfo": {"status": "Accepted", "expiryDate": "2026-01-01T00:00:00Z"}}
