@@ -11,7 +11,7 @@ from ocpp_app.runtime.group_commit import GroupCommitter
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def create_charger(*, charger_id: str) -> str:
+def insert_charger(*, charger_id: str) -> str:
     return Charger.objects.create(charger_id=charger_id).charger_id
 
 
@@ -22,7 +22,7 @@ def explode(*, charger_id: str) -> None:
 
 async def test_it_returns_each_result_of_a_batch():
     committer = GroupCommitter()
-    results = await asyncio.gather(*(committer.run(create_charger, charger_id=f"GC{n}") for n in range(5)))
+    results = await asyncio.gather(*(committer.run(insert_charger, charger_id=f"GC{n}") for n in range(5)))
     assert results == [f"GC{n}" for n in range(5)]
     assert await Charger.objects.filter(charger_id__startswith="GC").acount() == 5
 
@@ -30,9 +30,9 @@ async def test_it_returns_each_result_of_a_batch():
 async def test_it_isolates_a_failing_call_from_the_rest_of_its_batch():
     committer = GroupCommitter()
     outcomes = await asyncio.gather(
-        committer.run(create_charger, charger_id="OK1"),
+        committer.run(insert_charger, charger_id="OK1"),
         committer.run(explode, charger_id="BAD"),
-        committer.run(create_charger, charger_id="OK2"),
+        committer.run(insert_charger, charger_id="OK2"),
         return_exceptions=True,
     )
     assert outcomes[0] == "OK1" and outcomes[2] == "OK2"
@@ -46,7 +46,7 @@ async def test_it_keeps_working_after_a_failed_batch():
     committer = GroupCommitter()
     with pytest.raises(ValueError):
         await committer.run(explode, charger_id="BAD")
-    assert await committer.run(create_charger, charger_id="AFTER") == "AFTER"
+    assert await committer.run(insert_charger, charger_id="AFTER") == "AFTER"
 
 
 async def test_it_coalesces_the_calls_of_a_batch_into_the_batched_form():
