@@ -1,0 +1,47 @@
+"""The data a central system keeps, one module per subject. Models hold
+invariants (field validators, constraints); no I/O here. Every model is
+importable from `ocpp_app.models`."""
+
+from ocpp_app.models.authorization import RFID, LocalListEntry, RFIDStatus
+from ocpp_app.models.chargers import Charger, Connector, RegistrationStatus, StatusNotificationRecord
+from ocpp_app.models.commands import (
+    ChargingProfileRecord,
+    Command,
+    CommandStatus,
+    Reservation,
+    ReservationStatus,
+)
+from ocpp_app.models.logs import (
+    CertificateSigningRequest,
+    ChargerEvent,
+    ChargerEventKind,
+    DataTransferRecord,
+    Direction,
+    MessageLog,
+)
+from ocpp_app.models.simulators import Simulator
+from ocpp_app.models.transactions import MeterReading, Transaction
+
+__all__ = [
+    "RFID",
+    "CertificateSigningRequest",
+    "Charger",
+    "ChargerEvent",
+    "ChargerEventKind",
+    "ChargingProfileRecord",
+    "Command",
+    "CommandStatus",
+    "Connector",
+    "DataTransferRecord",
+    "Direction",
+    "LocalListEntry",
+    "MessageLog",
+    "MeterReading",
+    "RFIDStatus",
+    "RegistrationStatus",
+    "Reservation",
+    "ReservationStatus",
+    "Simulator",
+    "StatusNotificationRecord",
+    "Transaction",
+]
