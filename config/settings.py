@@ -257,7 +257,13 @@ OCPP_HEARTBEAT_INTERVAL = env_int("OCPP_HEARTBEAT_INTERVAL", 60)
 OCPP_BOOT_RETRY_INTERVAL = env_int("OCPP_BOOT_RETRY_INTERVAL", 30)
 # A connected charger silent for interval * factor + grace seconds is "stale".
 OCPP_STALE_GRACE = env_int("OCPP_STALE_GRACE", 30)
-OCPP_MAX_FRAME_BYTES = env_int("OCPP_MAX_FRAME_BYTES", 1024 * 1024)
+# What one frame may carry, so that no charger's frame stalls the others: a
+# MeterValues is a few kB, and an offline queue is replayed one message per
+# frame. A larger frame closes the socket (1009); a MeterValues or
+# StopTransaction with more sampled values is answered
+# OccurenceConstraintViolation and stores nothing.
+OCPP_MAX_FRAME_BYTES = env_int("OCPP_MAX_FRAME_BYTES", 256 * 1024)
+OCPP_MAX_SAMPLED_VALUES = env_int("OCPP_MAX_SAMPLED_VALUES", 1000)
 OCPP_CALL_TIMEOUT = env_float("OCPP_CALL_TIMEOUT", 30.0)
 OCPP_WS_PING_INTERVAL = env_float("OCPP_WS_PING_INTERVAL", 30.0)
 OCPP_WS_PING_TIMEOUT = env_float("OCPP_WS_PING_TIMEOUT", 30.0)
