@@ -9,6 +9,7 @@ from ocpp_app.models import RFID, Charger, Connector, MessageLog, MeterReading, 
 from ocpp_app.services.chargers import BOOT_IDENTITY_FIELDS, charger_set_password
 from ocpp_app.services.commands import CSMS_ACTIONS
 from ocpp_app.services.secrets import InvalidPassword, redact
+from ocpp_app.web.exports import TRANSACTION_COLUMNS
 
 
 class ConnectorSerializer(serializers.ModelSerializer):
@@ -215,18 +216,8 @@ class TransactionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Transaction
-        fields = [
-            "transaction_id",
-            "charger_id",
-            "connector_id",
-            "id_tag",
-            "meter_start",
-            "meter_stop",
-            "start_time",
-            "stop_time",
-            "stop_reason",
-            "energy_wh",
-        ]
+        # The CSV export writes the same columns in the same order.
+        fields = TRANSACTION_COLUMNS
 
 
 class MeterReadingSerializer(serializers.ModelSerializer):

@@ -11,7 +11,8 @@ from django.http import StreamingHttpResponse
 from ocpp_app import selectors
 from ocpp_app.models import Transaction
 
-# The fields of the API's transaction resource, in its order (docs/api.md).
+# The columns of the export, which are also the fields of the API's
+# transaction resource, in its order (docs/api.md).
 TRANSACTION_COLUMNS = [
     "transaction_id",
     "charger_id",

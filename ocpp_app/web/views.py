@@ -58,6 +58,15 @@ def positive_int(value: str | None) -> int | None:
     return number if number >= 0 else None
 
 
+def query_without(request, *keys: str) -> str:
+    """The page's query string without `keys` (its page or cursor), for the
+    links that keep the filters and go elsewhere in the list."""
+    query = request.GET.copy()
+    for key in keys:
+        query.pop(key, None)
+    return query.urlencode()
+
+
 # -- dashboard --------------------------------------------------------------------
 
 
@@ -77,15 +86,13 @@ def dashboard(request):
     paginator = Paginator(selectors.chargers_with_details(selectors.dashboard_chargers(**filters)), DASHBOARD_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     chargers = [selectors.decorate_charger(c) for c in page.object_list]
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "ocpp/dashboard.html",
         {
             "chargers": chargers,
             "page": page,
-            "page_query": query.urlencode(),
+            "page_query": query_without(request, "page"),
             "counts": selectors.dashboard_counts(),
             "filters": filters,
             "vendors": selectors.dashboard_vendors(),
@@ -199,9 +206,6 @@ def message_log(request, cid: str):
         after=positive_int(request.GET.get("after")),
         limit=LOG_PAGE_SIZE,
     )
-    query = request.GET.copy()
-    for key in ("before", "after"):
-        query.pop(key, None)
     return render(
         request,
         "ocpp/message_log.html",
@@ -209,7 +213,7 @@ def message_log(request, cid: str):
             "cid": cid,
             "charger_exists": Charger.objects.filter(charger_id=cid).exists(),
             "page": page,
-            "filter_query": query.urlencode(),
+            "filter_query": query_without(request, "before", "after"),
             "actions": sorted(a.value for a in Action),
             "action": action,
             "direction": direction,
@@ -240,15 +244,13 @@ def sessions(request):
     paginator = Paginator(selectors.transactions_with_live_values(selectors.transactions_filtered(**filters)), 50)
     page = paginator.get_page(request.GET.get("page"))
     for tx in page.object_list:
-        tx.energy_so_far_wh = selectors.transaction_energy_so_far(tx)
-    query = request.GET.copy()
-    query.pop("page", None)
+        selectors.decorate_transaction(tx)
     return render(
         request,
         "ocpp/sessions.html",
         {
             "page": page,
-            "query": query.urlencode(),
+            "query": query_without(request, "page"),
             "form": {key: request.GET.get(key, "") for key in ("charger", "id_tag", "since", "until", "state")},
         },
     )

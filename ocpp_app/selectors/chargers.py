@@ -1,80 +1,26 @@
-"""Reads shared by the pages, the dashboard socket and the admin.
-
-Every function here runs a fixed number of queries whatever the number of
-chargers, connectors or readings (tests assert it): annotations and
-prefetches instead of per-row lookups.
-"""
+"""Reads of chargers: their live state (online, stale, offline), the
+dashboard's counts, filters and map, and one charger with its connectors,
+active sessions and configuration."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import BigIntegerField, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ocpp_app.models import Charger, Connector, MessageLog, MeterReading, Transaction
+from ocpp_app.models import Charger, Connector, Transaction
+from ocpp_app.selectors.transactions import decorate_transaction, transactions_with_live_values
 
-ENERGY = "Energy.Active.Import.Register"
-POWER = "Power.Active.Import"
 STATES = ("online", "stale", "offline")
 # Connector status -> colour class; the same names drive the map markers.
 FAULT_STATUSES = ("Faulted",)
 CHARGING_STATUSES = ("Charging",)
 # Heavy columns nobody reads on a list page.
 LIST_DEFER = ("qr_png", "qr_svg", "config", "last_meter_values", "password_hash")
-
-
-def to_wh(value: float | None, unit: str | None) -> float | None:
-    if value is None:
-        return None
-    return value * 1000 if (unit or "").lower() == "kwh" else value
-
-
-def to_w(value: float | None, unit: str | None) -> float | None:
-    if value is None:
-        return None
-    return value * 1000 if (unit or "").lower() == "kw" else value
-
-
-def _latest_reading(measurand: str, field: str) -> Subquery:
-    # Index (transaction, timestamp); at the latest timestamp a phase-less
-    # (total) value sorts first.
-    return Subquery(
-        MeterReading.objects.filter(transaction=OuterRef("pk"), measurand=measurand)
-        .order_by("-timestamp", "phase", "-id")
-        .values(field)[:1]
-    )
-
-
-def transactions_with_live_values(qs: QuerySet[Transaction]) -> QuerySet[Transaction]:
-    """Annotate the latest energy register and power readings of each transaction."""
-    return qs.annotate(
-        last_energy=_latest_reading(ENERGY, "value_numeric"),
-        last_energy_unit=_latest_reading(ENERGY, "unit"),
-        last_power=_latest_reading(POWER, "value_numeric"),
-        last_power_unit=_latest_reading(POWER, "unit"),
-        last_reading_at=Subquery(
-            MeterReading.objects.filter(transaction=OuterRef("pk")).order_by("-timestamp").values("timestamp")[:1]
-        ),
-    )
-
-
-def transaction_energy_so_far(tx: Transaction) -> float | None:
-    """Wh delivered: the stored energy of a stopped transaction, else the latest
-    register reading minus meterStart (needs transactions_with_live_values)."""
-    if tx.energy_wh is not None:
-        return float(tx.energy_wh)
-    latest = to_wh(getattr(tx, "last_energy", None), getattr(tx, "last_energy_unit", None))
-    if latest is None:
-        return None
-    return max(0.0, latest - tx.meter_start)
-
-
-def transaction_power_w(tx: Transaction) -> float | None:
-    return to_w(getattr(tx, "last_power", None), getattr(tx, "last_power_unit", None))
 
 
 def state_of(*, connected: bool, last_seen, last_heartbeat, connected_since, heartbeat_interval) -> str:
@@ -136,14 +82,10 @@ def chargers_with_details(qs: QuerySet[Charger]) -> QuerySet[Charger]:
 
 def decorate_charger(charger: Charger) -> Charger:
     """Derived display values on a charger from chargers_with_details."""
-    active = getattr(charger, "active_transactions", [])
+    active = [decorate_transaction(tx) for tx in getattr(charger, "active_transactions", [])]
     by_connector = {tx.connector_id: tx for tx in active}
-    live_wh = 0.0
-    for tx in active:
-        tx.energy_so_far_wh = transaction_energy_so_far(tx)
-        tx.power_w = transaction_power_w(tx)
-        live_wh += tx.energy_so_far_wh or 0.0
     # energy_wh is only set on stopped transactions, so nothing counts twice.
+    live_wh = sum(tx.energy_so_far_wh or 0.0 for tx in active)
     charger.total_energy_wh = float(getattr(charger, "energy_done_wh", 0) or 0) + live_wh
     connectors = list(charger.connectors.all())
     for connector in connectors:
@@ -252,17 +194,6 @@ def dashboard_map_points(*, charger_ids: list[str] | None = None) -> list[dict]:
     return points
 
 
-# -- one charger ----------------------------------------------------------------
-
-
-def charger_transactions(charger: Charger, *, limit: int = 20) -> list[Transaction]:
-    txs = list(transactions_with_live_values(charger.transactions.order_by("-start_time", "-id"))[:limit])
-    for tx in txs:
-        tx.energy_so_far_wh = transaction_energy_so_far(tx)
-        tx.power_w = transaction_power_w(tx)
-    return txs
-
-
 def configuration_rows(config) -> list[dict]:
     """Configuration keys as stored by GetConfiguration (a mapping key ->
     {value, readonly} under "configurationKey", see services/commands/core.py), a list of
@@ -288,151 +219,4 @@ def configuration_rows(config) -> list[dict]:
     for item in items:
         if isinstance(item, dict):
             rows.append({"key": item.get("key", ""), "value": item.get("value"), "readonly": item.get("readonly")})
-    return rows
-
-
-def transaction_chart_series(tx: Transaction, *, max_points: int = 2000) -> dict:
-    """Power (W) and energy delivered (Wh) over time from stored readings, as
-    uPlot-friendly columns: {"t": [epoch s], "power": [...], "energy": [...]}."""
-    readings = (
-        MeterReading.objects.filter(transaction=tx, measurand__in=[ENERGY, POWER], value_numeric__isnull=False)
-        .order_by("timestamp", "phase", "id")
-        .values_list("timestamp", "measurand", "phase", "unit", "value_numeric")
-    )
-    points: dict[datetime, dict] = {}
-    for ts, measurand, phase, unit, value in readings.iterator():
-        point = points.setdefault(ts, {})
-        key = "power" if measurand == POWER else "energy"
-        converted = to_w(value, unit) if key == "power" else to_wh(value, unit)
-        if phase and key == "power":
-            # Per-phase power adds up when no total is reported.
-            point.setdefault("power_phases", 0.0)
-            point["power_phases"] += converted
-        elif not phase:
-            point[key] = converted
-        elif key not in point and "energy_phase" not in point:
-            point["energy_phase"] = converted
-    times = sorted(points)
-    if len(times) > max_points:  # thin evenly; a chart has no more pixels
-        step = len(times) / max_points
-        times = [times[int(i * step)] for i in range(max_points)]
-    series = {"t": [], "power": [], "energy": []}
-    for ts in times:
-        point = points[ts]
-        power = point.get("power", point.get("power_phases"))
-        energy = point.get("energy", point.get("energy_phase"))
-        series["t"].append(ts.timestamp())
-        series["power"].append(power)
-        series["energy"].append(None if energy is None else max(0.0, energy - tx.meter_start))
-    return series
-
-
-# -- message log ------------------------------------------------------------------
-
-
-@dataclass
-class LogPage:
-    rows: list[MessageLog]
-    newer_cursor: int | None  # ?after=  (None: this is the newest page)
-    older_cursor: int | None  # ?before= (None: nothing older)
-
-
-def message_log_page(
-    *,
-    charger_id: str,
-    action: str = "",
-    direction: str = "",
-    since: datetime | None = None,
-    until: datetime | None = None,
-    before: int | None = None,
-    after: int | None = None,
-    limit: int = 100,
-) -> LogPage:
-    """Keyset pagination on (charger_id, -id): each page is an index range scan,
-    as fast on page 1000 as on page 1 (no OFFSET, no COUNT)."""
-    qs = MessageLog.objects.filter(charger_id=charger_id)
-    if action:
-        qs = qs.filter(action=action)
-    if direction:
-        qs = qs.filter(direction=direction)
-    if since:
-        qs = qs.filter(timestamp__gte=since)
-    if until:
-        qs = qs.filter(timestamp__lt=until)
-    if after is not None:
-        # Walking towards newer rows: ascending, then shown newest first.
-        rows = list(qs.filter(id__gt=after).order_by("id")[: limit + 1])
-        has_more_newer = len(rows) > limit
-        rows = rows[:limit][::-1]
-        newer = rows[0].id if rows and has_more_newer else None
-        older = rows[-1].id if rows else after + 1
-        return LogPage(rows=rows, newer_cursor=newer, older_cursor=older)
-    if before is not None:
-        qs = qs.filter(id__lt=before)
-    rows = list(qs.order_by("-id")[: limit + 1])
-    has_more_older = len(rows) > limit
-    rows = rows[:limit]
-    return LogPage(
-        rows=rows,
-        newer_cursor=(rows[0].id if rows else before - 1) if before is not None else None,
-        older_cursor=rows[-1].id if rows and has_more_older else None,
-    )
-
-
-# -- transactions -------------------------------------------------------------------
-
-
-def transactions_filtered(
-    *,
-    charger_id: str | None = None,
-    id_tag: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    state: str = "",
-) -> QuerySet[Transaction]:
-    """Transactions, newest first, of one charger and/or id tag, started in
-    [since, until), active or stopped; an empty or None value is no filter.
-    The sessions page and the REST API both read through here."""
-    qs = Transaction.objects.select_related("charger").only(
-        *[f.name for f in Transaction._meta.concrete_fields if f.name != "charger"], "charger__charger_id"
-    )
-    if charger_id:
-        qs = qs.filter(charger__charger_id=charger_id)
-    if id_tag:
-        qs = qs.filter(id_tag=id_tag)
-    if since:
-        qs = qs.filter(start_time__gte=since)
-    if until:
-        qs = qs.filter(start_time__lt=until)
-    if state == "active":
-        qs = qs.filter(stop_time__isnull=True)
-    elif state == "stopped":
-        qs = qs.filter(stop_time__isnull=False)
-    return qs.order_by("-start_time", "-id")
-
-
-# -- public landing page --------------------------------------------------------------
-
-
-def mask_id_tag(id_tag: str) -> str:
-    """Enough to recognise one's own card, never enough to replay it: at most
-    the last two characters, over a fixed-width mask."""
-    if not id_tag:
-        return ""
-    return "••••" + id_tag[-2:] if len(id_tag) > 4 else "••••"
-
-
-def landing_sessions(charger: Charger, *, limit: int = 50) -> list[dict]:
-    rows = []
-    for tx in transactions_with_live_values(charger.transactions.order_by("-start_time", "-id"))[:limit]:
-        rows.append(
-            {
-                "connector_id": tx.connector_id,
-                "id_tag": mask_id_tag(tx.id_tag),
-                "start_time": tx.start_time,
-                "stop_time": tx.stop_time,
-                "energy_wh": transaction_energy_so_far(tx),
-                "active": tx.stop_time is None,
-            }
-        )
     return rows
