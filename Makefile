@@ -32,9 +32,11 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/lint-imports --no-cache
 
 # Load benchmarks: the server (manage.py serve) on fresh SQLite and PostgreSQL
-# databases and the raw baseline, same client, one run; writes docs/benchmarks.md.
-# Scale down with e.g. BENCH_ARGS="--storm 2000 --closed 500" (see --help).
-bench: $(VENV)/.installed
+# databases and the raw floor, same client, one run (~10 min on 2 cores); writes
+# docs/benchmarks.md, the README's performance section and docs/profiles/.
+# Dev requirements, for py-spy. Smoke run: BENCH_ARGS="--quick" (writes under
+# /tmp/bench-quick only); scale down with e.g. BENCH_ARGS="--storm 2000" (--help).
+bench: $(VENV)/.dev-installed
 	$(PY) -m bench.runner $(BENCH_ARGS)
 
 clean:

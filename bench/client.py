@@ -9,6 +9,7 @@ benchmark scenarios (bench/scenarios.py).
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
 import itertools
 import json
@@ -49,8 +50,9 @@ class LeanConnection(asyncio.Protocol):
     process can keep the server busy (the asyncio client costs ~4x more CPU
     per message and becomes the bottleneck on two cores)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, authorization: str | None = None) -> None:
         self.proto = ClientProtocol(parse_uri(url), subprotocols=["ocpp1.6"], max_size=2**20)
+        self.authorization = authorization
         self.transport = None
         self.opened: asyncio.Future = asyncio.get_running_loop().create_future()
         self.waiter: tuple[str, asyncio.Future] | None = None
@@ -58,7 +60,10 @@ class LeanConnection(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
-        self.proto.send_request(self.proto.connect())
+        request = self.proto.connect()
+        if self.authorization:
+            request.headers["Authorization"] = self.authorization
+        self.proto.send_request(request)
         self._flush()
 
     def _flush(self) -> None:
@@ -168,11 +173,31 @@ class Charger:
         return {"transactionId": self.tx_id, "meterStop": meter, "timestamp": self.tick(), "reason": "Local"}
 
 
-async def connect(url: str, cp_id: str, *, boot: bool = True, timeout: float = 60) -> Charger:
+def basic_auth(cp_id: str, password: str) -> str:
+    """The Authorization header of a charger (Security Profile 1: the charger
+    id is the user name)."""
+    return "Basic " + base64.b64encode(f"{cp_id}:{password}".encode()).decode("ascii")
+
+
+async def connect(
+    url: str,
+    cp_id: str,
+    *,
+    boot: bool = True,
+    status: bool = False,
+    password: str | None = None,
+    timeout: float = 60,
+) -> Charger:
+    """Open one charger's socket (with Basic auth if `password`), then send its
+    BootNotification and, with `status`, a StatusNotification: it returns when
+    the last of them was answered."""
     full = url.rstrip("/") + "/" + cp_id
     uri = parse_uri(full)
     loop = asyncio.get_running_loop()
-    _, conn = await asyncio.wait_for(loop.create_connection(lambda: LeanConnection(full), uri.host, uri.port), timeout)
+    auth = basic_auth(cp_id, password) if password else None
+    _, conn = await asyncio.wait_for(
+        loop.create_connection(lambda: LeanConnection(full, auth), uri.host, uri.port), timeout
+    )
     try:
         await asyncio.wait_for(conn.opened, timeout)
     except BaseException:
@@ -182,6 +207,8 @@ async def connect(url: str, cp_id: str, *, boot: bool = True, timeout: float = 6
     if boot:
         try:
             await charger.call("BootNotification", charger.boot())
+            if status:
+                await charger.call("StatusNotification", charger.status())
         except BaseException:
             conn.close()
             raise
@@ -196,6 +223,8 @@ async def connect_many(
     concurrency: int,
     rec: Recorder | None = None,
     boot: bool = True,
+    status: bool = False,
+    password: str | None = None,
     deadline: float = 120,
     ids: list[str] | None = None,
 ) -> list[Charger]:
@@ -208,7 +237,7 @@ async def connect_many(
         async with gate:
             t0 = time.perf_counter()
             try:
-                chargers.append(await connect(url, name, boot=boot))
+                chargers.append(await connect(url, name, boot=boot, status=status, password=password))
             except Exception as error:
                 if rec is not None:
                     rec.fail(error)

@@ -1,5 +1,6 @@
 """The phases of one benchmark run against one target, in order (see
-bench/runner.py for the list); every phase has a time limit."""
+bench/runner.py for the list); every phase has a time limit, and each
+scenario runs inside the profiler (a no-op for the floor)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import asyncio
 import time
 
 from bench import client, measure, scenarios
+from bench.profiles import Profiler
 from bench.targets import Target
 
 #: Known chargers precreated before the storm (bench_db prepare) use this prefix.
 STORM_PREFIX = "STORM"
+#: Every storm charger's Basic-auth password (bench_db prepare --password).
+STORM_PASSWORD = "bench-storm-key-0123456789"
+MIX = {"Heartbeat": 0.4, "MeterValues": 0.4, "StatusNotification": 0.2}
 
 
 async def settle(probe: measure.ServerProbe, limit: float = 20) -> None:
@@ -24,7 +29,11 @@ async def settle(probe: measure.ServerProbe, limit: float = 20) -> None:
             return
 
 
-async def run_target(target: Target, args: argparse.Namespace) -> dict:
+def storm_ids(count: int) -> list[str]:
+    return [f"{STORM_PREFIX}{i:05d}" for i in range(count)]
+
+
+async def run_target(target: Target, args: argparse.Namespace, profiler: Profiler) -> dict:
     probe = measure.ServerProbe(target.proc.pid)
     results: dict = {}
     url = target.url
@@ -36,32 +45,40 @@ async def run_target(target: Target, args: argparse.Namespace) -> dict:
 
     # First contact: chargers the server has never seen.
     rec = measure.Recorder()
-    first = await client.connect_many(
-        url, "NEW", args.first_contact, concurrency=args.first_contact, rec=rec, deadline=60
-    )
-    rec.finished = time.perf_counter()
-    s = rec.summary()
-    log("first_contact", {"chargers": args.first_contact, "connected": len(first), **s})
+    async with profiler.during("first_contact"):
+        first = await client.connect_many(
+            url, "NEW", args.first_contact, concurrency=args.first_contact, rec=rec, deadline=60
+        )
+        rec.finished = time.perf_counter()
+    log("first_contact", {"chargers": args.first_contact, "connected": len(first), **rec.summary()})
     await client.close_all(first)
     await settle(probe)
 
-    # Storm of known chargers, then idle, then the mixed fixed rate over them.
+    # Storm of known chargers, each with its password: connect, boot and send
+    # a StatusNotification at once; a charger counts once that is answered.
     rss_before = probe.rss()
     probe.mark()
     rec = measure.Recorder()
-    chargers = await client.connect_many(
-        url, STORM_PREFIX, args.storm, concurrency=args.storm, rec=rec, deadline=args.storm_deadline
-    )
-    rec.finished = time.perf_counter()
+    async with profiler.during("storm"):
+        chargers = await client.connect_many(
+            url,
+            STORM_PREFIX,
+            args.storm,
+            concurrency=args.storm,
+            rec=rec,
+            status=True,
+            password=STORM_PASSWORD,
+            deadline=args.storm_deadline,
+        )
+        rec.finished = time.perf_counter()
     s = rec.summary()
-    within = sum(1 for x in rec.latencies if x <= 15)
     log(
         "storm",
         {
             "chargers": args.storm,
             "connected": len(chargers),
-            "answered_in_15s": within,
             "failures": args.storm - len(chargers),
+            # All start together: the last answer is the storm's time.
             "seconds": round(max(rec.latencies, default=0), 2),
             "p50_ms": s["p50_ms"],
             "p99_ms": s["p99_ms"],
@@ -70,42 +87,14 @@ async def run_target(target: Target, args: argparse.Namespace) -> dict:
         },
     )
     if len(chargers) < args.storm:
-        # The storm fell short: connect the rest at a gentler pace so that
-        # the idle and mixed scenarios still get (up to) the full population.
-        await settle(probe)
-        connected = {c.cp_id for c in chargers}
-        missing = [f"{STORM_PREFIX}{i:05d}" for i in range(args.storm) if f"{STORM_PREFIX}{i:05d}" not in connected]
-        rec = measure.Recorder()
-        more = await client.connect_many(
-            url,
-            "",
-            len(missing),
-            concurrency=args.topup_concurrency,
-            rec=rec,
-            deadline=args.topup_deadline,
-            ids=missing,
-        )
-        rec.finished = time.perf_counter()
-        s = rec.summary()
-        log(
-            "topup",
-            {
-                "chargers": len(missing),
-                "connected": len(more),
-                "concurrency": args.topup_concurrency,
-                "msg_per_s": s["msg_per_s"],
-                "p50_ms": s["p50_ms"],
-                "p99_ms": s["p99_ms"],
-                "seconds": s["seconds"],
-                "errors": s["errors"],
-            },
-        )
-        chargers += more
+        chargers += await top_up(url, args, probe, chargers, log)
+
     client.freeze_heap()
     await asyncio.sleep(2)
     await settle(probe)  # idle means steady state, not the tail of the storm's work
     probe.mark()
-    await asyncio.sleep(args.idle_hold)
+    async with profiler.during("idle"):
+        await asyncio.sleep(args.idle_hold)
     rss = probe.rss()
     log(
         "idle",
@@ -118,8 +107,8 @@ async def run_target(target: Target, args: argparse.Namespace) -> dict:
     )
     if chargers:
         probe.mark()
-        mix = {"Heartbeat": 0.4, "MeterValues": 0.4, "StatusNotification": 0.2}
-        r = await scenarios.fixed_rate(chargers, args.mixed_rate, args.mixed_duration, mix, grace=15)
+        async with profiler.during("mixed"):
+            r = await scenarios.fixed_rate(chargers, args.mixed_rate, args.mixed_duration, MIX, grace=15)
         log("mixed", {"chargers": len(chargers), "rate": args.mixed_rate, **r, "cpu_percent": probe.cpu_percent()})
 
     # Closed loops on C of the connected chargers; the others hang up.
@@ -130,26 +119,79 @@ async def run_target(target: Target, args: argparse.Namespace) -> dict:
         more = await client.connect_many(url, "CLOSED", args.closed - len(keep), concurrency=200, deadline=60)
         keep += more
     probe.mark()
-    r = await scenarios.closed_loop(keep, scenarios.heartbeat, args.closed_duration, grace=30)
+    async with profiler.during("heartbeat"):
+        r = await scenarios.closed_loop(keep, scenarios.heartbeat, args.closed_duration, grace=30)
     log("heartbeat", {"chargers": len(keep), **r, "cpu_percent": probe.cpu_percent()})
     await scenarios.start_transactions(keep, timeout=60)
     await settle(probe)
     probe.mark()
-    r = await scenarios.closed_loop(keep, scenarios.meter_value, args.closed_duration, grace=30)
+    async with profiler.during("metervalues"):
+        r = await scenarios.closed_loop(keep, scenarios.meter_value, args.closed_duration, grace=30)
     log("metervalues", {"chargers": len(keep), **r, "cpu_percent": probe.cpu_percent()})
     await client.close_all(keep)
     await settle(probe)
 
-    try:
-        r = await asyncio.wait_for(scenarios.backlog(url, "BACKLOG1", args.backlog), args.backlog_timeout)
-    except TimeoutError:
-        r = {"errors": 1, "error_samples": [f"not done in {args.backlog_timeout} s"], "transaction_id": None}
+    async with profiler.during("backlog"):
+        try:
+            r = await asyncio.wait_for(scenarios.backlog(url, "BACKLOG1", args.backlog), args.backlog_timeout)
+        except TimeoutError:
+            r = {"errors": 1, "error_samples": [f"not done in {args.backlog_timeout} s"], "transaction_id": None}
     r.update(target.check_backlog(r.get("transaction_id"), args.backlog - 2))
     log("backlog", {"chargers": 1, "messages_sent": args.backlog, **r})
 
     tx_chargers = await client.connect_many(url, "TX", args.tx_chargers, concurrency=200, deadline=60)
     probe.mark()
-    r = await scenarios.transactions(tx_chargers, 1, 10, timeout=120)
+    async with profiler.during("transactions"):
+        r = await scenarios.transactions(tx_chargers, 1, 10, timeout=120)
     log("transactions", {"chargers": len(tx_chargers), **r, "cpu_percent": probe.cpu_percent()})
     await client.close_all(tx_chargers)
+
+    # Last, once everything else is quiet: the first CALL of an idle server.
+    await settle(probe)
+    async with profiler.during("first_call"):
+        try:
+            r = await asyncio.wait_for(
+                scenarios.first_call(url, "FIRSTCALL", args.first_calls, args.first_call_pause, args.first_call_idle),
+                args.first_call_idle + args.first_calls * (args.first_call_pause + 5) + 60,
+            )
+        except Exception as error:  # a failed first CALL is a result, not the end of the run
+            r = {"errors": 1, "error_samples": [f"{type(error).__name__}: {error}"]}
+    log("first_call", {"chargers": 1, **r})
+    if profiler.written:
+        results["_profiles"] = {s: str(p) for s, p in profiler.written.items()}
     return results
+
+
+async def top_up(url: str, args: argparse.Namespace, probe: measure.ServerProbe, chargers: list, log) -> list:
+    """The storm fell short: connect the rest at a gentler pace, so that the
+    idle and mixed scenarios still get (up to) the full population."""
+    await settle(probe)
+    connected = {c.cp_id for c in chargers}
+    missing = [cp_id for cp_id in storm_ids(args.storm) if cp_id not in connected]
+    rec = measure.Recorder()
+    more = await client.connect_many(
+        url,
+        "",
+        len(missing),
+        concurrency=args.topup_concurrency,
+        rec=rec,
+        password=STORM_PASSWORD,
+        deadline=args.topup_deadline,
+        ids=missing,
+    )
+    rec.finished = time.perf_counter()
+    s = rec.summary()
+    log(
+        "topup",
+        {
+            "chargers": len(missing),
+            "connected": len(more),
+            "concurrency": args.topup_concurrency,
+            "msg_per_s": s["msg_per_s"],
+            "p50_ms": s["p50_ms"],
+            "p99_ms": s["p99_ms"],
+            "seconds": s["seconds"],
+            "errors": s["errors"],
+        },
+    )
+    return more

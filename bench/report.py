@@ -1,147 +1,95 @@
-"""Render benchmark results as docs/benchmarks.md (tables, targets, ratios).
+"""Render benchmark results as docs/benchmarks.md (targets, ratios, every
+figure, links to the profiles) and as the README's performance table.
 
 The hand-written analysis between the `<!-- findings -->` markers of the
-existing file is kept when the file is regenerated."""
+existing file is kept when the file is regenerated. In the README, only the
+section between the `<!-- bench:performance -->` markers is rewritten."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from bench.verdicts import (
+    BACKENDS,
+    FLOOR,
+    POSTGRES_VS_SQLITE,
+    ROWS,
+    fmt,
+    met_text,
+    postgres_vs_sqlite,
+    ratio,
+    result,
+    verdict,
+)
+
 START, END = "<!-- findings -->", "<!-- /findings -->"
+README_START, README_END = "<!-- bench:performance -->", "<!-- /bench:performance -->"
+ROOT = Path(__file__).resolve().parent.parent
 #: Where `make bench` writes its report, and whose analysis a new report keeps.
-BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-BACKENDS = [("sqlite", "SQLite"), ("postgres", "PostgreSQL")]
+BENCHMARKS_MD = ROOT / "docs" / "benchmarks.md"
+README_MD = ROOT / "README.md"
 
 
-def _get(results: dict, target: str, scenario: str, key: str):
-    return (results.get(target) or {}).get(scenario, {}).get(key)
+def _cell(results: dict, target: str, row) -> str:
+    r = result(results, target, row.scenario)
+    return row.show(r) if r else "–"
 
 
-def _fmt(value, digits: int = 1) -> str:
-    if value is None:
+def _pg_cell(row, results: dict) -> str:
+    share = postgres_vs_sqlite(row, results)
+    if share is None:
         return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
+    return f"{share:.2f} ({met_text(share >= POSTGRES_VS_SQLITE)})"
 
 
-def _ratio(a, b) -> str:
-    if not a or not b:
-        return "–"
-    return f"{a / b:.2f}"
-
-
-def _met(ok: bool | None) -> str:
-    return "–" if ok is None else ("**met**" if ok else "not met")
-
-
-def targets_table(results: dict, args: dict) -> list[str]:
-    def cell(target: str, scenario: str, fmt) -> str:
-        r = (results.get(target) or {}).get(scenario)
-        return fmt(r) if r else "–"
-
-    def idle(r):
-        return f"{_fmt(r.get('chargers'))} held, {_fmt(r.get('rss_kib_per_charger'))} KiB each, CPU {_fmt(r.get('idle_cpu_percent'))} %"
-
-    def idle_ok(r):
-        return (
-            r.get("chargers", 0) >= 10000
-            and r.get("rss_kib_per_charger", 1e9) <= 30
-            and r.get("idle_cpu_percent", 1e9) < 5
-        )
-
-    def rate(r):
-        return f"{_fmt(r.get('msg_per_s'))} msg/s (p99 {_fmt(r.get('p99_ms'))} ms)"
-
-    def mixed(r):
-        return (
-            f"p99 {_fmt(r.get('p99_ms'))} ms at {_fmt(r.get('msg_per_s'))} of {_fmt(r.get('rate'), 0)} msg/s, "
-            f"{_fmt(r.get('chargers'))} chargers, {_fmt(r.get('errors'))} errors"
-        )
-
-    def mixed_ok(r):
-        return r.get("chargers", 0) >= 10000 and r.get("p99_ms", 1e9) < 50 and r.get("errors", 1) == 0
-
-    def storm(r):
-        last = "all in" if not r.get("failures") else "last answer at"
-        return (
-            f"{_fmt(r.get('answered_in_15s'))}/{_fmt(r.get('chargers'))} answered in 15 s, {last} {_fmt(r.get('seconds'))} s, "
-            f"{_fmt(r.get('failures'))} failed"
-        )
-
-    def storm_ok(r):
-        return (
-            r.get("chargers", 0) >= 10000 and r.get("answered_in_15s") == r.get("chargers") and r.get("failures") == 0
-        )
-
-    def backlog(r):
-        return (
-            f"{_fmt(r.get('seconds'), 2)} s, {_fmt(r.get('stored'))}/{_fmt(r.get('expected'))} MeterValues stored, "
-            f"{'in order' if r.get('in_order') else 'NOT in order'}"
-            if "stored" in r
-            else f"{_fmt(r.get('seconds'), 2)} s"
-        )
-
-    def backlog_ok(r):
-        return r.get("seconds", 1e9) < 5 and r.get("stored") == r.get("expected") and r.get("in_order") is True
-
-    rows = [
-        ("idle chargers held", "10 000, ≤ 30 KiB RSS each, idle CPU < 5 %", "idle", idle, idle_ok, None),
-        ("Heartbeat closed loop", f"≥ 0.30 of baseline ({args.get('closed')} chargers)", "heartbeat", rate, None, 0.30),
-        ("MeterValues (4 values) closed loop", "≥ 0.20 of baseline", "metervalues", rate, None, 0.20),
-        ("mixed fixed rate", "10 000 chargers, 1000 msg/s, p99 < 50 ms", "mixed", mixed, mixed_ok, None),
-        ("storm: connect + boot at once", "10 000 answered in 15 s, 0 failures", "storm", storm, storm_ok, None),
-        ("backlog on one charger", "1000 messages stored in order, < 5 s", "backlog", backlog, backlog_ok, None),
-    ]
+def targets_table(results: dict) -> list[str]:
     out = [
-        "| scenario | target | baseline | SQLite | PostgreSQL | SQLite ratio | PostgreSQL ratio | SQLite | PostgreSQL |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| scenario | target | floor | SQLite | PostgreSQL | SQLite ratio | PostgreSQL ratio | SQLite"
+        f" | PostgreSQL | PostgreSQL ≥ {POSTGRES_VS_SQLITE} of SQLite |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for title, target, scenario, fmt, ok, min_ratio in rows:
-        base_rate = _get(results, "baseline", scenario, "msg_per_s")
-        cells = [title, target, cell("baseline", scenario, fmt)]
-        ratios, verdicts = [], []
+    for row in ROWS:
+        cells = [row.title, row.target, _cell(results, FLOOR, row)]
+        cells += [_cell(results, key, row) for key, _ in BACKENDS]
         for key, _ in BACKENDS:
-            cells.append(cell(key, scenario, fmt))
-            r = (results.get(key) or {}).get(scenario)
-            value = r.get("msg_per_s") if r else None
-            ratios.append(_ratio(value, base_rate) if min_ratio is not None else "–")
-            if not r:
-                verdicts.append(_met(None))
-            elif min_ratio is not None:
-                verdicts.append(_met(bool(value and base_rate and value / base_rate >= min_ratio)))
-            else:
-                verdicts.append(_met(ok(r)))
-        out.append("| " + " | ".join(cells + ratios + verdicts) + " |")
+            value = ratio(row, results, key)
+            cells.append("–" if value is None else row.ratio_text(value))
+        cells += [met_text(verdict(row, results, key)) for key, _ in BACKENDS]
+        cells.append(_pg_cell(row, results))
+        out.append("| " + " | ".join(cells) + " |")
     return out
 
 
+DETAIL_KEYS = [
+    "chargers",
+    "connected",
+    "msg_per_s",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "max_ms",
+    "errors",
+    "failures",
+    "scheduled",
+    "sent",
+    "answered",
+    "dropped",
+    "seconds",
+    "connect_ms",
+    "cpu_percent",
+    "idle_cpu_percent",
+    "rss_mib",
+    "rss_kib_per_charger",
+    "sessions_per_s",
+    "stored",
+    "in_order",
+]
+
+
 def detail_table(results: dict) -> list[str]:
-    keys = [
-        "chargers",
-        "connected",
-        "msg_per_s",
-        "p50_ms",
-        "p90_ms",
-        "p99_ms",
-        "max_ms",
-        "errors",
-        "seconds",
-        "cpu_percent",
-        "idle_cpu_percent",
-        "rss_mib",
-        "rss_kib_per_charger",
-        "sessions_per_s",
-        "answered_in_15s",
-        "stored",
-        "in_order",
-    ]
     out = []
-    for target, title in [("baseline", "baseline (raw websockets, fixed replies)"), *BACKENDS]:
+    for target, title in [(FLOOR, "floor (raw websockets, fixed replies)"), *BACKENDS]:
         data = results.get(target)
         if not data:
             continue
@@ -150,19 +98,39 @@ def detail_table(results: dict) -> list[str]:
             out.append(f"Failed: `{data['_error']}`")
             continue
         scenarios = [s for s in data if not s.startswith("_")]
-        used = [k for k in keys if any(k in data[s] for s in scenarios)]
+        used = [k for k in DETAIL_KEYS if any(k in data[s] for s in scenarios)]
         out.append("| scenario | " + " | ".join(used) + " |")
         out.append("|---" * (len(used) + 1) + "|")
         for s in scenarios:
-            out.append(f"| {s} | " + " | ".join(_fmt(data[s].get(k)) for k in used) + " |")
+            out.append(f"| {s} | " + " | ".join(fmt(data[s].get(k)) for k in used) + " |")
         errors = {s: data[s]["error_samples"] for s in scenarios if data[s].get("error_samples")}
         for s, samples in errors.items():
             out.append(f"\n{s} errors (first): `{'`, `'.join(samples[:2])}`")
     return out
 
 
-def render(meta: dict, results: dict, previous: Path | None = None) -> str:
+def profiles_section(results: dict, out: Path) -> list[str]:
+    """Links to the profile summaries, relative to the report."""
+    lines = []
+    for key, title in BACKENDS:
+        profiles = (results.get(key) or {}).get("_profiles") or {}
+        links = [f"[{s}]({Path(os.path.relpath(p, out.parent)).as_posix()})" for s, p in profiles.items()]
+        if links:
+            lines.append(f"- {title}: " + ", ".join(links))
+    if not lines:
+        return ["No profiles in this run (`--no-profile`, or py-spy missing)."]
+    return [
+        "`py-spy record --nonblocking` on the server process during each scenario; each file lists the",
+        "functions with the largest inclusive and self share of the samples. The raw samples (collapsed",
+        "stacks, for a flamegraph tool) stay beside them in `raw/`, out of git.",
+        "",
+        *lines,
+    ]
+
+
+def render(meta: dict, results: dict, previous: Path | None = None, out: Path | None = None) -> str:
     previous = previous or BENCHMARKS_MD
+    out = out or previous
     findings = f"{START}\n(analysis goes here)\n{END}"
     if previous.exists():
         text = previous.read_text()
@@ -182,19 +150,27 @@ def render(meta: dict, results: dict, previous: Path | None = None) -> str:
         f"- machine: {meta['machine']}; load average before/after: {meta['load_before']} / {meta['load_after']}",
         "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         "- server: `manage.py serve` (uvicorn, one process, the production settings: validation on, every message"
-        " persisted, message log on), fresh migrated database per backend; PostgreSQL over TCP on 127.0.0.1",
-        "- baseline: `python -m bench.baseline` (raw `websockets` server, fixed JSON replies)",
+        " persisted and in the message log, answered after commit), fresh migrated database per backend;"
+        " PostgreSQL over TCP on 127.0.0.1",
+        "- floor: `python -m bench.baseline` (raw `websockets` server, fixed JSON replies), measured in the same"
+        " run by the same client; every ratio is to it",
         "- client: `bench.client` (one asyncio process, `websockets` Sans-I/O protocol on asyncio transports),"
         " on the same 2-core machine as the server",
-        f"- parameters: storm/idle/mixed population {a['storm']}, storm deadline {a['storm_deadline']} s,"
-        f" idle hold {a['idle_hold']} s, mixed {a['mixed_rate']} msg/s for {a['mixed_duration']} s,"
-        f" closed loops {a['closed']} chargers for {a['closed_duration']} s, backlog {a['backlog']} messages,"
-        f" {a['tx_chargers']} full sessions, first contact {a['first_contact']} new chargers",
+        f"- parameters: storm/idle/mixed population {a.get('storm')} (storm with Basic auth, deadline"
+        f" {a.get('storm_deadline')} s), idle hold {a.get('idle_hold')} s, mixed {a.get('mixed_rate')} msg/s for"
+        f" {a.get('mixed_duration')} s, closed loops {a.get('closed')} chargers for {a.get('closed_duration')} s,"
+        f" backlog {a.get('backlog')} messages, first CALL {a.get('first_calls')} Heartbeats"
+        f" {a.get('first_call_pause')} s apart after {a.get('first_call_idle')} s idle,"
+        f" {a.get('tx_chargers')} full sessions, first contact {a.get('first_contact')} new chargers",
         f"- command: `{meta['command']}`",
         "",
         "## Targets",
         "",
-        *targets_table(results, a),
+        *targets_table(results),
+        "",
+        "## Profiles",
+        "",
+        *profiles_section(results, out),
         "",
         "## All figures",
         *detail_table(results),
@@ -205,3 +181,42 @@ def render(meta: dict, results: dict, previous: Path | None = None) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def readme_section(meta: dict, results: dict) -> str:
+    """The README's performance table: the same rows, figures and verdicts."""
+
+    def cell(key: str, row) -> str:
+        r = result(results, key, row.scenario)
+        if not r:
+            return "–"
+        value = ratio(row, results, key)
+        shown = row.show(r) + (f"; {row.ratio_text(value)}" if value is not None else "")
+        return f"{shown}: {met_text(verdict(row, results, key))}"
+
+    lines = [
+        README_START,
+        f"Measured by `make bench` ({meta['date']}, commit {meta.get('commit', '?')}) on a 2-core machine:"
+        " one server process, client on the same machine, every message validated, persisted and in the"
+        " message log, answered after commit. Ratios are to a raw `websockets` floor measured in the same"
+        " run. Details, every figure and the profiles are in [docs/benchmarks.md](docs/benchmarks.md).",
+        "",
+        "| scenario | target | SQLite | PostgreSQL | raw floor |",
+        "|---|---|---|---|---|",
+    ]
+    for row in ROWS:
+        cells = [row.title, row.target, cell("sqlite", row), cell("postgres", row), _cell(results, FLOOR, row)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", README_END]
+    return "\n".join(lines)
+
+
+def readme_update(path: Path, section: str) -> bool:
+    """Replace the marked section of the README; False when it has no markers."""
+    text = path.read_text()
+    if README_START not in text or README_END not in text:
+        return False
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    path.write_text(head + section + tail)
+    return True

@@ -1,23 +1,30 @@
 """`make bench`: the central system, started the production way, against the
-raw baseline, with the same load client, in one run.
+raw floor, with the same load client, in one run.
 
-For each target (the baseline, then `manage.py serve` on a fresh migrated
+For each target (the floor, then `manage.py serve` on a fresh migrated
 SQLite file and on a fresh PostgreSQL database) it runs, in this order:
 
   first contact  a small storm of chargers the server has never seen
   storm          N known chargers (rows pre-created, as after a server
-                 restart) connect and boot at once
+                 restart, each with a Basic-auth password) connect, boot and
+                 send a StatusNotification at once
   idle           the same N held idle: server RSS per charger and CPU
   mixed          a fixed rate of Heartbeat/MeterValues/StatusNotification
-                 over the same N; latency from the scheduled send time
+                 over the same N; latency from the scheduled send time,
+                 every scheduled message accounted for
   heartbeat      closed loop on C of them
   metervalues    closed loop (4 sampled values, in a transaction) on C
   backlog        one charger replays K queued transaction messages; the
                  database is then checked: every reading stored, in order
   transactions   full sessions
+  first call     after the server sat idle, one charger connects and sends
+                 single Heartbeats with pauses
 
-Every phase has a time limit, so the run ends by itself. Results go to
-docs/benchmarks.md (and a JSON file next to it with --json-out).
+Every phase has a time limit, so the run ends by itself. The targets are in
+bench/verdicts.py. Results go to docs/benchmarks.md, the README's
+performance section and docs/profiles/ (py-spy, one summary per server
+scenario). `--quick` is a smoke run at a small scale that writes to a
+scratch folder and leaves those files alone.
 """
 
 from __future__ import annotations
@@ -31,56 +38,108 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import client, measure
+from bench import client, measure, verdicts
 from bench.meta import machine, server_commit, versions
-from bench.phases import STORM_PREFIX, run_target
-from bench.report import BENCHMARKS_MD, render
+from bench.phases import STORM_PASSWORD, STORM_PREFIX, run_target
+from bench.profiles import PROFILES_DIR, Profiler
+from bench.report import BENCHMARKS_MD, README_MD, readme_section, readme_update, render
 from bench.targets import BASE_DIR, Baseline, Django, Target
+
+QUICK_DIR = Path("/tmp/bench-quick")
+#: `--quick`: every scenario once, small, in about a minute per target.
+QUICK = {
+    "storm": 200,
+    "storm_deadline": 30,
+    "first_contact": 20,
+    "idle_hold": 2,
+    "mixed_rate": 200,
+    "mixed_duration": 3,
+    "closed": 50,
+    "closed_duration": 2,
+    "backlog": 100,
+    "tx_chargers": 10,
+    "first_calls": 5,
+    "first_call_idle": 1,
+    "first_call_pause": 0.1,
+    "out": QUICK_DIR / "benchmarks.md",
+    "profile_dir": QUICK_DIR / "profiles",
+    "readme": None,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.runner", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help=f"smoke run, small scale, written under {QUICK_DIR}")
     p.add_argument("--targets", default="baseline,sqlite,postgres", help="comma-separated: baseline,sqlite,postgres")
-    p.add_argument("--storm", type=int, default=10000, help="chargers in the storm/idle/mixed population")
+    p.add_argument("--storm", type=int, default=verdicts.STORM_CHARGERS, help="storm/idle/mixed population")
     p.add_argument("--storm-deadline", type=float, default=40, help="seconds before unanswered storm chargers fail")
     p.add_argument("--topup-concurrency", type=int, default=100, help="handshakes in flight when topping up")
     p.add_argument("--topup-deadline", type=float, default=60, help="seconds to top up a storm that fell short")
     p.add_argument("--first-contact", type=int, default=300, help="never-seen chargers in the first-contact storm")
     p.add_argument("--idle-hold", type=float, default=10, help="seconds the idle population is held and sampled")
-    p.add_argument("--mixed-rate", type=float, default=1000, help="total msg/s of the mixed scenario")
+    p.add_argument("--mixed-rate", type=float, default=verdicts.MIXED_RATE, help="total msg/s of the mixed scenario")
     p.add_argument("--mixed-duration", type=float, default=15)
-    p.add_argument("--closed", type=int, default=1000, help="chargers in the closed loops")
+    p.add_argument("--closed", type=int, default=verdicts.CLOSED_CHARGERS, help="chargers in the closed loops")
     p.add_argument("--closed-duration", type=float, default=10)
-    p.add_argument("--backlog", type=int, default=1000, help="queued messages the backlog charger replays")
+    p.add_argument("--backlog", type=int, default=verdicts.BACKLOG_MESSAGES, help="queued messages to replay")
     p.add_argument("--backlog-timeout", type=float, default=60)
     p.add_argument("--tx-chargers", type=int, default=100, help="chargers running one full session each")
+    p.add_argument("--first-calls", type=int, default=verdicts.FIRST_CALLS, help="Heartbeats of the first-call run")
+    p.add_argument("--first-call-idle", type=float, default=3, help="seconds the server sits idle before it")
+    p.add_argument("--first-call-pause", type=float, default=0.3, help="seconds between its Heartbeats")
     p.add_argument(
         "--server-dir",
         type=Path,
         help="run the server from this checkout (e.g. a `git worktree` of one commit) instead of this one",
     )
     p.add_argument("--out", type=Path, default=BENCHMARKS_MD)
+    p.add_argument("--readme", type=Path, default=README_MD, help="README whose performance section is rewritten")
+    p.add_argument("--no-readme", dest="readme", action="store_const", const=None, help="leave the README alone")
+    p.add_argument("--profile-dir", type=Path, default=PROFILES_DIR, help="where the profile summaries go")
+    p.add_argument("--no-profile", dest="profile_dir", action="store_const", const=None, help="no py-spy")
+    p.add_argument("--profile-rate", type=int, default=100, help="py-spy samples per second")
     p.add_argument("--json-out", type=Path, help="also write the raw results as JSON")
-    p.add_argument("--render", type=Path, help="only rewrite --out from a results file written by --json-out")
+    p.add_argument("--render", type=Path, help="only rewrite --out (and --readme) from a --json-out file")
     return p
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """`--quick` changes the defaults; anything given explicitly still wins."""
+    parser = build_parser()
+    known, _ = parser.parse_known_args(argv)
+    if known.quick:
+        parser.set_defaults(**QUICK)
+    return parser.parse_args(argv)
 
 
 def make_target(name: str, args: argparse.Namespace) -> Target:
     return Baseline(args) if name == "baseline" else Django(args, name)
 
 
+def write(meta: dict, results: dict, args: argparse.Namespace, previous: Path | None = None) -> None:
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(render(meta, results, previous=previous or args.out, out=args.out))
+    print(f"wrote {args.out}")
+    if args.readme is not None:
+        if readme_update(args.readme, readme_section(meta, results)):
+            print(f"updated the performance section of {args.readme}")
+        else:
+            print(f"{args.readme} has no bench:performance markers: not updated", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     if args.render:
         saved = json.loads(args.render.read_text())
-        args.out.write_text(render(saved["meta"], saved["results"], previous=args.out))
-        print(f"wrote {args.out}")
+        write(saved["meta"], saved["results"], args)
         return 0
 
     limit = client.raise_fd_limit()
     if args.storm + 200 > limit:
         print(f"fd limit {limit}: lowering the storm from {args.storm}", file=sys.stderr)
         args.storm = limit - 200
+    if args.profile_dir is not None:
+        args.profile_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     load_before = os.getloadavg()
     all_results: dict = {}
@@ -93,8 +152,11 @@ def main(argv: list[str] | None = None) -> int:
             database = target.database_version()
             if database:
                 databases[database["vendor"]] = database["version"]
-            target.precreate(STORM_PREFIX, args.storm)
-            all_results[name] = asyncio.run(run_target(target, args))
+            target.precreate(STORM_PREFIX, args.storm, STORM_PASSWORD)
+            # The floor is the reference, not profiled; the servers are.
+            profile_dir = None if isinstance(target, Baseline) else args.profile_dir
+            profiler = Profiler(target.proc.pid, name, profile_dir, args.profile_rate)
+            all_results[name] = asyncio.run(run_target(target, args, profiler))
             all_results[name]["_server_rss_mib_end"] = round(measure.ServerProbe(target.proc.pid).rss() / 2**20, 1)
         except Exception as error:
             print(f"{name} failed: {error}", file=sys.stderr)
@@ -114,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.json_out:
         args.json_out.write_text(json.dumps({"meta": meta, "results": all_results}, indent=1, default=str))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render(meta, all_results))
-    print(f"wrote {args.out} in {meta['seconds']} s")
+    # A smoke run keeps the analysis of the real report, without touching it.
+    write(meta, all_results, args, previous=BENCHMARKS_MD if args.quick else None)
+    print(f"done in {meta['seconds']} s")
     return 0
 
 

@@ -46,23 +46,37 @@ async def start_transactions(chargers: list[Charger], timeout: float = 60) -> No
     await bounded((start(c) for c in chargers), timeout, None, "starts")
 
 
+def schedule(n_chargers: int, rate: float, duration: float) -> tuple[float, list[int]]:
+    """The fixed-rate plan: each charger's period, and how many messages each
+    charger is due to send in `duration` (charger i starts i/n of a period
+    late, so the total rate is even)."""
+    period = n_chargers / rate
+    counts = []
+    for i in range(n_chargers):
+        offset = period * i / n_chargers
+        counts.append(0 if offset >= duration else int((duration - offset) / period - 1e-9) + 1)
+    return period, counts
+
+
 async def fixed_rate(
     chargers: list[Charger], rate: float, duration: float, mix: dict[str, float], grace: float = 15
 ) -> dict:
     """`rate` messages per second in total, each charger on its own evenly
     spaced schedule; latency counts from the scheduled time, so a server that
-    falls behind shows it (no coordinated omission)."""
+    falls behind shows it (no coordinated omission). Every scheduled message
+    is accounted for: `dropped` is what was due but never answered (lost,
+    refused, or still unanswered when the time ran out)."""
     rec = Recorder()
-    period = len(chargers) / rate
+    period, counts = schedule(len(chargers), rate, duration)
     start = time.perf_counter() + 0.5
-    end = start + duration
     actions = list(mix)
     weights = [mix[a] for a in actions]
+    sent = answered = 0
 
     async def loop(i: int, c: Charger) -> None:
+        nonlocal sent, answered
         due = start + period * i / len(chargers)
-        n = 0
-        while due < end:
+        for n in range(counts[i]):
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -73,7 +87,7 @@ async def fixed_rate(
                 payload = c.status("Charging" if n % 2 else "Available")
             else:
                 payload = {}
-            n += 1
+            sent += 1
             try:
                 await c.call(action, payload)
             except Exception as error:
@@ -81,13 +95,47 @@ async def fixed_rate(
                 if isinstance(error, ConnectionLost):
                     return
             else:
+                answered += 1
                 rec.ok(time.perf_counter() - due)
             due += period
 
     rec.started = start
     await bounded((loop(i, c) for i, c in enumerate(chargers)), duration + 0.5 + grace, rec, "chargers")
     rec.finished = time.perf_counter()
-    return rec.summary()
+    scheduled = sum(counts)
+    return {
+        **rec.summary(),
+        "scheduled": scheduled,
+        "sent": sent,
+        "answered": answered,
+        "dropped": scheduled - answered,
+    }
+
+
+async def first_call(url: str, cp_id: str, calls: int, pause: float, idle: float) -> dict:
+    """The first CALL of an idle server: after `idle` seconds without traffic,
+    one charger connects and boots, then sends `calls` single Heartbeats, each
+    after a `pause` (long enough for the server to go idle again). The
+    figures are the Heartbeat round trips; the connect is reported apart."""
+    await asyncio.sleep(idle)
+    t0 = time.perf_counter()
+    c = await connect(url, cp_id)
+    connect_ms = round((time.perf_counter() - t0) * 1000, 2)
+    rec = Recorder()
+    try:
+        for _ in range(calls):
+            await asyncio.sleep(pause)
+            t0 = time.perf_counter()
+            try:
+                await c.call("Heartbeat", {})
+            except CallFailed as error:
+                rec.fail(error)
+                continue
+            rec.ok(time.perf_counter() - t0)
+        rec.finished = time.perf_counter()
+    finally:
+        await close_all([c])
+    return {**rec.summary(), "calls": calls, "connect_ms": connect_ms}
 
 
 async def backlog(url: str, cp_id: str, k: int) -> dict:

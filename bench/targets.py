@@ -75,8 +75,9 @@ class Target:
                 self.proc.wait(5)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def precreate(self, prefix: str, count: int) -> None:
-        """Known chargers `<prefix>00000`..., as after a server restart."""
+    def precreate(self, prefix: str, count: int, password: str) -> None:
+        """Known chargers `<prefix>00000`..., as after a server restart, each
+        requiring `password` in Basic auth (the floor ignores it)."""
 
     def check_backlog(self, transaction_id: int | None, expected: int) -> dict:
         return {}
@@ -166,8 +167,8 @@ class Django(Target):
             except (OSError, subprocess.CalledProcessError) as error:  # pragma: no cover
                 print(f"could not drop {self.db_name}: {error}", file=sys.stderr)
 
-    def precreate(self, prefix: str, count: int) -> None:
-        self.manage("bench_db", "prepare", "--prefix", prefix, "--count", str(count))
+    def precreate(self, prefix: str, count: int, password: str) -> None:
+        self.manage("bench_db", "prepare", "--prefix", prefix, "--count", str(count), "--password", password)
 
     def check_backlog(self, transaction_id: int | None, expected: int) -> dict:
         if transaction_id is None:
