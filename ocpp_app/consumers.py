@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from ocpp_app.ocpp.charge_point import CallErrorReceived, CallNotSent, CentralSystem, InvalidResponse
@@ -23,6 +24,7 @@ from ocpp_app.ocpp.identity import BadChargerId, parse_identity
 from ocpp_app.runtime import events
 from ocpp_app.runtime.charger_log import charger_log
 from ocpp_app.runtime.group_commit import run as commit
+from ocpp_app.runtime.mailbox import get_mailbox
 from ocpp_app.services import chargers
 from ocpp_app.services.secrets import secret_hash, secret_is_fast, secret_needs_rehash, secret_verify
 
@@ -55,6 +57,21 @@ class OCPPConsumer(AsyncWebsocketConsumer):
     charger_id: str | None = None
     cp: CentralSystem | None = None
     accepted = False
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Channels' version gives every socket a channel of its own and, for
+        each frame, a wait() over the socket and that channel. Here the
+        socket is read directly, and messages for this charger reach it
+        through the process's one channel (runtime/mailbox.py)."""
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = await get_mailbox().address(deliver) if self.channel_layer is not None else ""
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def dispatch(self, message) -> None:
         # channels (4.2+) runs close_old_connections() on the database thread
@@ -136,7 +153,8 @@ class OCPPConsumer(AsyncWebsocketConsumer):
         if previous is None and connected.previous_channel and connected.previous_channel != self.channel_name:
             # The old socket may live in another worker process: tell it.
             await self.channel_layer.send(
-                connected.previous_channel, {"type": "ocpp.replaced", "connection_id": self.connection_id}
+                connected.previous_channel,
+                {"type": "ocpp.replaced", "charger_id": charger_id, "connection_id": self.connection_id},
             )
         self.cp = CentralSystem(
             charger_id,
@@ -300,6 +318,26 @@ class OCPPConsumer(AsyncWebsocketConsumer):
         if LIVE.get(self.charger_id) is self and event.get("connection_id") != self.connection_id:
             del LIVE[self.charger_id]
             await self.close_replaced()
+
+
+async def deliver(message: dict) -> None:
+    """A message on the process's channel, to the socket of its charger: an
+    operator's CALL (`ocpp.call`) or a replacement notice (`ocpp.replaced`)."""
+    consumer = LIVE.get(message.get("charger_id") or "")
+    kind = message.get("type")
+    if consumer is None:
+        if kind == "ocpp.call" and message.get("reply_channel"):
+            # Its socket closed since the command looked it up: say so at once
+            # rather than let the operator wait for the time-out.
+            reply = {"type": "ocpp.reply", "request_id": message.get("request_id"), "status": "not_connected"}
+            await get_channel_layer().send(message["reply_channel"], reply)
+        return
+    if kind == "ocpp.call":
+        await consumer.ocpp_call(message)
+    elif kind == "ocpp.replaced":
+        await consumer.ocpp_replaced(message)
+    else:
+        logger.warning("charger %s: ignoring a %r message", consumer.charger_id, kind)
 
 
 class SinkConsumer(AsyncWebsocketConsumer):

@@ -46,8 +46,11 @@ def check_schema(action: str, payload: dict) -> None:
         raise command_service.PayloadInvalid(error.code, error.description, error.details or {}) from None
 
 
-async def call_charger(channel_name: str, action: str, payload: dict, *, timeout: float) -> CallOutcome:
-    """Send one CALL to the consumer on `channel_name` and wait for its reply."""
+async def call_charger(
+    channel_name: str, action: str, payload: dict, *, timeout: float, charger_id: str
+) -> CallOutcome:
+    """Send one CALL to the charger's socket, held by the process whose
+    channel is `channel_name`, and wait for its reply."""
     layer = get_channel_layer()
     reply_channel = await layer.new_channel()
     request_id = uuid.uuid4().hex
@@ -55,6 +58,7 @@ async def call_charger(channel_name: str, action: str, payload: dict, *, timeout
         channel_name,
         {
             "type": "ocpp.call",
+            "charger_id": charger_id,
             "action": action,
             "payload": payload,
             "request_id": request_id,
@@ -115,7 +119,9 @@ def send_command(
     if not prepared.channel_name:
         outcome = CallOutcome(status=CommandStatus.NOT_CONNECTED)
     else:
-        outcome = async_to_sync(call_charger)(prepared.channel_name, prepared.action, prepared.payload, timeout=timeout)
+        outcome = async_to_sync(call_charger)(
+            prepared.channel_name, prepared.action, prepared.payload, timeout=timeout, charger_id=prepared.charger_id
+        )
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     logger.info(
         "command %s %s to %s: %s %s (%d ms)",

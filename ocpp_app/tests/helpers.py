@@ -341,6 +341,7 @@ async def operator_call(action: str, payload: dict, timeout: float = TIMEOUT, ch
         consumers.LIVE[charger_id].channel_name,
         {
             "type": "ocpp.call",
+            "charger_id": charger_id,
             "action": action,
             "payload": payload,
             "request_id": "r1",

@@ -21,7 +21,7 @@ def connected_charger(charger_id: str) -> Charger:
 
 
 def answer_with(monkeypatch, outcome: commands.CallOutcome) -> None:
-    async def fake_call_charger(channel_name, action, payload, *, timeout):
+    async def fake_call_charger(channel_name, action, payload, *, timeout, charger_id):
         return outcome
 
     monkeypatch.setattr(commands, "call_charger", fake_call_charger)

@@ -50,7 +50,8 @@ async def test_it_keeps_the_new_connection_registered_when_the_old_one_closes():
 async def test_it_closes_a_connection_replaced_in_another_process():
     async with charger_socket() as comm:
         await get_channel_layer().send(
-            consumers.LIVE["CP1"].channel_name, {"type": "ocpp.replaced", "connection_id": "elsewhere"}
+            consumers.LIVE["CP1"].channel_name,
+            {"type": "ocpp.replaced", "charger_id": "CP1", "connection_id": "elsewhere"},
         )
         closing = await comm.receive_output(timeout=TIMEOUT)
     assert closing["type"] == "websocket.close"
@@ -60,7 +61,7 @@ async def test_it_ignores_a_replacement_notice_about_itself():
     async with charger_socket() as comm:
         live = consumers.LIVE["CP1"]
         await get_channel_layer().send(
-            live.channel_name, {"type": "ocpp.replaced", "connection_id": live.connection_id}
+            live.channel_name, {"type": "ocpp.replaced", "charger_id": "CP1", "connection_id": live.connection_id}
         )
         assert await heartbeat_still_answered(comm)
 
