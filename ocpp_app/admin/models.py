@@ -70,6 +70,20 @@ def badge(text: str, colour: str):
     )
 
 
+class ReportedRecordAdmin(admin.ModelAdmin):
+    """A record of what a charger reported, or of what was sent to it: shown,
+    never added or edited by hand. `editable` names the fields an operator
+    may still change."""
+
+    editable: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name not in self.editable]
+
+    def has_add_permission(self, request):
+        return False
+
+
 class ConnectorInline(admin.TabularInline):
     model = Connector
     extra = 0
@@ -199,36 +213,28 @@ class ChargerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Connector)
-class ConnectorAdmin(admin.ModelAdmin):
+class ConnectorAdmin(ReportedRecordAdmin):
     list_display = ["charger", "connector_id", "status_badge", "error_code", "info", "timestamp", "updated_at"]
     list_filter = ["status", "error_code"]
     search_fields = ["charger__charger_id"]
     list_select_related = ["charger"]
-    readonly_fields = [f.name for f in Connector._meta.fields]
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Connector):
         return badge(obj.status or "?", STATUS_COLOURS.get(STATUS_CLASSES.get(obj.status, ""), "#9ca3af"))
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(StatusNotificationRecord)
-class StatusNotificationRecordAdmin(admin.ModelAdmin):
+class StatusNotificationRecordAdmin(ReportedRecordAdmin):
     list_display = ["charger", "connector_id", "status", "error_code", "info", "timestamp", "received_at"]
     list_filter = ["status", "error_code"]
     search_fields = ["charger__charger_id"]
     list_select_related = ["charger"]
-    readonly_fields = [f.name for f in StatusNotificationRecord._meta.fields]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(Transaction)
-class TransactionAdmin(admin.ModelAdmin):
+class TransactionAdmin(ReportedRecordAdmin):
     list_display = [
         "id",
         "charger",
@@ -246,18 +252,15 @@ class TransactionAdmin(admin.ModelAdmin):
     list_select_related = ["charger"]
     date_hierarchy = "start_time"
     show_full_result_count = False
-    readonly_fields = [f.name for f in Transaction._meta.fields if f.name != "notes"]
+    editable = ("notes",)
 
     @admin.display(description="Energy (kWh)", ordering="energy_wh")
     def energy_kwh(self, obj: Transaction):
         return None if obj.energy_wh is None else round(obj.energy_wh / 1000, 3)
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(MeterReading)
-class MeterReadingAdmin(admin.ModelAdmin):
+class MeterReadingAdmin(ReportedRecordAdmin):
     list_display = [
         "timestamp",
         "charger",
@@ -273,10 +276,6 @@ class MeterReadingAdmin(admin.ModelAdmin):
     search_fields = ["charger__charger_id", "=transaction__id"]
     list_select_related = ["charger"]
     show_full_result_count = False
-    readonly_fields = [f.name for f in MeterReading._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(RFID)
@@ -287,28 +286,24 @@ class RFIDAdmin(admin.ModelAdmin):
 
 
 @admin.register(MessageLog)
-class MessageLogAdmin(admin.ModelAdmin):
+class MessageLogAdmin(ReportedRecordAdmin):
     list_display = ["id", "timestamp", "charger_link", "direction", "message_type", "action", "message_id"]
     list_filter = ["direction", "message_type"]
     # '=' prefixes: exact matches use the (charger_id, -id) index instead of
     # a LIKE scan over a table of millions of rows.
     search_fields = ["=charger_id", "=action", "=message_id"]
     show_full_result_count = False
-    readonly_fields = [f.name for f in MessageLog._meta.fields]
 
     @admin.display(description="Charger", ordering="charger_id")
     def charger_link(self, obj: MessageLog):
         return format_html('<a href="{}">{}</a>', reverse("ocpp:log", args=[obj.charger_id]), obj.charger_id)
-
-    def has_add_permission(self, request):
-        return False
 
     def has_change_permission(self, request, obj=None):
         return False
 
 
 @admin.register(Command)
-class CommandAdmin(admin.ModelAdmin):
+class CommandAdmin(ReportedRecordAdmin):
     list_display = [
         "id",
         "created_at",
@@ -323,35 +318,23 @@ class CommandAdmin(admin.ModelAdmin):
     list_filter = ["status", "action", "source"]
     search_fields = ["charger__charger_id", "action", "=message_id"]
     list_select_related = ["charger", "created_by"]
-    readonly_fields = [f.name for f in Command._meta.fields]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(ChargerEvent)
-class ChargerEventAdmin(admin.ModelAdmin):
+class ChargerEventAdmin(ReportedRecordAdmin):
     list_display = ["id", "received_at", "charger", "kind", "status", "request_id", "timestamp"]
     list_filter = ["kind", "status"]
     search_fields = ["charger__charger_id", "status"]
     list_select_related = ["charger"]
-    readonly_fields = [f.name for f in ChargerEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(DataTransferRecord)
-class DataTransferRecordAdmin(admin.ModelAdmin):
+class DataTransferRecordAdmin(ReportedRecordAdmin):
     list_display = ["id", "created_at", "charger", "direction", "vendor_id", "message_id", "status"]
     list_filter = ["direction", "status"]
     search_fields = ["charger__charger_id", "vendor_id", "message_id"]
     list_select_related = ["charger"]
-    readonly_fields = [f.name for f in DataTransferRecord._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(Reservation)
@@ -372,15 +355,11 @@ class LocalListEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChargingProfileRecord)
-class ChargingProfileRecordAdmin(admin.ModelAdmin):
+class ChargingProfileRecordAdmin(ReportedRecordAdmin):
     list_display = ["id", "charger", "connector_id", "charging_profile_id", "stack_level", "purpose", "status"]
     list_filter = ["purpose", "status"]
     search_fields = ["charger__charger_id"]
     list_select_related = ["charger"]
-    readonly_fields = [f.name for f in ChargingProfileRecord._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(CertificateSigningRequest)

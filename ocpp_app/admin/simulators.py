@@ -1,8 +1,8 @@
 """Admin for simulated charge points: start and stop them without code.
 
 Each started simulator is a detached `python -m simulator` process (see
-ocpp_app/simulators.py); it connects like any charger and so shows up on the
-dashboard like one.
+ocpp_app/services/simulators.py); it connects like any charger and so shows
+up on the dashboard like one.
 """
 
 from django import forms
