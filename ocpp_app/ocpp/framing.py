@@ -34,7 +34,7 @@ from ocpp.exceptions import (
 from ocpp.messages import Call, CallError, CallResult, MessageType, get_validator
 from ocpp.v16.enums import Action
 
-from ocpp_app.lib import jsonwalk
+from ocpp_app.lib import jsontext, jsonwalk
 from ocpp_app.ocpp import schemas
 
 MAX_MESSAGE_ID = 36
@@ -82,10 +82,7 @@ def decode(raw: str) -> Any:
 
 def encode(frame: list) -> str:
     """A frame as compact JSON text."""
-    try:
-        return orjson.dumps(frame).decode("utf-8")
-    except TypeError:  # an integer beyond 64 bits, a lone surrogate
-        return json.dumps(frame, separators=(",", ":"))
+    return jsontext.dumps(frame)
 
 
 # -- payloads between the wire (camelCase) and the handlers (snake_case) ------

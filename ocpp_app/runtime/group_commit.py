@@ -14,6 +14,10 @@ falls.
 If anything in a batch raises, the whole transaction is rolled back and each
 call is re-run alone, so one bad message never fails or loses another's.
 
+Riders (the message log) put their pending rows into the same transaction:
+a frame's log row is committed together with the data it carried, before the
+charger is answered, and costs no transaction of its own.
+
 A service may offer a batched form as its `many` attribute, taking the list of
 keyword dicts and returning one result per dict: the calls of one batch to it
 then become one statement (heartbeats: one UPDATE for all chargers). Calls in
@@ -24,7 +28,7 @@ flight), so running them grouped does not reorder any charger's messages.
 import asyncio
 import contextvars
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from asgiref.sync import sync_to_async
 from django.db import connection, transaction
@@ -32,6 +36,25 @@ from django.db import connection, transaction
 from ocpp_app.runtime.loop_local import LoopLocal
 
 MAX_BATCH = 500
+
+
+class Rider(Protocol):
+    """Rows that travel in the next batch's transaction."""
+
+    def take(self) -> Any:
+        """What is pending (on the event loop), or None when nothing is."""
+
+    def write(self, taken: Any) -> None:
+        """Store what `take` gave (on the writer thread, inside the batch's
+        transaction). Must not raise for bad rows: it isolates them itself."""
+
+    def restore(self, taken: Any) -> None:
+        """Put back what `take` gave when the batch never reached the database."""
+
+
+def _write_riders(taken: list[tuple[Rider, Any]]) -> None:
+    for rider, rows in taken:
+        rider.write(rows)
 
 
 def _run_alone(fn: Callable, kwargs: dict) -> tuple[bool, Any]:
@@ -69,15 +92,22 @@ def _keep_connection_healthy() -> None:
             connection.close()
 
 
-def _execute(calls: list[tuple[Callable, dict]]) -> list[tuple[bool, Any]]:
+def _execute(calls: list[tuple[Callable, dict]], riding: list[tuple[Rider, Any]]) -> list[tuple[bool, Any]]:
     _keep_connection_healthy()
-    if len(calls) == 1:
-        return [_run_alone(*calls[0])]
     try:
         with transaction.atomic():
+            _write_riders(riding)
+            if len(calls) == 1:
+                fn, kwargs = calls[0]
+                return [(True, fn(**kwargs))]
             return _execute_all(calls)
-    except Exception:
-        # Nothing of the batch was committed: isolate the failing call.
+    except Exception as error:
+        # Nothing of the batch was committed: the riders' rows alone, then
+        # each call alone, so the failing one fails by itself.
+        with transaction.atomic():
+            _write_riders(riding)
+        if len(calls) == 1:
+            return [(False, error)]
         return [_run_alone(fn, kwargs) for fn, kwargs in calls]
 
 
@@ -86,6 +116,18 @@ class GroupCommitter:
         self._queue: list[tuple[Callable, dict, asyncio.Future]] = []
         self._draining = False
         self._task: asyncio.Task | None = None  # a strong reference: the loop keeps only weak ones
+        self._riders: list[Rider] = []
+
+    def add_rider(self, rider: Rider) -> None:
+        self._riders.append(rider)
+
+    def _take_riders(self) -> list[tuple[Rider, Any]]:
+        taken = []
+        for rider in self._riders:
+            rows = rider.take()
+            if rows is not None:
+                taken.append((rider, rows))
+        return taken
 
     async def run(self, fn: Callable, /, **kwargs: Any) -> Any:
         """Run `fn(**kwargs)` (a sync service) in the next batch; return its
@@ -93,24 +135,35 @@ class GroupCommitter:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._queue.append((fn, kwargs, future))
+        self._start(loop)
+        return await future
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         if not self._draining:
             self._draining = True
             # A fresh context: a drain started from inside an HTTP request must
             # not inherit that request's thread (asgiref ThreadSensitiveContext),
             # which is gone once the request ends.
             self._task = loop.create_task(self._drain(), context=contextvars.Context())
-        return await future
+
+    async def ride(self) -> None:
+        """Write the riders' pending rows now (with the next batch, or alone),
+        and return once they are committed."""
+        await self.run(_nothing)
 
     async def _drain(self) -> None:
         try:
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                riding = self._take_riders()
                 try:
                     # thread_sensitive: one thread, so one long-lived connection.
                     outcomes = await sync_to_async(_execute, thread_sensitive=True)(
-                        [(fn, kwargs) for fn, kwargs, _ in batch]
+                        [(fn, kwargs) for fn, kwargs, _ in batch], riding
                     )
                 except Exception as exc:  # the hop itself failed (e.g. database unreachable)
+                    for rider, rows in riding:
+                        rider.restore(rows)
                     outcomes = [(False, exc)] * len(batch)
                 for (_, _, future), (ok, value) in zip(batch, outcomes, strict=True):
                     if future.done():  # the caller went away (socket closed)
@@ -121,6 +174,10 @@ class GroupCommitter:
                         future.set_exception(value)
         finally:
             self._draining = False
+
+
+def _nothing() -> None:
+    """A call that only carries the riders' rows to the database."""
 
 
 _committers: LoopLocal[GroupCommitter] = LoopLocal(GroupCommitter)

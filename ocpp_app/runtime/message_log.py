@@ -1,15 +1,15 @@
-"""The per-charger message log, written in batches.
+"""The per-charger message log, written with the data it describes.
 
-Every frame in and out is kept. Writing one row per frame would cost a
-database round trip per frame on the hot path, so frames are queued and one
-writer per event loop flushes them with a single bulk insert every
-OCPP_LOG_FLUSH_INTERVAL seconds. The same flush bumps `last_seen` for the
-chargers that spoke, in one UPDATE. A crash can lose the last fraction of a
-second of log rows, never charger data: that is written before the answer.
+Every frame in and out is kept. A row is queued here on the event loop and
+rides in the next group-commit batch's transaction (runtime/group_commit.py,
+riders): a frame's row is committed together with the data it carried, before
+the charger is answered, with no round trip of its own. Rows of frames that
+no batch follows (the last answer of a quiet charger) are written by a short
+timer, OCPP_LOG_FLUSH_INTERVAL seconds later, which delays no answer. The same
+write bumps `last_seen` for the chargers that spoke, in one UPDATE.
 """
 
 import asyncio
-import json
 import logging
 from typing import Any
 
@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from ocpp_app.lib import jsontext
 from ocpp_app.models import Charger, MessageLog
 from ocpp_app.runtime import group_commit
 from ocpp_app.runtime.loop_local import LoopLocal
@@ -28,8 +29,10 @@ MAX_PENDING = 50_000  # beyond this a stuck database must not eat all memory
 class MessageLogWriter:
     def __init__(self) -> None:
         self._rows: list[tuple] = []
-        self._task: asyncio.Task | None = None
-        self._lock = asyncio.Lock()
+        self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task | None = None  # strong reference to a timer's flush
+        self._committer = group_commit.get_committer()
+        self._committer.add_rider(self)
 
     def add(
         self,
@@ -56,19 +59,32 @@ class MessageLogWriter:
                 timezone.now(),
             )
         )
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._flush_soon())
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(settings.OCPP_LOG_FLUSH_INTERVAL, self._on_timer)
 
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(settings.OCPP_LOG_FLUSH_INTERVAL)
-        await self.flush()
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._rows:
+            self._task = asyncio.get_running_loop().create_task(self.flush())
 
     async def flush(self) -> None:
-        async with self._lock:
-            rows, self._rows = self._rows, []
-            if rows:
-                # Same writer thread and connection as the charger data.
-                await group_commit.run(_write_rows, rows=rows)
+        """Return once every row queued so far is committed."""
+        if self._rows:
+            await self._committer.ride()
+
+    # -- as a group-commit rider --------------------------------------------------
+
+    def take(self) -> list[tuple] | None:
+        if not self._rows:
+            return None
+        rows, self._rows = self._rows, []
+        return rows
+
+    def write(self, rows: list[tuple]) -> None:
+        _write_rows(rows=rows)
+
+    def restore(self, rows: list[tuple]) -> None:
+        self._rows[:0] = rows[: max(0, MAX_PENDING - len(self._rows))]
 
 
 _COLUMNS = ("charger_id", "direction", "message_type", "action", "message_id", "payload", "timestamp")
@@ -86,7 +102,7 @@ def _write_rows(*, rows: list[tuple]) -> None:
     field of every row and cost more than the rest of the write path."""
     seen = {row[0] for row in rows if row[1] == "in"}
     adapt = connection.ops.adapt_datetimefield_value
-    params = [(*row[:5], None if row[5] is None else json.dumps(row[5]), adapt(row[6])) for row in rows]
+    params = [(*row[:5], None if row[5] is None else jsontext.dumps(row[5]), adapt(row[6])) for row in rows]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(_insert_sql(), params)
