@@ -1,6 +1,7 @@
 """What every operator command is: one class per OCPP action the central
-system sends, registered by defining it. The profile modules beside this one
-hold the classes; lifecycle.py drives them."""
+system sends, registered by defining it (or, for an action that needs none
+of the steps, by naming it in `plain_commands`). The profile modules beside
+this one hold the classes; lifecycle.py drives them."""
 
 from datetime import datetime
 from typing import Any, ClassVar
@@ -65,6 +66,13 @@ class OperatorCommand:
 
 # Action name -> its command, filled as the profile modules define them.
 COMMANDS: dict[str, OperatorCommand] = {}
+
+
+def plain_commands(*actions: str) -> None:
+    """Define the commands that need none of the steps: sent exactly as the
+    operator gives them, nothing kept from their answers."""
+    for action in actions:
+        type(action, (OperatorCommand,), {"action": action, "__module__": __name__})
 
 
 def config_keys(charger: Charger) -> dict:

@@ -6,7 +6,7 @@ from django.utils import timezone
 from ocpp_app.lib.limits import int_in_range
 from ocpp_app.models import Charger, Command, DataTransferRecord, Direction, Transaction
 from ocpp_app.services.chargers import charger_set_password
-from ocpp_app.services.commands.base import BadCommand, OperatorCommand, config_keys
+from ocpp_app.services.commands.base import BadCommand, OperatorCommand, config_keys, plain_commands
 from ocpp_app.services.common import clip
 from ocpp_app.services.secrets import REDACTED, InvalidPassword, is_authorization_key, password_validate
 
@@ -81,12 +81,7 @@ class UnlockConnector(OperatorCommand):
         return payload
 
 
-class ChangeAvailability(OperatorCommand):
-    action = "ChangeAvailability"
-
-
-class ClearCache(OperatorCommand):
-    action = "ClearCache"
+plain_commands("ChangeAvailability", "ClearCache")
 
 
 class GetConfiguration(OperatorCommand):

@@ -2,12 +2,6 @@
 charger's later status notifications are linked to the command instead
 (services/notifications.py)."""
 
-from ocpp_app.services.commands.base import OperatorCommand
+from ocpp_app.services.commands.base import plain_commands
 
-
-class GetDiagnostics(OperatorCommand):
-    action = "GetDiagnostics"
-
-
-class UpdateFirmware(OperatorCommand):
-    action = "UpdateFirmware"
+plain_commands("GetDiagnostics", "UpdateFirmware")

@@ -197,14 +197,7 @@ def command_prepare(
     except _Refusal as refusal:
         raise CommandRefused(_record_refusal(charger, refusal, action, payload, user_id, source)) from None
     request = redact(wire_action, wire_payload)
-    command = Command.objects.create(
-        charger=charger,
-        action=wire_action,
-        request=request,
-        created_by_id=user_id,
-        source=clip(source, 20),
-        status=CommandStatus.PENDING,
-    )
+    command = _record(charger, wire_action, request, user_id, source, status=CommandStatus.PENDING)
     return PreparedCommand(
         command_id=command.pk,
         charger_id=charger.charger_id,
@@ -215,6 +208,19 @@ def command_prepare(
     )
 
 
+def _record(charger: Charger, action: str, request: dict, user_id: int | None, source: str, **outcome: Any) -> Command:
+    """Every command, sent or refused, is on record the same way: the action,
+    the request as it may be shown (redacted), who asked and through what."""
+    return Command.objects.create(
+        charger=charger,
+        action=clip(action, 64),
+        request=request,
+        created_by_id=user_id,
+        source=clip(source, 20),
+        **outcome,
+    )
+
+
 def _record_refusal(
     charger: Charger, refusal: _Refusal, given: str, payload: Any, user_id: int | None, source: str
 ) -> CommandResult:
@@ -222,12 +228,12 @@ def _record_refusal(
     (else by the name given), with the operator's payload as given, redacted."""
     recorded_action = refusal.action or str(given)
     request = redact(recorded_action, payload if isinstance(payload, dict) else {})
-    command = Command.objects.create(
-        charger=charger,
-        action=clip(recorded_action, 64),
-        request=request,
-        created_by_id=user_id,
-        source=clip(source, 20),
+    command = _record(
+        charger,
+        recorded_action,
+        request,
+        user_id,
+        source,
         status=CommandStatus.INVALID,
         error_code=clip(refusal.code, 40),
         error_description=refusal.description,
