@@ -253,15 +253,7 @@ class ChargePointSimulator(SessionsMixin, StateMixin, OutboxMixin):
         interval the central system gave (OCPP 1.6 §4.2)."""
         while True:
             self.state = "booting"
-            result = await self._call(
-                call.BootNotification(
-                    charge_point_model=self.config.model,
-                    charge_point_vendor=self.config.vendor,
-                    charge_point_serial_number=self.config.serial,
-                    firmware_version=self.firmware_version,
-                    meter_type="SimMeter",
-                )
-            )
+            result = await self._call(self.boot_notification())
             if result.status == "Accepted":
                 self._needs_boot = False
                 self.set_heartbeat_interval(result.interval or self.heartbeat_interval)

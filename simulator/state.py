@@ -22,6 +22,16 @@ class StateMixin:
 
     # -- statuses ------------------------------------------------------------------
 
+    def boot_notification(self) -> call.BootNotification:
+        """The charger's identity, the same at boot and when triggered."""
+        return call.BootNotification(
+            charge_point_model=self.config.model,
+            charge_point_vendor=self.config.vendor,
+            charge_point_serial_number=self.config.serial,
+            firmware_version=self.firmware_version,
+            meter_type="SimMeter",
+        )
+
     def status_notification(self, connector_id: int) -> call.StatusNotification:
         if connector_id == 0:
             status = "Available" if self.charger_operative else "Unavailable"
@@ -197,14 +207,7 @@ class StateMixin:
 
     async def send_triggered(self, message: str, connector_id: int | None) -> None:
         if message == "BootNotification":
-            result = await self.send(
-                call.BootNotification(
-                    charge_point_model=self.config.model,
-                    charge_point_vendor=self.config.vendor,
-                    charge_point_serial_number=self.config.serial,
-                    firmware_version=self.firmware_version,
-                )
-            )
+            result = await self.send(self.boot_notification())
             if result is not None and result.status == "Accepted" and result.interval:
                 self.set_heartbeat_interval(result.interval)
         elif message == "Heartbeat":

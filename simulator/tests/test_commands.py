@@ -128,6 +128,15 @@ async def test_trigger_message_sends_the_message(csms, sim, message, action):
     await csms.wait_for(lambda: len(csms.actions(action)) > before)
 
 
+async def test_a_triggered_boot_notification_reports_the_identity_of_the_boot(csms, sim):
+    result = await send(csms, call.TriggerMessage(requested_message="BootNotification"))
+    assert result.status == "Accepted"
+    await csms.wait_for(lambda: len(csms.actions("BootNotification")) == 2)
+    boot, triggered = csms.actions("BootNotification")
+    assert triggered == boot
+    assert triggered["meter_type"] == "SimMeter"
+
+
 async def test_trigger_message_for_an_unknown_connector_is_rejected(csms, sim):
     result = await send(csms, call.TriggerMessage(requested_message="StatusNotification", connector_id=7))
     assert result.status == "Rejected"
