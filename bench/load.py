@@ -5,13 +5,18 @@ thread, no `ocpp` library object), so one process holds 10 000 of them. It
 speaks just enough OCPP 1.6J for the scenarios:
 
   idle          connect and boot N chargers, hold them, sample the server
-  storm         N chargers connect and boot at once; time until all answered
+  storm         N chargers connect, boot and send a StatusNotification at once
+                (with --password, in Basic auth); time until all answered
   heartbeat     closed loop: each charger sends Heartbeat, awaits, repeats
   metervalues   closed loop of MeterValues (4 sampled values) in a transaction
   mixed         fixed total rate (msg/s) of Heartbeat/MeterValues/StatusNotification
                 spread over N chargers; latency counted from the scheduled send time
   backlog       one charger replays K queued transaction messages in order
   transactions  full sessions: Authorize, Start, MeterValues, Stop
+  firstcall     one charger connects to an idle server and sends single
+                Heartbeats with pauses (--messages of them, --pause apart)
+  fairness      closed loop of Heartbeats, alone, then while one more charger
+                sends MeterValues at the server's frame limits (bench/fairness.py)
 
     python -m bench.load --url ws://127.0.0.1:8000/ocpp/ --scenario heartbeat \
         --chargers 1000 --duration 10 --server-pid 1234
@@ -26,10 +31,20 @@ import sys
 import time
 
 from bench.client import close_all, connect_many, freeze_heap, raise_fd_limit
+from bench.fairness import fairness
 from bench.measure import Recorder, ServerProbe, format_result
-from bench.scenarios import backlog, closed_loop, fixed_rate, heartbeat, meter_value, start_transactions, transactions
+from bench.scenarios import (
+    backlog,
+    closed_loop,
+    first_call,
+    fixed_rate,
+    heartbeat,
+    meter_value,
+    start_transactions,
+    transactions,
+)
 
-SCENARIOS = ("idle", "storm", "heartbeat", "metervalues", "mixed", "backlog", "transactions")
+SCENARIOS = ("idle", "storm", "heartbeat", "metervalues", "mixed", "backlog", "transactions", "firstcall", "fairness")
 
 
 async def run_scenario(args: argparse.Namespace) -> dict:
@@ -40,12 +55,24 @@ async def run_scenario(args: argparse.Namespace) -> dict:
         result.update(await backlog(args.url, f"{prefix}BACKLOG", args.messages), chargers=1)
         result["rss_mib"] = round(probe.rss() / 2**20, 1)
         return result
+    if args.scenario == "fairness":
+        result.update(await fairness(args.url, prefix, args.chargers, args.duration, args.concurrency))
+        return result
+    if args.scenario == "firstcall":
+        result.update(await first_call(args.url, f"{prefix}FIRST", args.messages, args.pause, idle=0), chargers=1)
+        return result
     rss_before = probe.rss()
     storm = args.scenario in ("storm", "idle")
     rec = Recorder()
     probe.mark()
     chargers = await connect_many(
-        args.url, prefix, args.chargers, concurrency=args.chargers if storm else args.concurrency, rec=rec
+        args.url,
+        prefix,
+        args.chargers,
+        concurrency=args.chargers if storm else args.concurrency,
+        rec=rec,
+        status=args.scenario == "storm",
+        password=args.password or None,
     )
     rec.finished = time.perf_counter()
     freeze_heap()
@@ -113,7 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=10, help="seconds to run (closed loop, fixed rate, idle hold)")
     p.add_argument("--rate", type=float, default=0, help="fixed total rate in msg/s (0 = closed loop)")
     p.add_argument("--concurrency", type=int, default=500, help="connections opened at once (not for storm/idle)")
-    p.add_argument("--messages", type=int, default=1000, help="backlog: queued messages to replay")
+    p.add_argument("--messages", type=int, default=1000, help="backlog: queued messages; firstcall: Heartbeats")
+    p.add_argument("--pause", type=float, default=0.3, help="firstcall: seconds between Heartbeats")
+    p.add_argument("--password", default="", help="Basic-auth password every charger sends")
     p.add_argument("--sessions", type=int, default=1, help="transactions: sessions per charger")
     p.add_argument("--meter-values", type=int, default=10, help="transactions: MeterValues per session")
     p.add_argument("--server-pid", type=int, help="pid of the server, to report its RSS and CPU")
