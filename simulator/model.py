@@ -7,13 +7,12 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ocpp_app.lib.timeparse import BadDateTime, parse_datetime_utc
+from ocpp_app.lib.timeparse import BadDateTime, format_datetime_utc, parse_datetime_utc
 
 
 def utc_iso(when: datetime | None = None) -> str:
     """An OCPP timestamp: UTC, milliseconds, `Z`."""
-    when = when or datetime.now(UTC)
-    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_datetime_utc(when or datetime.now(UTC), timespec="milliseconds")
 
 
 def parse_time(value: str | None) -> datetime | None:

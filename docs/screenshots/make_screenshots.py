@@ -49,16 +49,13 @@ from django.test import Client  # noqa: E402
 from ocpp.v16 import ChargePoint, call  # noqa: E402
 from playwright.async_api import async_playwright  # noqa: E402
 
+from ocpp_app.lib.timeparse import format_datetime_utc as iso  # noqa: E402
 from ocpp_app.models import Charger, Connector, MeterReading, Transaction  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 MONTERREY = (25.6866, -100.3161)
 random.seed(4)
-
-
-def iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def create_sample_data() -> str:

@@ -15,6 +15,9 @@ The rule:
 Pure Python on purpose: the simulator, which has no Django, uses it too.
 Callers turn `BadDateTime` into their own error (a CALLERROR, a 400, an
 ignored page filter).
+
+Every layer also writes a date-time one way (`format_datetime_utc`): ISO
+8601 in UTC with a `Z`, as OCPP asks; only the precision differs by use.
 """
 
 from datetime import UTC, datetime
@@ -43,3 +46,9 @@ def parse_datetime_utc(value: str | None) -> datetime:
         return parsed.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00+01:00
         raise DateTimeOutOfRange(f"{value!r} is out of range in UTC") from None
+
+
+def format_datetime_utc(value: datetime, *, timespec: str = "auto") -> str:
+    """An aware `value` as ISO 8601 in UTC with a `Z` (2026-05-01T14:00:00Z);
+    `timespec` as `datetime.isoformat` takes it."""
+    return value.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from ocpp.exceptions import PropertyConstraintViolationError, TypeConstraintViolationError
 
 from ocpp_app.lib.limits import INT32_MAX, int_in_range
-from ocpp_app.lib.timeparse import BadDateTime, parse_datetime_utc
+from ocpp_app.lib.timeparse import BadDateTime, format_datetime_utc, parse_datetime_utc
 
 
 def parse_timestamp(value: str | None, field: str) -> datetime | None:
@@ -32,10 +32,8 @@ def checked_int(value: int | None, field: str, *, low: int = 0, high: int = INT3
 
 
 def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_datetime_utc(datetime.now(UTC), timespec="milliseconds")
 
 
 def iso_z(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return None if value is None else format_datetime_utc(value, timespec="seconds")

@@ -3,12 +3,13 @@ one column order, one formula-injection rule."""
 
 import csv
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
 from ocpp_app import selectors
+from ocpp_app.lib.timeparse import format_datetime_utc
 from ocpp_app.models import Transaction
 
 # The columns of the export, which are also the fields of the API's
@@ -43,10 +44,8 @@ def csv_cell(value: object) -> object:
 
 
 def _iso(value: datetime | None) -> str:
-    # The API's JSON form of a time: UTC with a Z.
-    if value is None:
-        return ""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    # The API's JSON form of a time: UTC with a Z, to the microsecond.
+    return "" if value is None else format_datetime_utc(value)
 
 
 def transaction_row(tx: Transaction) -> list[object]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ocpp_app.lib.timeparse import BadDateTime, DateTimeOutOfRange, parse_datetime_utc
+from ocpp_app.lib.timeparse import BadDateTime, DateTimeOutOfRange, format_datetime_utc, parse_datetime_utc
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,11 @@ def test_it_imports_no_django_so_the_simulator_can_use_it():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_it_writes_every_time_in_utc_with_a_z():
+    moment = datetime.fromisoformat("2026-05-01T16:00:00.123456+02:00")
+    assert format_datetime_utc(moment) == "2026-05-01T14:00:00.123456Z"
+    assert format_datetime_utc(moment, timespec="milliseconds") == "2026-05-01T14:00:00.123Z"
+    assert format_datetime_utc(moment, timespec="seconds") == "2026-05-01T14:00:00Z"
+    assert parse_datetime_utc(format_datetime_utc(moment)) == moment
