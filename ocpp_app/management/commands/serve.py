@@ -12,7 +12,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from ocpp_app.runtime.ws_protocol import JitteredPingProtocol
+from ocpp_app.runtime.ws_protocol import ChargerWebSocketProtocol
 from ocpp_app.services.chargers import chargers_mark_node_offline
 from ocpp_app.services.qr import qr_codes_refresh_stale
 from ocpp_app.services.simulators import simulators_resume
@@ -55,7 +55,7 @@ class Command(BaseCommand):
             ws_ping_interval=settings.OCPP_WS_PING_INTERVAL,
             ws_ping_timeout=settings.OCPP_WS_PING_TIMEOUT,
             # Pings spread out, not all at once after a reconnect storm.
-            ws=JitteredPingProtocol,
+            ws=ChargerWebSocketProtocol,
             # ~14 KiB per idle socket instead of ~64 KiB; chargers rarely use it.
             ws_per_message_deflate=False,
             # A reconnect storm of thousands of chargers overflows a small backlog.
