@@ -51,6 +51,7 @@ from playwright.async_api import async_playwright  # noqa: E402
 
 from ocpp_app.lib.timeparse import format_datetime_utc as iso  # noqa: E402
 from ocpp_app.models import Charger, Connector, MeterReading, Transaction  # noqa: E402
+from ocpp_app.models.transactions import ACTIVE_POWER, ENERGY_REGISTER  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -108,8 +109,8 @@ def past_sessions(charger: Charger, now: datetime, count: int = 4) -> None:
             energy += power * 5 / 60
             ts = start + timedelta(minutes=minute)
             for measurand, unit, value in (
-                ("Energy.Active.Import.Register", "Wh", meter + energy),
-                ("Power.Active.Import", "W", power),
+                (ENERGY_REGISTER, "Wh", meter + energy),
+                (ACTIVE_POWER, "W", power),
             ):
                 readings.append(
                     MeterReading(
@@ -189,10 +190,10 @@ async def live_charger(port: int, cid: str, *, charging: bool, stop: asyncio.Eve
                                 "sampledValue": [
                                     {
                                         "value": f"{meter + energy:.0f}",
-                                        "measurand": "Energy.Active.Import.Register",
+                                        "measurand": ENERGY_REGISTER,
                                         "unit": "Wh",
                                     },
-                                    {"value": f"{power:.0f}", "measurand": "Power.Active.Import", "unit": "W"},
+                                    {"value": f"{power:.0f}", "measurand": ACTIVE_POWER, "unit": "W"},
                                 ],
                             }
                         ],
