@@ -4,7 +4,6 @@ and JSON, so they are a 400 here, never a 500 in the database."""
 
 from datetime import datetime
 
-from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ParseError, ValidationError
@@ -112,14 +111,12 @@ def transaction_filters(request) -> dict:
     }
 
 
-def filter_meter_readings(queryset: QuerySet, request) -> QuerySet:
-    """?transaction= ?measurand= ?since= ?until= (on the reading's timestamp)."""
-    if (transaction_id := int_param(request, "transaction")) is not None:
-        queryset = queryset.filter(transaction_id=transaction_id)
-    if (measurand := text_param(request, "measurand")) is not None:
-        queryset = queryset.filter(measurand=measurand)
-    if (since := datetime_param(request, "since")) is not None:
-        queryset = queryset.filter(timestamp__gte=since)
-    if (until := datetime_param(request, "until")) is not None:
-        queryset = queryset.filter(timestamp__lt=until)
-    return queryset
+def meter_reading_filters(request) -> dict:
+    """?transaction= ?measurand= ?since= ?until= (on the reading's timestamp)
+    as the arguments of selectors.meter_readings_filtered (a bad value is a 400)."""
+    return {
+        "transaction_id": int_param(request, "transaction"),
+        "measurand": text_param(request, "measurand"),
+        "since": datetime_param(request, "since"),
+        "until": datetime_param(request, "until"),
+    }

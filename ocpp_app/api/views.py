@@ -25,7 +25,7 @@ from ocpp_app.api.serializers import (
     RFIDUpdateSerializer,
     TransactionSerializer,
 )
-from ocpp_app.models import RFID, Charger, CommandStatus, MeterReading, Transaction
+from ocpp_app.models import RFID, Charger, CommandStatus, Transaction
 from ocpp_app.ocpp.commands import send_command
 from ocpp_app.web.exports import transactions_csv_response
 
@@ -221,4 +221,4 @@ class MeterReadingListView(generics.ListAPIView):
 
     def get_queryset(self):
         charger = get_object_or_404(Charger.objects.only("pk"), charger_id=self.kwargs["cid"])
-        return filters.filter_meter_readings(MeterReading.objects.filter(charger=charger), self.request)
+        return selectors.meter_readings_filtered(charger, **filters.meter_reading_filters(self.request))

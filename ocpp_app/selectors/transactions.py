@@ -138,6 +138,25 @@ def transaction_chart_series(tx: Transaction, *, max_points: int = 2000) -> dict
     return series
 
 
+def meter_readings_filtered(
+    charger: Charger,
+    *,
+    transaction_id: int | None = None,
+    measurand: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[MeterReading]:
+    """A charger's meter readings, of one transaction and/or measurand, taken
+    in [since, until); an empty or None value is no filter."""
+    return filter_given(
+        MeterReading.objects.filter(charger=charger),
+        transaction_id=transaction_id,
+        measurand=measurand,
+        timestamp__gte=since,
+        timestamp__lt=until,
+    )
+
+
 # -- public landing page --------------------------------------------------------------
 
 
