@@ -116,20 +116,6 @@ def charger_qr_refresh_later(pk: int) -> None:
     transaction.on_commit(lambda: _background.submit(_refresh_in_background, pk))
 
 
-def qr_codes_refresh_stale() -> int:
-    """Queue a new code for every charger whose stored one is missing or points
-    at another address (OCPP_PUBLIC_URL changed since it was made). Returns how
-    many were queued."""
-    stale = set(Charger.objects.filter(qr_png__isnull=True).values_list("pk", flat=True))
-    stale |= set(Charger.objects.filter(qr_svg="").values_list("pk", flat=True))
-    for pk, charger_id, url in Charger.objects.values_list("pk", "charger_id", "qr_url").iterator():
-        if url != landing_url(charger_id):
-            stale.add(pk)
-    for pk in sorted(stale):
-        charger_qr_refresh_later(pk)
-    return len(stale)
-
-
 def wait_for_qr_codes(timeout: float = 30.0) -> None:
     """Block until every code queued so far is made (one worker: a no-op job
     queued now runs after all of them)."""

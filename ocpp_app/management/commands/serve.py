@@ -14,7 +14,6 @@ from django.core.management.base import BaseCommand
 
 from ocpp_app.runtime.ws_protocol import ChargerWebSocketProtocol
 from ocpp_app.services.chargers import chargers_mark_node_offline
-from ocpp_app.services.qr import qr_codes_refresh_stale
 from ocpp_app.services.simulators import simulators_resume
 
 
@@ -36,9 +35,6 @@ class Command(BaseCommand):
         # Admin simulators marked running whose process is gone (a reboot)
         # start again: "running" survives server restarts.
         simulators_resume()
-        # Codes made for another OCPP_PUBLIC_URL are made again, in the
-        # background; pages render the right one meanwhile.
-        qr_codes_refresh_stale()
         scheme = "wss" if options["ssl_certfile"] else "ws"
         self.stdout.write(
             f"OCPP central system on http://{options['host']}:{options['port']}/ocpp/ "

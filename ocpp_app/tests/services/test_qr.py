@@ -13,7 +13,6 @@ from ocpp_app.services import qr
 from ocpp_app.services.chargers import charger_get_or_create
 from ocpp_app.services.qr import (
     charger_qr_refresh,
-    qr_codes_refresh_stale,
     wait_for_qr_codes,
 )
 from ocpp_app.tests.helpers import admit
@@ -128,24 +127,6 @@ def test_it_regenerates_when_the_public_url_changes(settings):
     assert stored.qr_url == "https://other.example.org/ocpp/c/CP1/"
     assert bytes(stored.qr_png) != old
     assert charger_qr_refresh(stored) is False
-
-
-@committed
-def test_start_up_remakes_the_codes_that_are_missing_or_for_another_public_url(settings):
-    for cid in ("S1", "S2", "S3"):
-        Charger.objects.create(charger_id=cid)
-    wait_for_qr_codes()
-    assert qr_codes_refresh_stale() == 0
-    Charger.objects.filter(charger_id="S1").update(qr_png=None)
-    assert qr_codes_refresh_stale() == 1
-    wait_for_qr_codes()
-    assert Charger.objects.get(charger_id="S1").qr_png
-    settings.OCPP_PUBLIC_URL = "https://moved.example.org"
-    assert qr_codes_refresh_stale() == 3
-    wait_for_qr_codes()
-    assert set(Charger.objects.values_list("qr_url", flat=True)) == {
-        f"https://moved.example.org/ocpp/c/{cid}/" for cid in ("S1", "S2", "S3")
-    }
 
 
 @committed
