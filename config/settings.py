@@ -145,7 +145,7 @@ ASGI_APPLICATION = "config.asgi.application"
 # Under ASGI every HTTP request runs on a thread of its own, so Django's
 # persistent connections are not reused there (Django's docs: disable them and
 # pool instead). The charger path is different: group commit runs on one
-# thread that keeps its own connection open (ocpp/group_commit.py), which is
+# thread that keeps its own connection open (runtime/group_commit.py), which is
 # what keeps the hot path 7x faster than a connection per message.
 DATABASES = {
     "default": dj_database_url.parse(
@@ -255,7 +255,7 @@ OCPP_UNKNOWN_CHARGERS = env_choice("OCPP_UNKNOWN_CHARGERS", "accept", ("accept",
 OCPP_REQUIRE_AUTH = env_bool("OCPP_REQUIRE_AUTH", False)
 OCPP_HEARTBEAT_INTERVAL = env_int("OCPP_HEARTBEAT_INTERVAL", 60)
 OCPP_BOOT_RETRY_INTERVAL = env_int("OCPP_BOOT_RETRY_INTERVAL", 30)
-# A connected charger silent for interval * factor + grace seconds is "stale".
+# A connected charger silent for its heartbeat interval + this many seconds is "stale".
 OCPP_STALE_GRACE = env_int("OCPP_STALE_GRACE", 30)
 # What one frame may carry, so that no charger's frame stalls the others: a
 # MeterValues is a few kB, and an offline queue is replayed one message per
