@@ -1,5 +1,5 @@
-"""Adapter that gives the `ocpp` library the send() it expects on top of a
-Channels consumer.
+"""The send() that CentralSystem writes its frames through, on top of the
+charger's Channels consumer.
 
 The consumer hands each received frame straight to the charge point
 (`CentralSystem.route_message`), so frames of one charger are handled in
