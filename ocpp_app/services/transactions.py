@@ -235,9 +235,10 @@ def meter_values_store_many(calls: list[dict]) -> list[int]:
         dedupe_key = ("tx", tx_pk) if tx_pk is not None else ("cp", charger_pk, connector_id)
         before = len(rows)
         for mv in call["meter_value"]:
-            if (dedupe_key, mv["timestamp"]) in seen:
+            moment = _moment(mv["timestamp"])
+            if (dedupe_key, moment) in seen:
                 continue
-            seen.add((dedupe_key, mv["timestamp"]))  # a replay within the same batch
+            seen.add((dedupe_key, moment))  # a replay within the same batch
             rows.extend(_reading_rows(charger_pk, connector_id, tx_pk, mv))
         counts.append(len(rows) - before)
         if call.get("raw") is not None:
@@ -264,31 +265,52 @@ meter_values_store.many = meter_values_store_many  # type: ignore[attr-defined]
 
 
 def _stored_timestamps(keys: list[tuple], calls: list[dict]) -> set:
-    """The (dedupe key, timestamp) pairs already stored for these calls."""
-    timestamps = {mv["timestamp"] for call in calls for mv in call["meter_value"]}
-    tx_pks = {tx_pk for _, _, tx_pk in keys if tx_pk is not None}
-    unbound = {(charger_pk, connector_id) for charger_pk, connector_id, tx_pk in keys if tx_pk is None}
+    """The (dedupe key, moment) pairs already stored for these calls, where a
+    moment is a timestamp as the database holds it (`_moment`). Looked up by
+    exact (transaction, timestamp) pairs, so the cost follows the batch, not
+    the transactions' history: `transaction_id IN (...) AND timestamp IN
+    (...)` read every reading of every transaction in the batch."""
+    tx_pairs: set[tuple] = set()
+    unbound: set[tuple] = set()
+    for (charger_pk, connector_id, tx_pk), call in zip(keys, calls, strict=True):
+        for mv in call["meter_value"]:
+            if tx_pk is not None:
+                tx_pairs.add((tx_pk, _moment(mv["timestamp"])))
+            else:
+                unbound.add((charger_pk, connector_id, _moment(mv["timestamp"])))
+    table = connection.ops.quote_name(MeterReading._meta.db_table)
     seen = set()
-    if tx_pks and timestamps:
-        for tx_pk, timestamp in (
-            MeterReading.objects.filter(transaction_id__in=tx_pks, timestamp__in=timestamps)
-            .values_list("transaction_id", "timestamp")
-            .distinct()
-        ):
-            seen.add((("tx", tx_pk), timestamp))
-    if unbound and timestamps:
-        for charger_pk, connector_id, timestamp in (
-            MeterReading.objects.filter(
-                charger_id__in={pk for pk, _ in unbound},
-                transaction__isnull=True,
-                timestamp__in=timestamps,
-            )
-            .values_list("charger_id", "connector_id", "timestamp")
-            .distinct()
-        ):
-            if (charger_pk, connector_id) in unbound:
-                seen.add((("cp", charger_pk, connector_id), timestamp))
+    for tx_pk, moment in _select_pairs(
+        f"SELECT DISTINCT transaction_id, timestamp FROM {table} WHERE (transaction_id, timestamp) IN", tx_pairs
+    ):
+        seen.add((("tx", tx_pk), _moment(moment)))
+    for charger_pk, connector_id, moment in _select_pairs(
+        f"SELECT DISTINCT charger_id, connector_id, timestamp FROM {table} "
+        "WHERE transaction_id IS NULL AND (charger_id, connector_id, timestamp) IN",
+        unbound,
+    ):
+        seen.add((("cp", charger_pk, connector_id), _moment(moment)))
     return seen
+
+
+def _moment(timestamp: datetime):
+    """A timestamp as the database stores it (SQLite: text), for comparing
+    what a message carries with what a query returned."""
+    return connection.ops.adapt_datetimefield_value(timestamp)
+
+
+def _select_pairs(sql: str, rows: set[tuple], chunk: int = 300) -> list[tuple]:
+    """`sql` followed by `(VALUES (...), ...)` of `rows`, in chunks."""
+    found: list[tuple] = []
+    ordered = list(rows)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ordered), chunk):
+            part = ordered[start : start + chunk]
+            width = len(part[0])
+            values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(part))
+            cursor.execute(f"{sql} (VALUES {values})", [value for row in part for value in row])
+            found.extend(cursor.fetchall())
+    return found
 
 
 def _store_meter_values(charger: Charger, connector_id: int, tx: Transaction | None, meter_value: list[dict]) -> int:
@@ -300,9 +322,10 @@ def _store_meter_values(charger: Charger, connector_id: int, tx: Transaction | N
     dedupe_key = ("tx", tx_pk) if tx_pk is not None else ("cp", charger.pk, connector_id)
     rows = []
     for mv in meter_value:
-        if (dedupe_key, mv["timestamp"]) in seen:
+        moment = _moment(mv["timestamp"])
+        if (dedupe_key, moment) in seen:
             continue
-        seen.add((dedupe_key, mv["timestamp"]))
+        seen.add((dedupe_key, moment))
         rows.extend(_reading_rows(charger.pk, connector_id, tx_pk, mv))
     _insert_readings(rows)
     return len(rows)

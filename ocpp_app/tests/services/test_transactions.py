@@ -365,6 +365,17 @@ def test_it_stores_a_replayed_meter_value_once():
     assert MeterReading.objects.count() == 1
 
 
+def test_it_stores_one_sample_set_per_transaction_and_timestamp():
+    """A replay is recognised by its transaction and timestamp, even when the
+    replayed set differs (a replay is never stored twice)."""
+    tx_id = start().transaction_id
+    first = readings(T0, sample("1", measurand="Energy.Active.Import.Register"))
+    second = readings(T0, sample("16", measurand="Current.Import", unit="A"))
+    meter_values_store(charger_id="CP1", connector_id=1, transaction_id=tx_id, meter_value=first)
+    meter_values_store(charger_id="CP1", connector_id=1, transaction_id=tx_id, meter_value=second)
+    assert list(MeterReading.objects.values_list("measurand", flat=True)) == ["Energy.Active.Import.Register"]
+
+
 def test_it_stores_a_replayed_meter_value_without_transaction_once():
     for _ in range(2):
         meter_values_store(charger_id="CP1", connector_id=1, transaction_id=None, meter_value=readings(T0))
