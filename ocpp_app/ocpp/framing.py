@@ -114,6 +114,15 @@ def snake_payload(data: Any) -> Any:
     return data
 
 
+def camel_payload(data: Any) -> Any:
+    """The inverse of snake_payload: every key back in camelCase."""
+    if isinstance(data, dict):
+        return {_camel_key(key): camel_payload(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [camel_payload(value) for value in data]
+    return data
+
+
 @functools.cache
 def _wire_fields(cls: type) -> tuple[tuple[str, str], ...]:
     return tuple((field.name, _camel_key(field.name)) for field in dataclasses.fields(cls))

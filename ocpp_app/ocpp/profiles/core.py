@@ -6,6 +6,7 @@ from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action
 
 from ocpp_app.lib.limits import INT32_MAX, INT64_MAX, int_in_range
+from ocpp_app.ocpp import framing
 from ocpp_app.ocpp.values import checked_int, iso_z, parse_timestamp, utc_now_iso
 from ocpp_app.runtime import events
 from ocpp_app.runtime.group_commit import run as commit
@@ -124,7 +125,11 @@ class CoreHandlers:
             connector_id=checked_int(connector_id, "connectorId"),
             transaction_id=checked_int(transaction_id, "transactionId", low=-INT32_MAX),
             meter_value=meter_value_list(meter_value, "meterValue"),
-            raw={"connectorId": connector_id, "transactionId": transaction_id, "meterValue": _camel(meter_value)},
+            raw={
+                "connectorId": connector_id,
+                "transactionId": transaction_id,
+                "meterValue": framing.camel_payload(meter_value),
+            },
         )
         await events.publish(self.id, "meter", connector_id=connector_id, transaction_id=transaction_id)
         return call_result.MeterValues()
@@ -165,9 +170,3 @@ class CoreHandlers:
             data=data,
         )
         return call_result.DataTransfer(status=result.status, data=result.data)
-
-
-def _camel(meter_value: list) -> list:
-    from ocpp.charge_point import snake_to_camel_case
-
-    return snake_to_camel_case(meter_value)

@@ -182,7 +182,9 @@ def test_it_answers_an_invalid_payload_with_the_reference_error():
 def test_snake_payload_equals_the_librarys_conversion(action, data):
     schema = schemas.load_schema(MessageType.Call, action)
     payload = data.draw(from_schema(schema) | mutated(from_schema(schema)))
-    assert framing.snake_payload(payload) == camel_to_snake_case(payload)
+    snake = framing.snake_payload(payload)
+    assert snake == camel_to_snake_case(payload)
+    assert framing.camel_payload(snake) == snake_to_camel_case(snake)
 
 
 @pytest.mark.parametrize("action", sorted(framing.V16_ACTIONS))
