@@ -284,17 +284,9 @@ class OCPPConsumer(AsyncWebsocketConsumer):
                 message_id=message_id,
             )
             reply.update(status="ok", message_id=message_id)
-        except CallErrorReceived as error:
+        except (CallErrorReceived, InvalidResponse) as error:
             reply.update(
-                status="call_error",
-                message_id=message_id,
-                error_code=error.code,
-                error_description=error.description,
-                error_details=error.details,
-            )
-        except InvalidResponse as error:
-            reply.update(
-                status="invalid_response",
+                status="call_error" if isinstance(error, CallErrorReceived) else "invalid_response",
                 message_id=message_id,
                 error_code=error.code,
                 error_description=error.description,

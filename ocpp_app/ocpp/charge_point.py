@@ -259,20 +259,16 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
         else:
             text = framing.result_frame(message_id, payload)
             logged = payload
-        self._log.add(
-            charger_id=self.id,
-            direction=Direction.OUT,
-            message_type=message_type,
-            action=action,
-            message_id=message_id,
-            payload=logged,
-        )
+        self._log_frame(Direction.OUT, message_type, action, message_id, logged)
         await self._connection.send(text)
 
     def _log_in(self, message_type: int | None, action: str, message_id: str, payload: Any) -> None:
+        self._log_frame(Direction.IN, message_type, action, message_id, payload)
+
+    def _log_frame(self, direction: str, message_type: int | None, action: str, message_id: str, payload: Any) -> None:
         self._log.add(
             charger_id=self.id,
-            direction=Direction.IN,
+            direction=direction,
             message_type=message_type,
             action=action,
             message_id=message_id,

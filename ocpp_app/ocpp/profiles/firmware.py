@@ -13,26 +13,23 @@ from ocpp_app.services import notifications
 class FirmwareHandlers:
     id: str
 
-    @on(Action.diagnostics_status_notification)
-    async def on_diagnostics_status_notification(self, status: str, **_):
+    async def _status_notification(self, kind: str, status: str) -> None:
+        """Diagnostics and firmware progress: stored as a charger event, shown live."""
         await commit(
             notifications.charger_event_record,
             charger_id=self.id,
-            kind=ChargerEventKind.DIAGNOSTICS,
+            kind=kind,
             status=status,
             payload={"status": status},
         )
-        await events.publish(self.id, "diagnostics", status=status)
+        await events.publish(self.id, str(kind), status=status)
+
+    @on(Action.diagnostics_status_notification)
+    async def on_diagnostics_status_notification(self, status: str, **_):
+        await self._status_notification(ChargerEventKind.DIAGNOSTICS, status)
         return call_result.DiagnosticsStatusNotification()
 
     @on(Action.firmware_status_notification)
     async def on_firmware_status_notification(self, status: str, **_):
-        await commit(
-            notifications.charger_event_record,
-            charger_id=self.id,
-            kind=ChargerEventKind.FIRMWARE,
-            status=status,
-            payload={"status": status},
-        )
-        await events.publish(self.id, "firmware", status=status)
+        await self._status_notification(ChargerEventKind.FIRMWARE, status)
         return call_result.FirmwareStatusNotification()

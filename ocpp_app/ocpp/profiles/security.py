@@ -29,28 +29,25 @@ class SecurityHandlers:
         await events.publish(self.id, "security", event_type=type)
         return call_result.SecurityEventNotification()
 
-    @on(Action.log_status_notification)
-    async def on_log_status_notification(self, status: str, request_id: int | None = None, **_):
+    async def _request_status(self, kind: str, status: str, request_id: int | None) -> None:
+        """Progress of a log upload or a signed firmware update, by its requestId."""
         await commit(
             notifications.charger_event_record,
             charger_id=self.id,
-            kind=ChargerEventKind.LOG,
+            kind=kind,
             status=status,
             request_id=checked_int(request_id, "requestId", low=INT32_MIN),
             payload={"status": status, "requestId": request_id},
         )
+
+    @on(Action.log_status_notification)
+    async def on_log_status_notification(self, status: str, request_id: int | None = None, **_):
+        await self._request_status(ChargerEventKind.LOG, status, request_id)
         return call_result.LogStatusNotification()
 
     @on(Action.signed_firmware_status_notification)
     async def on_signed_firmware_status_notification(self, status: str, request_id: int | None = None, **_):
-        await commit(
-            notifications.charger_event_record,
-            charger_id=self.id,
-            kind=ChargerEventKind.SIGNED_FIRMWARE,
-            status=status,
-            request_id=checked_int(request_id, "requestId", low=INT32_MIN),
-            payload={"status": status, "requestId": request_id},
-        )
+        await self._request_status(ChargerEventKind.SIGNED_FIRMWARE, status, request_id)
         await events.publish(self.id, "firmware", status=status)
         return call_result.SignedFirmwareStatusNotification()
 

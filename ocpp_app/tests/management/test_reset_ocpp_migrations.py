@@ -36,7 +36,7 @@ def test_it_records_the_app_migrations_again():
 
 
 def test_it_repairs_a_lost_migration_history():
-    # Seed 004: tables present but the history says nothing was applied.
+    # Tables present but the history says nothing was applied.
     MigrationRecorder(connection).migration_qs.filter(app="ocpp_app").delete()
     call_command("reset_ocpp_migrations", "--noinput")
     assert ("ocpp_app", "0001_initial") in MigrationRecorder(connection).applied_migrations()
