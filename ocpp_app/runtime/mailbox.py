@@ -42,7 +42,11 @@ class Mailbox:
         async with self._lock:
             if not self.name:
                 layer = get_channel_layer()
-                name = await layer.new_channel(prefix="ocpp.node.")
+                # The layer's default prefix: channels_redis reads all of a
+                # process's channels through one Redis list per prefix, and
+                # whichever receive() holds its lock reads only its own
+                # prefix's list, so a second prefix would starve the replies.
+                name = await layer.new_channel()
                 # A fresh context: the receiver must not inherit the first
                 # connection's (or an HTTP request's) context.
                 self._task = asyncio.get_running_loop().create_task(

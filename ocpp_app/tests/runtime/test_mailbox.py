@@ -2,6 +2,7 @@
 through it, by charger id."""
 
 import asyncio
+from unittest import mock
 
 import pytest
 from channels.layers import get_channel_layer
@@ -58,3 +59,35 @@ async def test_the_receiver_survives_a_channel_layer_outage(monkeypatch):
     name = await mailbox.address(deliver)
     await layer.send(name, {"type": "ocpp.replaced", "charger_id": "X"})
     assert (await asyncio.wait_for(delivered, TIMEOUT))["charger_id"] == "X"
+
+
+@pytest.mark.redis
+async def test_on_redis_a_reply_channel_is_read_while_the_mailbox_receives(require_redis):
+    """channels_redis reads a process's channels through one list per prefix,
+    and the receive() that holds its lock reads only its own: a mailbox on
+    another prefix than the reply channels would starve every reply."""
+    from channels_redis.core import RedisChannelLayer
+
+    layer = RedisChannelLayer(hosts=[require_redis])
+    delivered = []
+
+    async def deliver(message):
+        delivered.append(message)
+
+    mailbox = Mailbox()
+    with mock.patch("ocpp_app.runtime.mailbox.get_channel_layer", return_value=layer):
+        name = await mailbox.address(deliver)
+    await asyncio.sleep(0.2)  # the mailbox's receive() now holds the layer's receive lock
+    reply_channel = await layer.new_channel()
+    await layer.send(reply_channel, {"type": "ocpp.reply", "status": "ok"})
+    try:
+        assert (await asyncio.wait_for(layer.receive(reply_channel), TIMEOUT))["status"] == "ok"
+        await layer.send(name, {"type": "ocpp.replaced", "charger_id": "X"})
+        for _ in range(50):
+            if delivered:
+                break
+            await asyncio.sleep(0.05)
+        assert delivered and delivered[0]["charger_id"] == "X"
+    finally:
+        mailbox._task.cancel()
+        await layer.flush()
