@@ -10,7 +10,7 @@ from ocpp_app.ocpp import framing
 from ocpp_app.ocpp.values import checked_int, iso_z, parse_timestamp, utc_now_iso
 from ocpp_app.runtime import events
 from ocpp_app.runtime.group_commit import run as commit
-from ocpp_app.services import chargers, notifications, transactions
+from ocpp_app.services import chargers, meter_values, notifications, transactions
 from ocpp_app.services.common import IdTagInfo as TagInfo
 
 
@@ -120,7 +120,7 @@ class CoreHandlers:
     @on(Action.meter_values)
     async def on_meter_values(self, connector_id: int, meter_value: list, transaction_id: int | None = None, **_):
         await commit(
-            transactions.meter_values_store,
+            meter_values.meter_values_store,
             charger_id=self.id,
             connector_id=checked_int(connector_id, "connectorId"),
             transaction_id=checked_int(transaction_id, "transactionId", low=-INT32_MAX),

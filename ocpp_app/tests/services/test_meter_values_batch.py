@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ocpp_app.models import Charger, ChargerEvent, MeterReading
-from ocpp_app.services.transactions import meter_values_store_many, transaction_start
+from ocpp_app.services.meter_values import meter_values_store_many
+from ocpp_app.services.transactions import transaction_start
 
 pytestmark = pytest.mark.django_db
 

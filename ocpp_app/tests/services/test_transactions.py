@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 
 from ocpp_app.models import RFID, Charger, ChargerEvent, MeterReading, Reservation, Transaction
-from ocpp_app.services.transactions import id_tag_authorize, meter_values_store, transaction_start, transaction_stop
+from ocpp_app.services.meter_values import meter_values_store
+from ocpp_app.services.transactions import id_tag_authorize, transaction_start, transaction_stop
 
 pytestmark = pytest.mark.django_db
 
