@@ -273,6 +273,12 @@ OCPP_UNKNOWN_TAG_EXPIRY_HOURS = env_int("OCPP_UNKNOWN_TAG_EXPIRY_HOURS", 24)
 OCPP_DATA_TRANSFER_VENDORS = env_list("OCPP_DATA_TRANSFER_VENDORS", "")
 # How the message log writer batches rows: flush at most this often (s).
 OCPP_LOG_FLUSH_INTERVAL = env_float("OCPP_LOG_FLUSH_INTERVAL", 0.2)
+# Handshakes of one process in the database stage at once (reconnect storms).
+OCPP_HANDSHAKE_CONCURRENCY = env_int("OCPP_HANDSHAKE_CONCURRENCY", 200)
+if OCPP_HANDSHAKE_CONCURRENCY < 1:
+    raise ImproperlyConfigured(
+        f"OCPP_HANDSHAKE_CONCURRENCY={OCPP_HANDSHAKE_CONCURRENCY}: use a whole number of 1 or more"
+    )
 # Identifies this server process in the connection records; at start-up a
 # process marks the chargers its node held as offline. One process per host
 # needs nothing; several workers on one host each set their own.

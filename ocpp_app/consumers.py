@@ -24,6 +24,7 @@ from ocpp_app.ocpp.identity import BadChargerId, parse_identity
 from ocpp_app.runtime import events
 from ocpp_app.runtime.charger_log import charger_log
 from ocpp_app.runtime.group_commit import run as commit
+from ocpp_app.runtime.loop_local import LoopLocal
 from ocpp_app.runtime.mailbox import get_mailbox
 from ocpp_app.services import chargers
 from ocpp_app.services.secrets import secret_hash, secret_is_fast, secret_needs_rehash, secret_verify
@@ -49,6 +50,22 @@ def basic_credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | N
             user, sep, password = decoded.partition(":")
             return (user, password) if sep else None
     return None
+
+
+def _new_handshake_slots() -> asyncio.Semaphore:
+    return asyncio.Semaphore(settings.OCPP_HANDSHAKE_CONCURRENCY)
+
+
+_handshake_slots: LoopLocal[asyncio.Semaphore] = LoopLocal(_new_handshake_slots)
+
+
+def handshake_slot() -> asyncio.Semaphore:
+    """Admission control for reconnect storms: at most
+    OCPP_HANDSHAKE_CONCURRENCY handshakes of this process in the database
+    stage at once. Without it 10 000 chargers arriving together all move
+    through handshake, boot and status side by side and all finish at the
+    end; with it they go through in waves, and the first are answered early."""
+    return _handshake_slots.get()
 
 
 class OCPPConsumer(AsyncWebsocketConsumer):
@@ -118,7 +135,14 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             "unknown_policy": settings.OCPP_UNKNOWN_CHARGERS,
             "require_auth": settings.OCPP_REQUIRE_AUTH,
         }
-        admission = await commit(chargers.charger_admit, **admit)
+        credentials = basic_credentials(self.scope.get("headers", []))
+        offered_password = credentials[1] if credentials is not None and credentials[0] == charger_id else None
+        async with handshake_slot():
+            admission = await commit(chargers.charger_admit, **admit, password=offered_password)
+        if admission.outcome == "refused":
+            charger_log(charger_id, "Refused: missing or wrong credentials (401)", logging.WARNING)
+            await self.deny(401, "Authentication required", [(b"www-authenticate", b'Basic realm="OCPP"')])
+            return
         if admission.outcome == "authenticate":
             password = await self._authenticated(charger_id, admission.password_hash)
             if password is None:

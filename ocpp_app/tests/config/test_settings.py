@@ -97,3 +97,16 @@ def test_env_choice_ignores_case_and_names_the_choices(monkeypatch):
     monkeypatch.setenv("X_CHOICE", "maybe")
     with pytest.raises(ImproperlyConfigured, match=r"X_CHOICE='maybe': use one of accept, pending, reject"):
         env_choice("X_CHOICE", "accept", ("accept", "pending", "reject"))
+
+
+def test_it_refuses_to_start_with_no_handshake_slot():
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "OCPP_HANDSHAKE_CONCURRENCY": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "OCPP_HANDSHAKE_CONCURRENCY=0: use a whole number of 1 or more" in result.stderr

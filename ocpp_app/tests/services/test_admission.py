@@ -3,6 +3,7 @@
 import pytest
 
 from ocpp_app.models import Charger
+from ocpp_app.services.secrets import secret_hash
 from ocpp_app.tests.helpers import admit
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +67,21 @@ def test_the_unknown_charger_policy_still_holds_after_the_password_check(policy,
     # The charger was deleted while its password was being checked.
     assert admit("GONE", unknown_policy=policy, password_checked=True).outcome == outcome
     assert Charger.objects.filter(charger_id="GONE", registration_status="Pending").exists() is created
+
+
+def test_it_connects_a_charger_with_a_fast_hash_and_its_password_in_one_call():
+    Charger.objects.create(charger_id="SEC2", password_hash=secret_hash("0123456789abcdef"))
+    admission = admit("SEC2", password="0123456789abcdef")
+    assert admission.outcome == "connected"
+    assert Charger.objects.get(charger_id="SEC2").connected
+
+
+def test_it_refuses_a_wrong_password_against_a_fast_hash_and_records_nothing():
+    Charger.objects.create(charger_id="SEC3", password_hash=secret_hash("0123456789abcdef"))
+    assert admit("SEC3", password="0123456789abcdeX").outcome == "refused"
+    assert not Charger.objects.get(charger_id="SEC3").connected
+
+
+def test_it_leaves_a_legacy_hash_to_the_check_off_the_writer_thread():
+    Charger.objects.create(charger_id="SEC4", password_hash="pbkdf2_sha256$x")
+    assert admit("SEC4", password="0123456789abcdef").outcome == "authenticate"
