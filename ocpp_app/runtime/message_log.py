@@ -11,6 +11,7 @@ write bumps `last_seen` for the chargers that spoke, in one UPDATE.
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from ocpp_app.runtime.loop_local import LoopLocal
 
 logger = logging.getLogger(__name__)
 MAX_PENDING = 50_000  # beyond this a stuck database must not eat all memory
+LAST_SEEN_RESOLUTION = 5.0  # seconds
 
 
 class MessageLogWriter:
@@ -31,6 +33,7 @@ class MessageLogWriter:
         self._rows: list[tuple] = []
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task | None = None  # strong reference to a timer's flush
+        self._bumped: dict[str, float] = {}  # charger id -> when its last_seen was last written (monotonic)
         self._committer = group_commit.get_committer()
         self._committer.add_rider(self)
 
@@ -81,7 +84,22 @@ class MessageLogWriter:
         return rows
 
     def write(self, rows: list[tuple]) -> None:
-        _write_rows(rows=rows)
+        _write_rows(rows=rows, seen=self._due_for_last_seen(rows))
+
+    def _due_for_last_seen(self, rows: list[tuple]) -> set[str]:
+        """Chargers that spoke and whose `last_seen` is older than
+        LAST_SEEN_RESOLUTION: now that rows ride in every batch, bumping all
+        of them each time was one more UPDATE per batch, doubling the work of
+        a heartbeat. Staleness is judged over minutes; seconds are enough."""
+        now = time.monotonic()
+        due = set()
+        for row in rows:
+            if row[1] == "in" and now - self._bumped.get(row[0], -LAST_SEEN_RESOLUTION) >= LAST_SEEN_RESOLUTION:
+                self._bumped[row[0]] = now
+                due.add(row[0])
+        if len(self._bumped) > MAX_PENDING:
+            self._bumped = {cid: at for cid, at in self._bumped.items() if now - at < LAST_SEEN_RESOLUTION}
+        return due
 
     def restore(self, rows: list[tuple]) -> None:
         self._rows[:0] = rows[: max(0, MAX_PENDING - len(self._rows))]
@@ -97,10 +115,10 @@ def _insert_sql() -> str:
     return f"INSERT INTO {quote(MessageLog._meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s, %s, {payload}, %s)"
 
 
-def _write_rows(*, rows: list[tuple]) -> None:
+def _write_rows(*, rows: list[tuple], seen: set[str]) -> None:
     """One executemany for the batch: the ORM's bulk_create compiles every
-    field of every row and cost more than the rest of the write path."""
-    seen = {row[0] for row in rows if row[1] == "in"}
+    field of every row and cost more than the rest of the write path. Bumps
+    `last_seen` of the chargers in `seen`."""
     adapt = connection.ops.adapt_datetimefield_value
     params = [(*row[:5], None if row[5] is None else jsontext.dumps(row[5]), adapt(row[6])) for row in rows]
     try:

@@ -1,13 +1,14 @@
 """Message-log rows ride in the group-commit batch of the data they describe."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
-from ocpp_app.models import MessageLog
+from ocpp_app.models import Charger, MessageLog
 from ocpp_app.runtime import group_commit
 from ocpp_app.runtime.message_log import get_writer
-from ocpp_app.tests.helpers import acount, charger_socket, raw
+from ocpp_app.tests.helpers import acount, aget_charger, charger_socket, raw
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,3 +39,13 @@ async def test_rows_of_a_batch_that_never_reached_the_database_are_written_later
     assert await acount(MessageLog, message_id="x1") == 0
     await writer.flush()
     assert await acount(MessageLog, message_id="x1") == 1
+
+
+async def test_any_message_marks_its_charger_seen():
+    old = datetime(2020, 1, 1, tzinfo=UTC)
+    async with charger_socket() as comm:
+        await Charger.objects.filter(charger_id="CP1").aupdate(last_seen=old)
+        status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+        await raw(comm, json.dumps([2, "m1", "StatusNotification", status]))
+        await get_writer().flush()
+        assert (await aget_charger()).last_seen > old
