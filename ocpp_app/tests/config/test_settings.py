@@ -11,28 +11,26 @@ from config.settings import BASE_DIR, env_bool, env_choice, env_float, env_int, 
 ROOT = BASE_DIR
 
 
-def test_it_refuses_to_start_with_a_malformed_boolean():
-    result = subprocess.run(
+def start_with(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Load the settings in a fresh interpreter with `env` as the environment."""
+    return subprocess.run(
         [sys.executable, "-c", "import config.settings"],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "DEBUG": "ture"},
+        env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_it_refuses_to_start_with_a_malformed_boolean():
+    result = start_with({"DEBUG": "ture"})
     assert result.returncode != 0
     assert "ImproperlyConfigured: DEBUG='ture': use one of 1, true, yes, on, 0, false, no, off" in result.stderr
 
 
 def test_it_refuses_to_start_with_a_malformed_number():
-    result = subprocess.run(
-        [sys.executable, "-c", "import config.settings"],
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "OCPP_CALL_TIMEOUT": "30s"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = start_with({"OCPP_CALL_TIMEOUT": "30s"})
     assert result.returncode != 0
     assert "ImproperlyConfigured: OCPP_CALL_TIMEOUT='30s': use a number, e.g. 30.0" in result.stderr
 
@@ -100,13 +98,6 @@ def test_env_choice_ignores_case_and_names_the_choices(monkeypatch):
 
 
 def test_it_refuses_to_start_with_no_handshake_slot():
-    result = subprocess.run(
-        [sys.executable, "-c", "import config.settings"],
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "OCPP_HANDSHAKE_CONCURRENCY": "0"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = start_with({"OCPP_HANDSHAKE_CONCURRENCY": "0"})
     assert result.returncode != 0
     assert "OCPP_HANDSHAKE_CONCURRENCY=0: use a whole number of 1 or more" in result.stderr
