@@ -27,7 +27,7 @@ from ocpp_app.runtime.group_commit import run as commit
 from ocpp_app.runtime.loop_local import LoopLocal
 from ocpp_app.runtime.mailbox import get_mailbox
 from ocpp_app.services import chargers
-from ocpp_app.services.secrets import secret_hash, secret_is_fast, secret_needs_rehash, secret_verify
+from ocpp_app.services.secrets import secret_hash, secret_needs_rehash, secret_verify
 
 logger = logging.getLogger("ocpp_app.consumers")
 SUBPROTOCOL = "ocpp1.6"
@@ -144,8 +144,7 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             await self.deny(401, "Authentication required", [(b"www-authenticate", b'Basic realm="OCPP"')])
             return
         if admission.outcome == "authenticate":
-            password = await self._authenticated(charger_id, admission.password_hash)
-            if password is None:
+            if not await self._legacy_password_matches(offered_password, admission.password_hash):
                 charger_log(charger_id, "Refused: missing or wrong credentials (401)", logging.WARNING)
                 await self.deny(401, "Authentication required", [(b"www-authenticate", b'Basic realm="OCPP"')])
                 return
@@ -154,7 +153,7 @@ class OCPPConsumer(AsyncWebsocketConsumer):
                 **admit,
                 password_checked=True,
                 password_rehash=(
-                    (admission.password_hash, secret_hash(password))
+                    (admission.password_hash, secret_hash(offered_password))
                     if secret_needs_rehash(admission.password_hash)
                     else None
                 ),
@@ -191,21 +190,16 @@ class OCPPConsumer(AsyncWebsocketConsumer):
         charger_log(charger_id, f"Connected (subprotocol={subprotocol or 'none'}) path={identity.path}")
         await events.publish(charger_id, "connected")
 
-    async def _authenticated(self, charger_id: str, password_hash: str) -> str | None:
-        """The password of valid Basic-auth credentials for this charger, or None."""
-        credentials = basic_credentials(self.scope.get("headers", []))
-        if credentials is None or credentials[0] != charger_id or not password_hash:
-            return None
-        password = credentials[1]
-        if secret_is_fast(password_hash):
-            ok = secret_verify(password=password, password_hash=password_hash)  # microseconds: inline
-        else:
-            # A legacy Django hash is slow on purpose: off the event loop and
-            # off the database thread (and migrated once it matched).
-            ok = await sync_to_async(secret_verify, thread_sensitive=False)(
-                password=password, password_hash=password_hash
-            )
-        return password if ok else None
+    async def _legacy_password_matches(self, password: str | None, password_hash: str) -> bool:
+        """charger_admit checks passwords stored in the fast form itself; what
+        it hands back here is a legacy Django hash, slow on purpose: checked
+        off the event loop and off the database thread (and migrated once it
+        matched)."""
+        if password is None or not password_hash:
+            return False
+        return await sync_to_async(secret_verify, thread_sensitive=False)(
+            password=password, password_hash=password_hash
+        )
 
     async def deny(self, status: int, reason: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
         """Refuse before the upgrade with a real HTTP status where the server
