@@ -3,7 +3,7 @@ invariants (field validators, constraints); no I/O here. Every model is
 importable from `ocpp_app.models`."""
 
 from ocpp_app.models.authorization import RFID, LocalListEntry, RFIDStatus
-from ocpp_app.models.chargers import Charger, Connector, RegistrationStatus, StatusNotificationRecord
+from ocpp_app.models.chargers import Charger, Connector, RegistrationStatus, SecurityProfile, StatusNotificationRecord
 from ocpp_app.models.commands import (
     ChargingProfileRecord,
     Command,
@@ -39,6 +39,7 @@ __all__ = [
     "MeterReading",
     "RFIDStatus",
     "RegistrationStatus",
+    "SecurityProfile",
     "Reservation",
     "ReservationStatus",
     "Simulator",

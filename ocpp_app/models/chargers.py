@@ -21,6 +21,15 @@ class RegistrationStatus(models.TextChoices):
     REJECTED = "Rejected"
 
 
+class SecurityProfile(models.IntegerChoices):
+    """OCPP 1.6 Security Whitepaper profiles."""
+
+    NONE = 0, "0: no security"
+    BASIC = 1, "1: Basic auth over ws"
+    TLS_BASIC = 2, "2: TLS + Basic auth"
+    TLS_CLIENT_CERT = 3, "3: TLS + client certificate"
+
+
 class Charger(models.Model):
     charger_id = models.CharField(max_length=CHARGER_ID_MAX_LENGTH, unique=True, validators=[validate_charger_id])
     last_path = models.CharField(max_length=512, blank=True)
@@ -31,6 +40,10 @@ class Charger(models.Model):
     # HMAC-SHA256 (services.secrets.secret_hash), or a Django password hash
     # stored before that, replaced at the charger's next successful login.
     password_hash = models.CharField(max_length=256, blank=True)
+    # The profile this charger must connect at; None: the site default
+    # (OCPP_DEFAULT_SECURITY_PROFILE). Raised when the charger accepts a
+    # ChangeConfiguration of SecurityProfile, never lowered by a connection.
+    security_profile = models.PositiveSmallIntegerField(choices=SecurityProfile.choices, null=True, blank=True)
     require_rfid = models.BooleanField(default=False)
     config = models.JSONField(default=dict, blank=True)
     latitude = models.DecimalField(

@@ -12,7 +12,11 @@ class Simulator(models.Model):
     host = models.CharField(max_length=255, default="127.0.0.1")
     ws_port = models.PositiveIntegerField(default=8000)
     scheme = models.CharField(max_length=3, choices=[("ws", "ws"), ("wss", "wss")], default="ws")
-    password = models.CharField(max_length=64, blank=True, help_text="Basic-auth key, if the charger has one")
+    # Secrets are stored encrypted (never in clear) and are write-only in forms.
+    password = models.CharField(max_length=512, blank=True, help_text="Basic-auth key, if the charger has one")
+    ca_bundle = models.TextField(blank=True, help_text="PEM CA bundle to trust for wss:// (default: the system's)")
+    client_cert = models.TextField(blank=True, help_text="PEM client certificate (security profile 3)")
+    client_key = models.TextField(blank=True, help_text="PEM private key of the client certificate")
     connectors = models.PositiveSmallIntegerField(default=1)
     interval = models.FloatField(default=5.0, help_text="Seconds between meter values")
     kwh_max = models.FloatField(default=10.0, help_text="kWh one session delivers")
