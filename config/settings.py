@@ -82,6 +82,11 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 
 DEBUG = env_bool("DEBUG", False)
+# Where the server keeps what it makes for itself and must not lose: the key
+# that encrypts secrets at rest, a generated SECRET_KEY, the charger CA made on
+# first use, published firmware. Created with mode 0700; back it up.
+DATA_DIR = Path(os.environ.get("OCPP_DATA_DIR") or BASE_DIR / "data")
+
 # A fixed development key keeps `make run` zero-setup; production sets SECRET_KEY.
 SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-insecure-key-set-SECRET_KEY-in-production"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
