@@ -3,6 +3,7 @@ invariants (field validators, constraints); no I/O here. Every model is
 importable from `ocpp_app.models`."""
 
 from ocpp_app.models.authorization import RFID, LocalListEntry, RFIDStatus
+from ocpp_app.models.certificates import InstalledCertificate, IssuedCertificate, IssuedCertificateStatus
 from ocpp_app.models.chargers import Charger, Connector, RegistrationStatus, SecurityProfile, StatusNotificationRecord
 from ocpp_app.models.commands import (
     ChargingProfileRecord,
@@ -34,6 +35,9 @@ __all__ = [
     "Connector",
     "DataTransferRecord",
     "Direction",
+    "InstalledCertificate",
+    "IssuedCertificate",
+    "IssuedCertificateStatus",
     "LocalListEntry",
     "MessageLog",
     "MeterReading",

@@ -84,6 +84,7 @@ class CertificateSigningRequest(models.Model):
     charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="csrs")
     csr = models.TextField()
     status = models.CharField(max_length=20)
+    reason = models.CharField(max_length=255, blank=True, help_text="Why the request was rejected")
     certificate = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
