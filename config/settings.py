@@ -289,6 +289,49 @@ if OCPP_HANDSHAKE_CONCURRENCY < 1:
 # needs nothing; several workers on one host each set their own.
 OCPP_NODE_ID = os.environ.get("OCPP_NODE_ID") or socket.gethostname()
 
+# --- Charger certificate authority (services/certificates.py) ----------------------
+# The CA that signs the chargers' SignCertificate requests: PEM files given
+# here (both or neither), else one the server makes on first use in
+# DATA_DIR/ca/. OCPP_CPO_NAME, when set, is the organisation (O) a charger's
+# CSR must name; signed certificates are valid OCPP_CHARGER_CERT_DAYS days.
+OCPP_CA_CERTFILE = _env("OCPP_CA_CERTFILE") or ""
+OCPP_CA_KEYFILE = _env("OCPP_CA_KEYFILE") or ""
+if bool(OCPP_CA_CERTFILE) != bool(OCPP_CA_KEYFILE):
+    raise ImproperlyConfigured("OCPP_CA_CERTFILE and OCPP_CA_KEYFILE: set both (your own CA) or neither")
+OCPP_CPO_NAME = _env("OCPP_CPO_NAME") or ""
+OCPP_CHARGER_CERT_DAYS = env_int("OCPP_CHARGER_CERT_DAYS", 365)
+if not 1 <= OCPP_CHARGER_CERT_DAYS <= 3650:
+    raise ImproperlyConfigured(f"OCPP_CHARGER_CERT_DAYS={OCPP_CHARGER_CERT_DAYS}: use a number of days from 1 to 3650")
+
+# --- Abuse limits (runtime/throttle.py, runtime/rate_limit.py, the message log) ---
+# Failed Basic-auth attempts back off exponentially per client address and per
+# charger id: after OCPP_AUTH_THROTTLE_FREE failures the next try waits
+# BASE, 2*BASE, 4*BASE ... up to MAX seconds (HTTP 429 with Retry-After). A
+# failure is forgotten WINDOW seconds after the last one. An address that
+# authenticated as a charger within TRUST seconds is exempt from that
+# charger's and its own address's back-off, so guessing cannot lock the real
+# charger (or its neighbours behind one NAT) out. Shared by all processes
+# through Redis when REDIS_URL is set.
+OCPP_AUTH_THROTTLE = env_bool("OCPP_AUTH_THROTTLE", True)
+OCPP_AUTH_THROTTLE_FREE = env_int("OCPP_AUTH_THROTTLE_FREE", 3)
+OCPP_AUTH_THROTTLE_BASE = env_float("OCPP_AUTH_THROTTLE_BASE", 1.0)
+OCPP_AUTH_THROTTLE_MAX = env_float("OCPP_AUTH_THROTTLE_MAX", 300.0)
+OCPP_AUTH_THROTTLE_WINDOW = env_float("OCPP_AUTH_THROTTLE_WINDOW", 900.0)
+OCPP_AUTH_THROTTLE_TRUST = env_float("OCPP_AUTH_THROTTLE_TRUST", 7 * 86400.0)
+for _name in ("OCPP_AUTH_THROTTLE_BASE", "OCPP_AUTH_THROTTLE_MAX", "OCPP_AUTH_THROTTLE_WINDOW"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]}: use a number above 0")
+# CALLs one charger connection may send per second, with a burst allowance;
+# the excess is answered CALLERROR GenericError, and a charger that goes on
+# far beyond it is closed (1008). 0 turns the limit off.
+OCPP_RATE_LIMIT = env_float("OCPP_RATE_LIMIT", 20.0)
+OCPP_RATE_BURST = env_int("OCPP_RATE_BURST", 100)
+# Refused CALLs in a row (no CALL let through between them) that close the socket.
+OCPP_RATE_CLOSE_AFTER = env_int("OCPP_RATE_CLOSE_AFTER", 1000)
+# The largest payload one message-log row keeps (bytes of JSON); a larger one
+# is stored as {"_truncated": true, "bytes": N, "head": "<its first bytes>"}.
+OCPP_LOG_PAYLOAD_MAX_BYTES = env_int("OCPP_LOG_PAYLOAD_MAX_BYTES", 64 * 1024)
+
 LOG_DIR = Path(os.environ.get("LOG_DIR") or BASE_DIR / "logs")
 LOG_DIR.mkdir(parents=True, exist_ok=True)
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error", "critical")).upper()
