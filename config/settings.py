@@ -303,6 +303,20 @@ OCPP_CHARGER_CERT_DAYS = env_int("OCPP_CHARGER_CERT_DAYS", 365)
 if not 1 <= OCPP_CHARGER_CERT_DAYS <= 3650:
     raise ImproperlyConfigured(f"OCPP_CHARGER_CERT_DAYS={OCPP_CHARGER_CERT_DAYS}: use a number of days from 1 to 3650")
 
+# --- Charger certificate authority (services/certificates.py) ----------------------
+# The CA that signs the chargers' SignCertificate requests: PEM files given
+# here (both or neither), else one the server makes on first use in
+# DATA_DIR/ca/. OCPP_CPO_NAME, when set, is the organisation (O) a charger's
+# CSR must name; signed certificates are valid OCPP_CHARGER_CERT_DAYS days.
+OCPP_CA_CERTFILE = _env("OCPP_CA_CERTFILE") or ""
+OCPP_CA_KEYFILE = _env("OCPP_CA_KEYFILE") or ""
+if bool(OCPP_CA_CERTFILE) != bool(OCPP_CA_KEYFILE):
+    raise ImproperlyConfigured("OCPP_CA_CERTFILE and OCPP_CA_KEYFILE: set both (your own CA) or neither")
+OCPP_CPO_NAME = _env("OCPP_CPO_NAME") or ""
+OCPP_CHARGER_CERT_DAYS = env_int("OCPP_CHARGER_CERT_DAYS", 365)
+if not 1 <= OCPP_CHARGER_CERT_DAYS <= 3650:
+    raise ImproperlyConfigured(f"OCPP_CHARGER_CERT_DAYS={OCPP_CHARGER_CERT_DAYS}: use a number of days from 1 to 3650")
+
 # --- Abuse limits (runtime/throttle.py, runtime/rate_limit.py, the message log) ---
 # Failed Basic-auth attempts back off exponentially per client address and per
 # charger id: after OCPP_AUTH_THROTTLE_FREE failures the next try waits

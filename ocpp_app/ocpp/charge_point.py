@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ocpp.exceptions import (
@@ -82,6 +83,10 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
         # The one outgoing CALL in flight: (message id, action, future).
         self._pending: tuple[str, str, asyncio.Future] | None = None
         self._log = get_writer()
+        # Work a handler asked for once its answer is sent (after_answer), and
+        # the tasks running it (kept, so none is collected mid-way).
+        self._after_answer: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: set[asyncio.Task] = set()
 
     # -- incoming ---------------------------------------------------------------
 
@@ -133,7 +138,28 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
             # A reply that answers nothing is dropped: memory stays bounded.
             logger.info("charger %s: dropping reply %s that answers no open CALL", self.id, msg.unique_id)
 
+    def after_answer(self, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` as a task of this connection once the answer to the CALL
+        being handled has been sent (never when it is answered with a
+        CALLERROR): e.g. a CALL of ours that the charger must only see after
+        our answer. The charger's next frames are handled meanwhile."""
+        self._after_answer.append(job)
+
+    def _start_after_answer(self) -> None:
+        jobs, self._after_answer = self._after_answer, []
+        for job in jobs:
+            task = asyncio.get_running_loop().create_task(self._run_after_answer(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run_after_answer(self, job: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await job()
+        except Exception:
+            logger.exception("charger %s: work after an answer failed", self.id)
+
     async def _answer_call(self, msg: Call) -> None:
+        self._after_answer = []
         try:
             payload = await self._dispatch(msg)
         except OCPPError as error:
@@ -155,6 +181,9 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
             )
         else:
             await self._send_frame(MessageType.CallResult, msg.unique_id, msg.action, payload=payload)
+            self._start_after_answer()
+            return
+        self._after_answer = []
 
     @classmethod
     def handler_names(cls) -> dict[str, str]:

@@ -19,6 +19,7 @@ import time
 import uuid
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from ocpp.exceptions import OCPPError
@@ -107,8 +108,7 @@ def send_command(
     a CommandResult and a Command row: refused before sending (`refused`,
     status invalid), answered, CALLERROR, time-out, not connected.
     """
-    # OCPP_CALL_TIMEOUT is the longest any command waits; a caller may ask for less.
-    timeout = min(float(timeout or settings.OCPP_CALL_TIMEOUT), float(settings.OCPP_CALL_TIMEOUT))
+    timeout = _timeout(timeout)
     try:
         prepared = command_service.command_prepare(
             charger_id=charger_id, action=action, payload=payload, schema=check_schema, user_id=user_id, source=source
@@ -116,12 +116,47 @@ def send_command(
     except CommandRefused as refused:
         return refused.result
     started = time.monotonic()
-    if not prepared.channel_name:
-        outcome = CallOutcome(status=CommandStatus.NOT_CONNECTED)
-    else:
-        outcome = async_to_sync(call_charger)(
-            prepared.channel_name, prepared.action, prepared.payload, timeout=timeout, charger_id=prepared.charger_id
+    outcome = async_to_sync(_call)(prepared, timeout)
+    result = command_service.command_finish(prepared=prepared, outcome=_timed(prepared, outcome, started))
+    if result.awaits_transaction:
+        # See RemoteStartTransaction (services/commands/core.py).
+        result.transaction_id = wait_for_started_transaction(command_id=prepared.command_id, deadline=started + timeout)
+    return result
+
+
+async def send_command_async(
+    *, charger_id: str, action: str, payload: dict | None = None, source: str = "", timeout: float | None = None
+) -> CommandResult:
+    """`send_command` for code on the event loop: what the central system
+    sends of its own accord (CertificateSigned after a SignCertificate), on
+    record like an operator's command. The database steps run off the loop.
+    A command that awaits a transaction is answered without waiting for it."""
+    timeout = _timeout(timeout)
+    try:
+        prepared = await database_sync_to_async(command_service.command_prepare)(
+            charger_id=charger_id, action=action, payload=payload, schema=check_schema, source=source
         )
+    except CommandRefused as refused:
+        return refused.result
+    started = time.monotonic()
+    outcome = _timed(prepared, await _call(prepared, timeout), started)
+    return await database_sync_to_async(command_service.command_finish)(prepared=prepared, outcome=outcome)
+
+
+def _timeout(timeout: float | None) -> float:
+    # OCPP_CALL_TIMEOUT is the longest any command waits; a caller may ask for less.
+    return min(float(timeout or settings.OCPP_CALL_TIMEOUT), float(settings.OCPP_CALL_TIMEOUT))
+
+
+async def _call(prepared: command_service.PreparedCommand, timeout: float) -> CallOutcome:
+    if not prepared.channel_name:
+        return CallOutcome(status=CommandStatus.NOT_CONNECTED)
+    return await call_charger(
+        prepared.channel_name, prepared.action, prepared.payload, timeout=timeout, charger_id=prepared.charger_id
+    )
+
+
+def _timed(prepared: command_service.PreparedCommand, outcome: CallOutcome, started: float) -> CallOutcome:
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     logger.info(
         "command %s %s to %s: %s %s (%d ms)",
@@ -132,11 +167,7 @@ def send_command(
         outcome.error_code,
         outcome.duration_ms,
     )
-    result = command_service.command_finish(prepared=prepared, outcome=outcome)
-    if result.awaits_transaction:
-        # See RemoteStartTransaction (services/commands/core.py).
-        result.transaction_id = wait_for_started_transaction(command_id=prepared.command_id, deadline=started + timeout)
-    return result
+    return outcome
 
 
 def wait_for_started_transaction(*, command_id: int, deadline: float) -> int | None:

@@ -1,4 +1,4 @@
-"""DataTransfer, firmware/diagnostics/log/security notifications, CSRs."""
+"""DataTransfer, firmware/diagnostics/log/security notifications (CSRs: certificates.py)."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,7 +8,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from ocpp_app.models import (
-    CertificateSigningRequest,
     Charger,
     ChargerEvent,
     ChargerEventKind,
@@ -118,10 +117,3 @@ def _originating_command(charger: Charger, kind: str, request_id: int | None) ->
                 return command
         return None
     return commands.first()
-
-
-def csr_receive(*, charger_id: str, csr: str) -> CertificateSigningRequest:
-    """Keep a SignCertificate CSR. Without a configured certificate authority the
-    answer is Rejected; signing is future work."""
-    charger = charger_get_or_create(charger_id=charger_id)
-    return CertificateSigningRequest.objects.create(charger=charger, csr=csr, status="Rejected")

@@ -1,19 +1,25 @@
 """Security extension (OCPP 1.6 Security Whitepaper): notifications and CSRs."""
 
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from channels.db import database_sync_to_async
 from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from ocpp_app.lib.limits import INT32_MIN
 from ocpp_app.models import ChargerEventKind
+from ocpp_app.ocpp.commands import send_command_async
 from ocpp_app.ocpp.values import checked_int, parse_timestamp
 from ocpp_app.runtime import events
 from ocpp_app.runtime.group_commit import run as commit
-from ocpp_app.services import notifications
+from ocpp_app.services import certificates, notifications
 
 
 class SecurityHandlers:
     id: str
+    after_answer: Callable[[Callable[[], Awaitable[None]]], None]
 
     @on(Action.security_event_notification)
     async def on_security_event_notification(self, type: str, timestamp: str, tech_info: str | None = None, **_):
@@ -53,5 +59,21 @@ class SecurityHandlers:
 
     @on(Action.sign_certificate)
     async def on_sign_certificate(self, csr: str, **_):
-        request = await commit(notifications.csr_receive, charger_id=self.id, csr=csr)
+        request = await commit(certificates.csr_receive, charger_id=self.id, csr=csr)
+        if request.status == certificates.CSR_ACCEPTED:
+            # The charger must see Accepted before the CertificateSigned CALL.
+            self.after_answer(partial(self._certificate_send, request.pk))
+        else:
+            await events.publish(self.id, "security", event_type=certificates.CSR_EVENT)
         return call_result.SignCertificate(status=request.status)
+
+    async def _certificate_send(self, csr_id: int) -> None:
+        """Sign an accepted request (on a worker thread: the CA is read from
+        its files) and send the chain back, recorded like an operator's command."""
+        issued = await database_sync_to_async(certificates.csr_sign)(csr_id=csr_id)
+        await send_command_async(
+            charger_id=self.id,
+            action="CertificateSigned",
+            payload={"certificateChain": issued.chain},
+            source="ca",
+        )

@@ -1,6 +1,6 @@
 """Operator commands: one class per OCPP action a central system sends
 (core.py, firmware.py, local_list.py, reservation.py, smart_charging.py,
-remote_trigger.py, security.py), driven by command_prepare and
+remote_trigger.py, security.py, certificates.py), driven by command_prepare and
 command_finish (lifecycle.py). No network I/O here: the sending is
 ocpp/commands.py."""
 

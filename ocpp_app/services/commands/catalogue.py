@@ -4,6 +4,7 @@ use for them."""
 import re
 
 from ocpp_app.services.commands import (  # noqa: F401  (defining the commands registers them)
+    certificates,
     core,
     firmware,
     local_list,

@@ -1,7 +1,7 @@
-"""Commands of the OCPP 1.6 Security extension: logs, signed firmware and
-certificates. Nothing is kept from their answers; the status notifications
-that follow GetLog and SignedUpdateFirmware are linked to the command
-(services/notifications.py)."""
+"""Commands of the OCPP 1.6 Security extension: logs and signed firmware
+(the certificate commands are in certificates.py). Nothing is kept from
+their answers; the status notifications that follow GetLog and
+SignedUpdateFirmware are linked to the command (services/notifications.py)."""
 
 from ocpp_app.services.commands.base import plain_commands
 
@@ -9,8 +9,4 @@ plain_commands(
     "ExtendedTriggerMessage",
     "GetLog",
     "SignedUpdateFirmware",
-    "InstallCertificate",
-    "DeleteCertificate",
-    "GetInstalledCertificateIds",
-    "CertificateSigned",
 )

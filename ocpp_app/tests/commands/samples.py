@@ -1,6 +1,8 @@
 """One valid request and one answer per central-system action, for the
 command tests."""
 
+from ocpp_app.tests.certs import root_pem
+
 HASH_DATA = {
     "hashAlgorithm": "SHA256",
     "issuerNameHash": "a" * 64,
@@ -85,7 +87,7 @@ SAMPLES: dict[str, tuple[dict, dict]] = {
         {"status": "Accepted"},
     ),
     "InstallCertificate": (
-        {"certificateType": "CentralSystemRootCertificate", "certificate": "-----BEGIN CERTIFICATE-----"},
+        {"certificateType": "CentralSystemRootCertificate", "certificate": root_pem()},
         {"status": "Accepted"},
     ),
     "DeleteCertificate": ({"certificateHashData": HASH_DATA}, {"status": "Accepted"}),

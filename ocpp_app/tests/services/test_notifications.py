@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ocpp_app.models import CertificateSigningRequest, Charger, ChargerEvent, Command, DataTransferRecord
+from ocpp_app.models import Charger, ChargerEvent, Command, DataTransferRecord
 from ocpp_app.services import notifications
 
 pytestmark = pytest.mark.django_db
@@ -126,13 +126,3 @@ def test_it_links_a_diagnostics_status_to_the_latest_get_diagnostics():
     Command.objects.create(charger=charger, action="GetDiagnostics")
     latest = Command.objects.create(charger=charger, action="GetDiagnostics")
     assert record("diagnostics", "Uploaded").command == latest
-
-
-def test_it_stores_a_csr_and_answers_rejected():
-    request = notifications.csr_receive(charger_id="CP1", csr="-----BEGIN CERTIFICATE REQUEST-----")
-    stored = CertificateSigningRequest.objects.get()
-    assert (request.status, stored.csr, stored.charger.charger_id) == (
-        "Rejected",
-        "-----BEGIN CERTIFICATE REQUEST-----",
-        "CP1",
-    )
