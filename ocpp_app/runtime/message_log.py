@@ -7,6 +7,11 @@ the charger is answered, with no round trip of its own. Rows of frames that
 no batch follows (the last answer of a quiet charger) are written by a short
 timer, OCPP_LOG_FLUSH_INTERVAL seconds later, which delays no answer. The same
 write bumps `last_seen` for the chargers that spoke, in one UPDATE.
+
+No row keeps more than OCPP_LOG_PAYLOAD_MAX_BYTES of payload: a larger one
+is stored as a note of its size and first characters (`cut`), so a charger
+cannot turn the log into a way of filling the disk. What is handed here is
+already redacted (ocpp/charge_point.py), so a cut never reveals a secret.
 """
 
 import asyncio
@@ -26,6 +31,26 @@ from ocpp_app.runtime.loop_local import LoopLocal
 logger = logging.getLogger(__name__)
 MAX_PENDING = 50_000  # beyond this a stuck database must not eat all memory
 LAST_SEEN_RESOLUTION = 5.0  # seconds
+HEAD_CHARS = 1024  # what a cut payload keeps of its JSON text
+
+
+def cut(text: str, *, head: int = HEAD_CHARS, **extra: Any) -> dict:
+    """What is stored of a payload too large (or too pointless) to keep
+    whole: its size in bytes and its first characters, marked as cut."""
+    return {"_truncated": True, "bytes": len(text.encode("utf-8", "replace")), "head": text[:head], **extra}
+
+
+def _capped(payload: Any) -> tuple[Any, str | None]:
+    """The payload as it is stored, and its JSON text."""
+    if payload is None:
+        return None, None
+    text = jsontext.dumps(payload)
+    limit = settings.OCPP_LOG_PAYLOAD_MAX_BYTES
+    # Characters never outnumber bytes: most rows are decided without encoding.
+    if limit <= 0 or len(text) * 4 <= limit or len(text.encode("utf-8", "replace")) <= limit:
+        return payload, text
+    note = cut(text, head=min(HEAD_CHARS, limit))
+    return note, jsontext.dumps(note)
 
 
 class MessageLogWriter:
@@ -120,7 +145,7 @@ def _write_rows(*, rows: list[tuple], seen: set[str]) -> None:
     field of every row and cost more than the rest of the write path. Bumps
     `last_seen` of the chargers in `seen`."""
     adapt = connection.ops.adapt_datetimefield_value
-    params = [(*row[:5], None if row[5] is None else jsontext.dumps(row[5]), adapt(row[6])) for row in rows]
+    params = [(*row[:5], _capped(row[5])[1], adapt(row[6])) for row in rows]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(_insert_sql(), params)
@@ -130,7 +155,9 @@ def _write_rows(*, rows: list[tuple], seen: set[str]) -> None:
         for row in rows:
             try:
                 with transaction.atomic():
-                    MessageLog.objects.create(**dict(zip(_COLUMNS, row, strict=True)))
+                    fields = dict(zip(_COLUMNS, row, strict=True))
+                    fields["payload"] = _capped(fields["payload"])[0]
+                    MessageLog.objects.create(**fields)
             except (DatabaseError, ValueError, TypeError):
                 logger.exception("dropping unstorable log row for %s", row[0])
     if seen:
