@@ -6,14 +6,18 @@ layer (one process). Production: DATABASE_URL (PostgreSQL) and REDIS_URL
 """
 
 import importlib.util
+import ipaddress
 import math
 import os
+import secrets
 import socket
 import tempfile
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from ocpp_app.lib.keyfiles import KeyFileError, key_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -87,10 +91,49 @@ DEBUG = env_bool("DEBUG", False)
 # first use, published firmware. Created with mode 0700; back it up.
 DATA_DIR = Path(os.environ.get("OCPP_DATA_DIR") or BASE_DIR / "data")
 
-# A fixed development key keeps `make run` zero-setup; production sets SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-insecure-key-set-SECRET_KEY-in-production"
+# Without SECRET_KEY a random key is made on first start and kept in
+# DATA_DIR/secret_key (mode 0600; every worker reads the same one), so `make
+# run` needs no setup and no deployment ever runs on a key known to the world.
+# Losing the file logs every operator out; nothing else depends on it.
+SECRET_KEY = _env("SECRET_KEY")
+if SECRET_KEY is None:
+    try:
+        SECRET_KEY = key_file(DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50).encode()).decode()
+    except (OSError, KeyFileError, UnicodeDecodeError) as error:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is not set and {DATA_DIR / 'secret_key'} cannot be read or made ({error}): "
+            "set SECRET_KEY, or make OCPP_DATA_DIR a writable directory"
+        ) from None
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+# --- Served over HTTPS ---------------------------------------------------------------
+# OCPP_HTTPS=1 says the pages and the API are reached over HTTPS (here or at a
+# proxy): cookies only over HTTPS, HSTS, and plain-HTTP page requests
+# redirected. Each setting also has its own variable. The redirect never
+# touches the charger WebSockets (they are not HTTP requests to Django) nor
+# the health check a load balancer probes over plain HTTP. Behind a proxy
+# that terminates TLS, set OCPP_PROXY_SSL_HEADER to the header it sets
+# (e.g. X-Forwarded-Proto, meaning "https"), or every request looks like
+# plain HTTP and the redirect never ends; set it only when the proxy
+# overwrites that header from clients.
+OCPP_HTTPS = env_bool("OCPP_HTTPS", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", OCPP_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", OCPP_HTTPS)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", OCPP_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^ocpp/health/$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if OCPP_HTTPS else 0)
+if SECURE_HSTS_SECONDS < 0:
+    raise ImproperlyConfigured(f"SECURE_HSTS_SECONDS={SECURE_HSTS_SECONDS}: use 0 (off) or more seconds")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+_PROXY_SSL_HEADER = _env("OCPP_PROXY_SSL_HEADER")
+if _PROXY_SSL_HEADER is not None:
+    if not all(ch.isalnum() or ch == "-" for ch in _PROXY_SSL_HEADER):
+        raise ImproperlyConfigured(
+            f"OCPP_PROXY_SSL_HEADER={_PROXY_SSL_HEADER!r}: use a header name, e.g. X-Forwarded-Proto"
+        )
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
 
 INSTALLED_APPS = [
     "daphne",  # runserver speaks ASGI (WebSocket) in development
@@ -258,6 +301,34 @@ LEAFLET_CONFIG = {
 # Pending until an operator accepts; reject: HTTP 404 before the upgrade.
 OCPP_UNKNOWN_CHARGERS = env_choice("OCPP_UNKNOWN_CHARGERS", "accept", ("accept", "pending", "reject"))
 OCPP_REQUIRE_AUTH = env_bool("OCPP_REQUIRE_AUTH", False)
+# Security profile (0-3) of a charger whose own is unset; unset: 1 with
+# OCPP_REQUIRE_AUTH, else 0 (services/security_profiles.py, docs/security.md).
+OCPP_DEFAULT_SECURITY_PROFILE = env_int("OCPP_DEFAULT_SECURITY_PROFILE", 1 if OCPP_REQUIRE_AUTH else 0)
+if OCPP_DEFAULT_SECURITY_PROFILE not in (0, 1, 2, 3):
+    raise ImproperlyConfigured(f"OCPP_DEFAULT_SECURITY_PROFILE={OCPP_DEFAULT_SECURITY_PROFILE}: use 0, 1, 2 or 3")
+# Profile 3: the client certificate's subject CN must be the charger id, and
+# its O this organisation when set.
+OCPP_CLIENT_CERT_CN_CHECK = env_bool("OCPP_CLIENT_CERT_CN_CHECK", True)
+OCPP_CLIENT_CERT_ORGANIZATION = os.environ.get("OCPP_CLIENT_CERT_ORGANIZATION", "").strip()
+# Reverse proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto and
+# client-certificate headers are believed; from any other peer they are ignored.
+OCPP_TRUSTED_PROXIES = env_list("OCPP_TRUSTED_PROXIES", "")
+for _proxy in OCPP_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"OCPP_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network (e.g. 10.0.0.0/8)"
+        ) from None
+# The headers a trusted proxy passes the client certificate in (nginx:
+# $ssl_client_escaped_cert) and its verification result ($ssl_client_verify).
+OCPP_PROXY_CLIENT_CERT_HEADER = os.environ.get("OCPP_PROXY_CLIENT_CERT_HEADER", "").strip() or "X-SSL-Client-Cert"
+OCPP_PROXY_CLIENT_VERIFY_HEADER = os.environ.get("OCPP_PROXY_CLIENT_VERIFY_HEADER", "").strip() or "X-SSL-Client-Verify"
+# Seconds a charger's live socket has to answer a ping before a newcomer
+# without credentials may take its place.
+OCPP_TAKEOVER_PING_TIMEOUT = env_float("OCPP_TAKEOVER_PING_TIMEOUT", 3.0)
+# Seconds a client has, from connecting, to send its whole request head (slowloris).
+OCPP_HANDSHAKE_TIMEOUT = env_float("OCPP_HANDSHAKE_TIMEOUT", 10.0)
 OCPP_HEARTBEAT_INTERVAL = env_int("OCPP_HEARTBEAT_INTERVAL", 60)
 OCPP_BOOT_RETRY_INTERVAL = env_int("OCPP_BOOT_RETRY_INTERVAL", 30)
 # A connected charger silent for its heartbeat interval + this many seconds is "stale".
@@ -288,20 +359,6 @@ if OCPP_HANDSHAKE_CONCURRENCY < 1:
 # process marks the chargers its node held as offline. One process per host
 # needs nothing; several workers on one host each set their own.
 OCPP_NODE_ID = os.environ.get("OCPP_NODE_ID") or socket.gethostname()
-
-# --- Charger certificate authority (services/certificates.py) ----------------------
-# The CA that signs the chargers' SignCertificate requests: PEM files given
-# here (both or neither), else one the server makes on first use in
-# DATA_DIR/ca/. OCPP_CPO_NAME, when set, is the organisation (O) a charger's
-# CSR must name; signed certificates are valid OCPP_CHARGER_CERT_DAYS days.
-OCPP_CA_CERTFILE = _env("OCPP_CA_CERTFILE") or ""
-OCPP_CA_KEYFILE = _env("OCPP_CA_KEYFILE") or ""
-if bool(OCPP_CA_CERTFILE) != bool(OCPP_CA_KEYFILE):
-    raise ImproperlyConfigured("OCPP_CA_CERTFILE and OCPP_CA_KEYFILE: set both (your own CA) or neither")
-OCPP_CPO_NAME = _env("OCPP_CPO_NAME") or ""
-OCPP_CHARGER_CERT_DAYS = env_int("OCPP_CHARGER_CERT_DAYS", 365)
-if not 1 <= OCPP_CHARGER_CERT_DAYS <= 3650:
-    raise ImproperlyConfigured(f"OCPP_CHARGER_CERT_DAYS={OCPP_CHARGER_CERT_DAYS}: use a number of days from 1 to 3650")
 
 # --- Charger certificate authority (services/certificates.py) ----------------------
 # The CA that signs the chargers' SignCertificate requests: PEM files given
