@@ -4,7 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from ocpp_app.api import views
+from ocpp_app.api import certificates, views
 from ocpp_app.web import converters  # noqa: F401  (the "cid" path converter)
 
 urlpatterns = [
@@ -12,6 +12,29 @@ urlpatterns = [
     path("chargers/<cid:cid>/", views.ChargerDetailView.as_view(), name="api-charger"),
     path("chargers/<cid:cid>/action/", views.ChargerActionView.as_view(), name="api-charger-action"),
     path("chargers/<cid:cid>/meter-readings/", views.MeterReadingListView.as_view(), name="api-meter-readings"),
+    path(
+        "chargers/<cid:cid>/certificates/",
+        certificates.ChargerCertificatesView.as_view(),
+        name="api-charger-certificates",
+    ),
+    path(
+        "chargers/<cid:cid>/certificates/renew/",
+        certificates.ChargerCertificateRenewView.as_view(),
+        name="api-charger-certificate-renew",
+    ),
+    path(
+        "chargers/<cid:cid>/certificates/install/",
+        certificates.ChargerCertificateInstallView.as_view(),
+        name="api-charger-certificate-install",
+    ),
+    path("certificates/", certificates.IssuedCertificateListView.as_view(), name="api-certificates"),
+    path("certificates/ca/", certificates.CAView.as_view(), name="api-certificate-ca"),
+    path("certificates/<int:pk>/", certificates.IssuedCertificateDetailView.as_view(), name="api-certificate"),
+    path(
+        "certificates/<int:pk>/revoke/",
+        certificates.IssuedCertificateRevokeView.as_view(),
+        name="api-certificate-revoke",
+    ),
     path("rfids/", views.RFIDListView.as_view(), name="api-rfids"),
     path("rfids/<cid:id_tag>/", views.RFIDDetailView.as_view(), name="api-rfid"),
     path("transactions/", views.TransactionListView.as_view(), name="api-transactions"),

@@ -27,6 +27,7 @@ from ocpp_app.api.serializers import (
 )
 from ocpp_app.models import RFID, Charger, CommandStatus, Transaction
 from ocpp_app.ocpp.commands import send_command
+from ocpp_app.services.commands import CommandResult
 from ocpp_app.web.exports import transactions_csv_response
 
 
@@ -144,32 +145,37 @@ class ChargerActionView(SafeParsersMixin, APIView):
             source="api",
             timeout=data.get("timeout"),
         )
-        if result.refused:
-            return Response(
-                {
-                    "detail": result.error_description,
-                    "command_id": result.command_id,
-                    "action": result.action,
-                    "status": result.status,
-                    "error_code": result.error_code,
-                    "error_details": result.error_details,
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        body = {"command_id": result.command_id, "action": result.action, "request": result.request}
-        if result.ok:
-            body["response"] = result.response
-            if result.reports_transaction:
-                body["transaction_id"] = result.transaction_id
-            return Response(body)
-        body.update(detail=_OUTCOME_DETAIL.get(result.status, result.status), status=result.status)
-        if result.error_code:
-            body.update(
-                error_code=result.error_code,
-                error_description=result.error_description,
-                error_details=result.error_details,
-            )
-        return Response(body, status=_OUTCOME_HTTP.get(result.status, status.HTTP_502_BAD_GATEWAY))
+        return command_response(result)
+
+
+def command_response(result: CommandResult) -> Response:
+    """The HTTP answer to an operator command, whichever endpoint sent it."""
+    if result.refused:
+        return Response(
+            {
+                "detail": result.error_description,
+                "command_id": result.command_id,
+                "action": result.action,
+                "status": result.status,
+                "error_code": result.error_code,
+                "error_details": result.error_details,
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    body = {"command_id": result.command_id, "action": result.action, "request": result.request}
+    if result.ok:
+        body["response"] = result.response
+        if result.reports_transaction:
+            body["transaction_id"] = result.transaction_id
+        return Response(body)
+    body.update(detail=_OUTCOME_DETAIL.get(result.status, result.status), status=result.status)
+    if result.error_code:
+        body.update(
+            error_code=result.error_code,
+            error_description=result.error_description,
+            error_details=result.error_details,
+        )
+    return Response(body, status=_OUTCOME_HTTP.get(result.status, status.HTTP_502_BAD_GATEWAY))
 
 
 class RFIDListView(SafeParsersMixin, generics.ListCreateAPIView):

@@ -6,6 +6,11 @@ chargers, connectors or readings (tests assert it): annotations and
 prefetches instead of per-row lookups.
 """
 
+from ocpp_app.selectors.certificates import (
+    CERTIFICATE_ACTIONS,
+    charger_certificates,
+    issued_certificates_filtered,
+)
 from ocpp_app.selectors.chargers import (
     CHARGING_STATUSES,
     FAULT_STATUSES,
@@ -42,12 +47,15 @@ from ocpp_app.selectors.transactions import (
 )
 
 __all__ = [
+    "CERTIFICATE_ACTIONS",
     "CHARGING_STATUSES",
     "FAULT_STATUSES",
     "LIST_DEFER",
     "LIVENESS",
     "STATES",
     "DashboardCounts",
+    "charger_certificates",
+    "issued_certificates_filtered",
     "LogPage",
     "charger_transactions",
     "chargers_with_details",

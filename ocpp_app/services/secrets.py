@@ -13,9 +13,15 @@ is never written anywhere but as a hash.
 import hashlib
 import hmac
 import secrets
+from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
 from django.contrib.auth.hashers import check_password
+from django.core.exceptions import ImproperlyConfigured
+
+from ocpp_app.lib.keyfiles import KeyFileError, key_file
 
 AUTHORIZATION_KEY = "AuthorizationKey"
 # What is kept and shown in place of a key.
@@ -130,7 +136,17 @@ def redact(action: str, payload: Any) -> Any:
         if isinstance(keys, list) and any(_holds_key(item) for item in keys):
             cleaned = [{**item, "value": REDACTED} if _holds_key(item) else item for item in keys]
             return {**payload, "configurationKey": cleaned}
+    elif action in _CERTIFICATE_FIELDS and isinstance(payload, dict):
+        # A certificate pasted together with its private key: the key is never kept.
+        field = _CERTIFICATE_FIELDS[action]
+        text = payload.get(field)
+        if isinstance(text, str) and "PRIVATE KEY" in text:
+            return {**payload, field: REDACTED}
     return payload
+
+
+# The certificate text of the certificate commands, by action.
+_CERTIFICATE_FIELDS = {"InstallCertificate": "certificate", "CertificateSigned": "certificateChain"}
 
 
 def redact_details(action: str, details: Any) -> Any:
@@ -141,3 +157,74 @@ def redact_details(action: str, details: Any) -> Any:
         if response is not details["response"]:
             return {**details, "response": response}
     return details
+
+
+# -- secrets at rest ---------------------------------------------------------------------
+# Secrets the central system must be able to read back (a simulator's
+# Basic-auth key and client private key) are stored encrypted with Fernet
+# (AES-128-CBC with HMAC-SHA256). The key is never in the database: it is
+# OCPP_SECRETS_KEY, else DATA_DIR/secret.key, made on first use (back it up:
+# without it the stored secrets cannot be read). A value without the prefix
+# is legacy clear text: read as it is, and encrypted on its next save or by
+# `manage.py encrypt_secrets`.
+ENCRYPTED_PREFIX = "fernet:"
+SECRETS_KEY_FILE = "secret.key"
+
+
+class SecretUnreadable(ValueError):
+    """An encrypted value this key cannot read (another key, or damaged)."""
+
+
+def secrets_key_path() -> Path:
+    return Path(settings.DATA_DIR) / SECRETS_KEY_FILE
+
+
+_fernets: dict[bytes, Fernet] = {}
+
+
+def _fernet() -> Fernet:
+    configured = settings.OCPP_SECRETS_KEY
+    try:
+        key = configured.encode() if configured else key_file(secrets_key_path(), Fernet.generate_key)
+    except (OSError, KeyFileError) as error:
+        raise ImproperlyConfigured(
+            f"the key for secrets at rest cannot be read or made in {secrets_key_path()} ({error}): "
+            "set OCPP_SECRETS_KEY or make OCPP_DATA_DIR writable"
+        ) from None
+    fernet = _fernets.get(key)
+    if fernet is None:
+        try:
+            fernet = _fernets[key] = Fernet(key)
+        except ValueError:
+            where = "OCPP_SECRETS_KEY" if configured else str(secrets_key_path())
+            raise ImproperlyConfigured(
+                f"{where} is not a Fernet key (32 bytes, URL-safe base64); make one with "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            ) from None
+    return fernet
+
+
+def secret_is_encrypted(value: str) -> bool:
+    return isinstance(value, str) and value.startswith(ENCRYPTED_PREFIX)
+
+
+def secret_encrypt(value: str) -> str:
+    """The stored form of a secret: `fernet:<token>`; "" stays "" (no secret),
+    and an already encrypted value is returned as it is."""
+    if not value or secret_is_encrypted(value):
+        return value
+    return ENCRYPTED_PREFIX + _fernet().encrypt(value.encode("utf-8")).decode("ascii")
+
+
+def secret_decrypt(token: str) -> str:
+    """The secret of a stored value; a value without the prefix is legacy
+    clear text and is returned as it is."""
+    if not secret_is_encrypted(token):
+        return token
+    try:
+        return _fernet().decrypt(token[len(ENCRYPTED_PREFIX) :].encode("ascii")).decode("utf-8")
+    except (InvalidToken, UnicodeError) as error:
+        raise SecretUnreadable(
+            "a stored secret cannot be decrypted with this key (was OCPP_SECRETS_KEY or "
+            f"{SECRETS_KEY_FILE} changed?); enter the secret again"
+        ) from error
