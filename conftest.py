@@ -4,6 +4,7 @@ for optional services (skip locally with a clear message, fail in CI)."""
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -75,12 +76,17 @@ class ServerProcess:
     env: dict = field(default_factory=dict)
 
     @property
+    def tls(self) -> bool:
+        """Served with SSL_CERTFILE: https:// and wss://."""
+        return bool(self.env.get("SSL_CERTFILE"))
+
+    @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -122,7 +128,9 @@ def start_server(database_url: str, tmp_dir: Path, **extra_env: str) -> ServerPr
         if proc.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log_text()}")
         try:
-            with urllib.request.urlopen(f"{server.http_url}/ocpp/health/", timeout=1) as response:
+            # The health check only waits for the server; the TLS tests check certificates.
+            unverified = ssl._create_unverified_context() if server.tls else None
+            with urllib.request.urlopen(f"{server.http_url}/ocpp/health/", timeout=1, context=unverified) as response:
                 if response.status == 200:
                     return server
         except OSError:

@@ -399,6 +399,9 @@ OCPP_RATE_LIMIT = env_float("OCPP_RATE_LIMIT", 20.0)
 OCPP_RATE_BURST = env_int("OCPP_RATE_BURST", 100)
 # Refused CALLs in a row (no CALL let through between them) that close the socket.
 OCPP_RATE_CLOSE_AFTER = env_int("OCPP_RATE_CLOSE_AFTER", 1000)
+# The key that encrypts secrets kept at rest (services/secrets.py): a Fernet
+# key; unset, one is made on first use in DATA_DIR/secret.key.
+OCPP_SECRETS_KEY = _env("OCPP_SECRETS_KEY") or ""
 # The largest payload one message-log row keeps (bytes of JSON); a larger one
 # is stored as {"_truncated": true, "bytes": N, "head": "<its first bytes>"}.
 OCPP_LOG_PAYLOAD_MAX_BYTES = env_int("OCPP_LOG_PAYLOAD_MAX_BYTES", 64 * 1024)

@@ -12,17 +12,93 @@ once the app took it: two epoll_ctl system calls per frame (a sixth of the
 event loop's time under load), although an OCPP charger sends its next CALL
 only after the answer to the last. Here reading stops only when HIGH_WATER
 messages wait unread, which still bounds what a flooding client can queue.
+
+Two things the ASGI application cannot do by itself come from here, in the
+handshake's scope: the ASGI TLS extension (`scope["extensions"]["tls"]`,
+with the client certificate the TLS layer verified against SSL_CA_CERTS),
+and a WebSocket ping the application can send and wait for
+(`scope["extensions"]["ocpp.ping"]["probe"](timeout)`: does the socket still
+answer?), which the handshake uses before a newcomer may replace a
+connection.
 """
 
+import asyncio
+import os
 import random
+import ssl
 
+from cryptography import x509
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 JITTER = 0.25
 HIGH_WATER = 8  # messages queued for the app before the socket stops being read
+TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+PROBE_PREFIX = b"ocpp-probe:"
+
+
+def tls_extension(ssl_object: ssl.SSLObject) -> dict:
+    """The ASGI TLS extension of a connection. Only a certificate the TLS
+    layer verified is ever here: the server context asks for one
+    (CERT_OPTIONAL) only with a CA bundle, and then a certificate that fails
+    verification fails the TLS handshake itself."""
+    der = ssl_object.getpeercert(binary_form=True)
+    name = None
+    if der:
+        try:
+            name = x509.load_der_x509_certificate(der).subject.rfc4514_string()
+        except ValueError:
+            name = None
+    return {
+        "server_cert": None,
+        "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)] if der else [],
+        "client_cert_name": name,
+        "client_cert_error": None,
+        "tls_version": TLS_VERSIONS.get(ssl_object.version() or ""),
+        "cipher_suite": None,
+    }
 
 
 class ChargerWebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.probes: dict[bytes, asyncio.Future] = {}
+
+    def handle_connect(self, event) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is None:  # refused by the WebSocket library itself
+            return
+        ssl_object = self.transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            scope["extensions"]["tls"] = tls_extension(ssl_object)
+        scope["extensions"]["ocpp.ping"] = {"probe": self.probe}
+
+    async def probe(self, timeout: float) -> bool:
+        """Ping the peer; True when its pong comes within `timeout` seconds.
+        A socket closing or closed does not answer."""
+        if not self.handshake_complete or self.close_sent or self.disconnected or self.transport.is_closing():
+            return False
+        payload = PROBE_PREFIX + os.urandom(4)
+        answered = self.loop.create_future()
+        self.probes[payload] = answered
+        try:
+            self.conn.send_ping(payload)
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            await asyncio.wait_for(answered, timeout)
+            return True
+        except (TimeoutError, ConnectionError):
+            return False
+        finally:
+            self.probes.pop(payload, None)
+
+    def handle_pong(self, event) -> None:
+        answered = self.probes.pop(bytes(event.data), None)
+        if answered is not None:
+            if not answered.done():
+                answered.set_result(True)
+            return
+        super().handle_pong(event)
+
     def schedule_ping(self) -> None:
         assert self.ping_interval is not None
         delay = max(0.0, self.ping_interval - self.last_ping_rtt)

@@ -1,0 +1,85 @@
+"""What a client may make the server hold before its handshake is done, on
+raw sockets against `manage.py serve`: request heads of 8 KiB or more than
+128 headers are answered 431 at once, and a head still incomplete after
+OCPP_HANDSHAKE_TIMEOUT is answered 408 and closed (slowloris)."""
+
+import socket
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+
+pytestmark = pytest.mark.e2e
+
+
+def upgrade_head(path: str = "/ocpp/RAW1", extra: list[str] | None = None) -> bytes:
+    lines = [
+        f"GET {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version: 13",
+        "Sec-WebSocket-Protocol: ocpp1.6",
+        *(extra or []),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def exchange(port: int, data: bytes, *, wait: float = 5.0) -> tuple[bytes, float]:
+    """Send `data`, read until the server closes or answers; the answer and
+    how long it took."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as sock:
+        sock.sendall(data)
+        received = b""
+        try:
+            while b"\r\n\r\n" not in received:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+        except TimeoutError:
+            pass
+    return received, time.monotonic() - started
+
+
+@pytest.fixture
+def server(server_factory):
+    return server_factory(OCPP_HANDSHAKE_TIMEOUT="1")
+
+
+async def test_a_head_of_8_kib_is_answered_431_before_it_ends(server):
+    head = upgrade_head(extra=[f"X-Padding: {'a' * 9000}"])[:-4]  # never finished
+    answer, took = await sync_to_async(exchange)(server.port, head)
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    assert took < 1.0  # at once, not at the handshake time-out
+
+
+async def test_more_than_128_headers_are_answered_431(server):
+    answer, _ = await sync_to_async(exchange)(server.port, upgrade_head(extra=[f"X-H{n}: v" for n in range(130)]))
+    assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+async def test_a_head_within_the_limits_still_upgrades(server):
+    answer, _ = await sync_to_async(exchange)(server.port, upgrade_head(extra=[f"X-H{n}: v" for n in range(100)]))
+    assert answer.startswith(b"HTTP/1.1 101 ")
+
+
+async def test_a_slow_head_is_closed_after_the_handshake_time_out(server):
+    def slowloris() -> tuple[bytes, float]:
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=0.3) as sock:
+            sock.sendall(b"GET /ocpp/SLOW1 HTTP/1.1\r\nHost: x\r\n")
+            for n in range(10):  # a header line every 0.3 s: never done
+                try:
+                    received = sock.recv(4096)
+                except TimeoutError:
+                    sock.sendall(f"X-Slow{n}: 1\r\n".encode())
+                    continue
+                return received, time.monotonic() - started
+            return b"", time.monotonic() - started
+
+    answer, took = await sync_to_async(slowloris)()
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert took < 3.0
