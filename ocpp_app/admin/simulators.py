@@ -9,8 +9,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from ocpp_app.lib.validators import validate_id_tag
 from ocpp_app.models import Simulator
+from ocpp_app.services.secrets import PASSWORD_MAX, InvalidPassword, password_validate, secret_encrypt
 from ocpp_app.services.simulators import (
+    SECRET_FIELDS,
     simulator_pid,
     simulator_start,
     simulator_status,
@@ -20,6 +23,26 @@ from ocpp_app.services.simulators import (
 
 
 class SimulatorForm(forms.ModelForm):
+    """The simulator's secrets (its Basic-auth key and client private key) are
+    write-only: never rendered, stored encrypted (services/secrets.py). A
+    blank field keeps the stored secret; its "clear" box removes it."""
+
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        max_length=PASSWORD_MAX,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Basic-auth key, if the charger has one. Never shown; leave blank to keep the stored one.",
+    )
+    clear_password = forms.BooleanField(required=False, label="Remove the stored key")
+    client_key = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
+        help_text="PEM private key of the client certificate (security profile 3). "
+        "Never shown; leave blank to keep the stored one.",
+    )
+    clear_client_key = forms.BooleanField(required=False, label="Remove the stored private key")
+
     class Meta:
         model = Simulator
         fields = [
@@ -29,6 +52,9 @@ class SimulatorForm(forms.ModelForm):
             "ws_port",
             "cp_path",
             "password",
+            "ca_bundle",
+            "client_cert",
+            "client_key",
             "connectors",
             "rfid",
             "interval",
@@ -37,7 +63,51 @@ class SimulatorForm(forms.ModelForm):
             "repeat",
             "pause",
         ]
-        widgets = {"password": forms.PasswordInput(render_value=True)}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # What is stored now, kept when a field is left blank; never rendered.
+        self._stored = {field: getattr(self.instance, field) or "" for field in SECRET_FIELDS}
+        for field in SECRET_FIELDS:
+            self.initial[field] = ""
+            if field in self.fields:
+                self.fields[field].show_hidden_initial = False
+        for field in SECRET_FIELDS:
+            box = f"clear_{field}"
+            if box in self.fields and not self._stored[field]:
+                self.fields[box].disabled = True
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data.get("password") or ""
+        if password:
+            try:
+                password_validate(password)
+            except InvalidPassword as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return password
+
+    def clean_rfid(self) -> str:
+        # The card the simulator presents follows the id-tag rule of every card.
+        rfid = self.cleaned_data.get("rfid") or ""
+        if rfid:
+            validate_id_tag(rfid)
+        return rfid
+
+    def save(self, commit: bool = True) -> Simulator:
+        simulator = super().save(commit=False)
+        for field in SECRET_FIELDS:
+            given = self.cleaned_data.get(field) or ""
+            if self.cleaned_data.get(f"clear_{field}"):
+                value = ""
+            elif given:
+                value = secret_encrypt(given)
+            else:
+                value = self._stored[field]
+            setattr(simulator, field, value)
+        if commit:
+            simulator.save()
+            self._save_m2m()
+        return simulator
 
 
 @admin.register(Simulator)
@@ -49,7 +119,8 @@ class SimulatorAdmin(admin.ModelAdmin):
     readonly_fields = ["running", "live_status", "last_error", "started_at", "created_at"]
     actions = ["start_simulators", "stop_simulators"]
     fieldsets = [
-        (None, {"fields": ["name", "scheme", "host", "ws_port", "cp_path", "password"]}),
+        (None, {"fields": ["name", "scheme", "host", "ws_port", "cp_path", "password", "clear_password"]}),
+        ("TLS (wss://)", {"fields": ["ca_bundle", "client_cert", "client_key", "clear_client_key"]}),
         ("Charging", {"fields": ["connectors", "rfid", "interval", "kwh_max", "power_kw", "repeat", "pause"]}),
         ("State", {"fields": ["running", "live_status", "last_error", "started_at", "created_at"]}),
     ]

@@ -8,6 +8,9 @@ report it in a GetConfiguration answer. Everything the central system keeps
 or shows of those messages (the message log, command records, API answers,
 the charger's stored configuration) goes through `redact` first, so the key
 is never written anywhere but as a hash.
+
+Secrets the central system must read back (a simulator's key and client
+private key) are encrypted at rest instead (`secret_encrypt`, below).
 """
 
 import hashlib

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ocpp_app.models import Simulator
+from ocpp_app.services.secrets import SecretUnreadable, secret_decrypt, secret_encrypt, secret_is_encrypted
 
 BASE_DIR = settings.BASE_DIR
 STOP_WAIT = 3.0  # seconds a stop waits for the process (it keeps draining after)
@@ -49,6 +50,33 @@ def run_dir() -> Path:
 def _files(simulator: Simulator) -> tuple[Path, Path, Path]:
     base = run_dir() / f"simulator-{simulator.pk}"
     return base.with_suffix(".pid"), base.with_suffix(".status.json"), base.with_suffix(".log")
+
+
+def _tls_dir(simulator: Simulator) -> Path:
+    """The simulator's TLS files (CA bundle, client certificate and key), and
+    in its `obtained` folder the certificate it gets through SignCertificate."""
+    return run_dir() / f"simulator-{simulator.pk}-tls"
+
+
+def _tls_write(simulator: Simulator) -> None:
+    """Write the TLS material the process reads: the key decrypted only into
+    a file of mode 0600, in a directory of mode 0700."""
+    directory = _tls_dir(simulator)
+    directory.mkdir(mode=0o700, exist_ok=True)
+    directory.chmod(0o700)
+    (directory / "obtained").mkdir(mode=0o700, exist_ok=True)
+    files = {"ca.pem": simulator.ca_bundle, "client.crt": simulator.client_cert}
+    if simulator.client_key:
+        files["client.key"] = simulator_secret(simulator=simulator, field="client_key")
+    for name, text in files.items():
+        path = directory / name
+        if not text:
+            path.unlink(missing_ok=True)
+            continue
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            os.fchmod(file.fileno(), 0o600)
+            file.write(text)
 
 
 @contextlib.contextmanager
@@ -88,6 +116,12 @@ def simulator_command(simulator: Simulator) -> list[str]:
     ]
     if simulator.rfid:
         command += ["--rfid", simulator.rfid]
+    tls = _tls_dir(simulator)
+    command += ["--cert-dir", str(tls / "obtained")]
+    if simulator.ca_bundle:
+        command += ["--ca-bundle", str(tls / "ca.pem")]
+    if simulator.client_cert and simulator.client_key:
+        command += ["--client-cert", str(tls / "client.crt"), "--client-key", str(tls / "client.key")]
     if simulator.repeat:
         command.append("--repeat")
     return command
@@ -152,9 +186,12 @@ def simulator_start(*, simulator: Simulator) -> bool:
         status_file.unlink(missing_ok=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("OCPP_SIM_PASSWORD", None)
-        if simulator.password:
-            env["OCPP_SIM_PASSWORD"] = simulator.password  # not on the command line (ps)
         try:
+            # Decrypted only here, for the process: never on its command line (ps).
+            password = secret_decrypt(simulator.password)
+            if password:
+                env["OCPP_SIM_PASSWORD"] = password
+            _tls_write(simulator)
             with log_file.open("ab") as log:
                 process = subprocess.Popen(
                     simulator_command(simulator),
@@ -165,7 +202,7 @@ def simulator_start(*, simulator: Simulator) -> bool:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # outlives the server; no Ctrl-C from its terminal
                 )
-        except OSError as error:
+        except (OSError, SecretUnreadable) as error:
             fields = {"running": False, "last_error": f"could not start: {error}"}
         else:
             _children[process.pid] = process
@@ -243,3 +280,30 @@ def simulators_resume() -> int:
         if simulator_pid(simulator) is None and simulator_start(simulator=simulator):
             started += 1
     return started
+
+
+# The simulator fields that hold secrets: stored encrypted, never shown.
+SECRET_FIELDS = ("password", "client_key")
+
+
+def simulator_secret(*, simulator: Simulator, field: str) -> str:
+    """The clear value of one of a simulator's secrets, for starting it."""
+    if field not in SECRET_FIELDS:
+        raise ValueError(f"{field} is not a secret of a simulator")
+    return secret_decrypt(getattr(simulator, field))
+
+
+def simulator_secrets_encrypt() -> int:
+    """Encrypt every secret still stored in clear (written before encryption
+    at rest, or by hand); returns how many simulators were updated."""
+    updated = 0
+    for simulator in Simulator.objects.only("pk", *SECRET_FIELDS):
+        fields = {
+            field: secret_encrypt(value)
+            for field in SECRET_FIELDS
+            if (value := getattr(simulator, field)) and not secret_is_encrypted(value)
+        }
+        if fields:
+            Simulator.objects.filter(pk=simulator.pk, **{f: getattr(simulator, f) for f in fields}).update(**fields)
+            updated += 1
+    return updated
