@@ -11,6 +11,7 @@ from django.utils import timezone
 from ocpp_app.models import Charger, Connector, RegistrationStatus, StatusNotificationRecord
 from ocpp_app.services.common import clip
 from ocpp_app.services.secrets import password_validate, secret_hash, secret_is_fast, secret_verify
+from ocpp_app.services.sql import column_map, update_rows, update_where_in
 
 
 def charger_set_password(*, charger_id: str, password: str | None) -> Charger:
@@ -200,22 +201,39 @@ BOOT_IDENTITY_FIELDS: tuple[str, ...] = tuple(field.name for field in dataclass_
 
 
 def charger_boot(*, charger_id: str, identity: BootIdentity) -> BootResult:
-    charger = charger_get_or_create(charger_id=charger_id)
-    status = charger.registration_status
-    interval = (
-        settings.OCPP_HEARTBEAT_INTERVAL if status == RegistrationStatus.ACCEPTED else settings.OCPP_BOOT_RETRY_INTERVAL
-    )
-    for name in BOOT_IDENTITY_FIELDS:
-        setattr(charger, name, clip(getattr(identity, name), Charger._meta.get_field(name).max_length))
-    charger.last_boot_at = timezone.now()
+    return charger_boot_many([{"charger_id": charger_id, "identity": identity}])[0]
+
+
+_BOOT_LENGTHS = {name: Charger._meta.get_field(name).max_length for name in BOOT_IDENTITY_FIELDS}
+
+
+def charger_boot_many(calls: list[dict]) -> list[BootResult]:
+    """Record the BootNotifications of a group-commit batch: one query for the
+    chargers' registration statuses and one prepared UPDATE run for all of
+    them (a reconnect storm is thousands of boots at once). Only what the boot
+    reports is written: never a password or status an operator just changed."""
+    statuses = column_map(Charger, "charger_id", "registration_status", {call["charger_id"] for call in calls})
+    for call in calls:
+        if call["charger_id"] not in statuses:
+            statuses[call["charger_id"]] = charger_get_or_create(charger_id=call["charger_id"]).registration_status
+    now = timezone.now()
+    results = []
+    rows: dict[bool, list[tuple]] = {True: [], False: []}
+    for call in calls:
+        status = statuses[call["charger_id"]]
+        accepted = status == RegistrationStatus.ACCEPTED
+        interval = settings.OCPP_HEARTBEAT_INTERVAL if accepted else settings.OCPP_BOOT_RETRY_INTERVAL
+        identity = call["identity"]
+        reported = tuple(clip(getattr(identity, name), length) for name, length in _BOOT_LENGTHS.items())
+        rows[accepted].append((*reported, now, now, *((interval,) if accepted else ()), call["charger_id"]))
+        results.append(BootResult(status=status, interval=interval))
     fields = [*BOOT_IDENTITY_FIELDS, "last_boot_at", "updated_at"]
-    if status == RegistrationStatus.ACCEPTED:
-        charger.heartbeat_interval = interval
-        fields.append("heartbeat_interval")
-    # Only what the boot reports: a full save would write back every column of
-    # this possibly stale row (a password or status an operator just changed).
-    charger.save(update_fields=fields)
-    return BootResult(status=status, interval=interval)
+    update_rows(Charger, "charger_id", [*fields, "heartbeat_interval"], rows[True])
+    update_rows(Charger, "charger_id", fields, rows[False])
+    return results
+
+
+charger_boot.many = charger_boot_many  # type: ignore[attr-defined]
 
 
 def charger_heartbeat(*, charger_id: str) -> datetime:
@@ -227,10 +245,10 @@ def charger_heartbeat_many(calls: list[dict]) -> list[datetime]:
     hands a whole batch of heartbeats here)."""
     now = timezone.now()
     ids = {call["charger_id"] for call in calls}
-    if Charger.objects.filter(charger_id__in=ids).update(last_heartbeat=now, last_seen=now) < len(ids):
+    if update_where_in(Charger, "charger_id", ids, last_heartbeat=now, last_seen=now) < len(ids):
         for charger_id in ids:  # rare: a charger deleted while connected
             charger_get_or_create(charger_id=charger_id)
-        Charger.objects.filter(charger_id__in=ids).update(last_heartbeat=now, last_seen=now)
+        update_where_in(Charger, "charger_id", ids, last_heartbeat=now, last_seen=now)
     return [now] * len(calls)
 
 

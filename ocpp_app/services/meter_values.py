@@ -14,6 +14,7 @@ from django.utils import timezone
 from ocpp_app.models import Charger, ChargerEvent, ChargerEventKind, MeterReading, Transaction
 from ocpp_app.models.transactions import ENERGY_REGISTER
 from ocpp_app.services.chargers import charger_get_or_create
+from ocpp_app.services.sql import column_map
 
 
 def meter_values_store(
@@ -42,11 +43,11 @@ def meter_values_store_many(calls: list[dict]) -> list[int]:
     charger has one message in flight, so keeping the last `raw` per charger
     keeps its latest MeterValues."""
     charger_ids = {call["charger_id"] for call in calls}
-    charger_pks = dict(Charger.objects.filter(charger_id__in=charger_ids).values_list("charger_id", "pk"))
+    charger_pks = column_map(Charger, "charger_id", "id", charger_ids)
     for charger_id in charger_ids - charger_pks.keys():
         charger_pks[charger_id] = charger_get_or_create(charger_id=charger_id).pk
     tx_ids = {call["transaction_id"] for call in calls if call["transaction_id"] is not None}
-    tx_owner = dict(Transaction.objects.filter(pk__in=tx_ids).values_list("pk", "charger_id")) if tx_ids else {}
+    tx_owner = column_map(Transaction, "id", "charger", tx_ids)
 
     # (charger pk, connector, transaction pk or None) per call.
     keys = []
