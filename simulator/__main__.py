@@ -71,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="SimCP", help="chargePointModel in BootNotification (default SimCP)")
     p.add_argument("--serial", default="SIM-0001", help="chargePointSerialNumber in BootNotification")
     p.add_argument("--drain-timeout", type=float, default=10.0, help="seconds to deliver queued messages on exit")
+    p.add_argument("--ca-bundle", help="wss://: PEM file of the CAs to trust (default: the system's)")
+    p.add_argument("--client-cert", help="wss://: PEM client certificate to present (security profile 3)")
+    p.add_argument("--client-key", help="wss://: PEM private key of --client-cert")
+    p.add_argument(
+        "--cert-dir",
+        help="directory for the certificate obtained through SignCertificate (key mode 0600); "
+        "presented on later wss:// connections",
+    )
+    p.add_argument("--organization", default="", help="organisation (O) of the certificate signing request")
     p.add_argument("--status-file", type=Path, help="also write the status as JSON to this file (used by the admin)")
     p.add_argument("--quiet", action="store_true", help="no live status line")
     p.add_argument("-v", "--verbose", action="store_true", help="log every OCPP frame sent and received")
@@ -78,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
+    if bool(args.client_cert) != bool(args.client_key):
+        raise ValueError("--client-cert and --client-key go together")
     return SimulatorConfig.from_url(
         args.url,
         charge_point_id=args.charge_point_id,
@@ -94,6 +105,11 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         model=args.model,
         serial=args.serial,
         drain_timeout=args.drain_timeout,
+        ca_bundle=args.ca_bundle or None,
+        client_cert=args.client_cert or None,
+        client_key=args.client_key or None,
+        cert_dir=args.cert_dir or None,
+        organization=args.organization,
     )
 
 

@@ -54,6 +54,15 @@ class SimulatorConfig:
     call_timeout: float = 30.0
     # On shutdown, how long to try delivering queued transaction messages (s).
     drain_timeout: float = 10.0
+    # wss://: the PEM CA bundle to trust (default: the system's), and the
+    # client certificate and key to present (security profile 3).
+    ca_bundle: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    # Where a certificate obtained through SignCertificate is written (and
+    # presented from on the next connection); the organisation (O) of its CSR.
+    cert_dir: str | None = None
+    organization: str = ""
 
     @property
     def ws_url(self) -> str:

@@ -25,6 +25,7 @@ from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from simulator.certificates import CertificatesMixin
 from simulator.configuration import default_keys
 from simulator.handlers import SimChargePoint
 from simulator.model import Connector, Reservation, Session, utc_iso
@@ -45,7 +46,7 @@ class Stats:
     dropped: list = field(default_factory=list)
 
 
-class ChargePointSimulator(SessionsMixin, StateMixin, OutboxMixin):
+class ChargePointSimulator(SessionsMixin, StateMixin, OutboxMixin, CertificatesMixin):
     def __init__(self, config) -> None:
         self.config = config
         self.state = "idle"  # idle, connecting, booting, pending, rejected, online, offline, stopped
@@ -181,8 +182,10 @@ class ChargePointSimulator(SessionsMixin, StateMixin, OutboxMixin):
             first = False
             self.state = "connecting"
             try:
+                tls = self.connection_ssl()
                 ws = await websockets.connect(
                     self.config.ws_url,
+                    **({"ssl": tls} if tls is not None else {}),
                     subprotocols=["ocpp1.6"],
                     additional_headers=self._headers(),
                     open_timeout=10,
@@ -191,7 +194,7 @@ class ChargePointSimulator(SessionsMixin, StateMixin, OutboxMixin):
                     compression=None,
                     max_size=2**20,
                 )
-            except (OSError, InvalidHandshake, TimeoutError) as error:
+            except (OSError, InvalidHandshake, TimeoutError) as error:  # ssl.SSLError is an OSError
                 if isinstance(error, InvalidStatus):
                     self.last_error = f"handshake refused: HTTP {error.response.status_code}"
                 else:

@@ -47,6 +47,7 @@ class SimulatedCharger(Protocol):
     connectors: dict[int, Connector]
     auth_cache: dict[str, str]
     local_list_version: int
+    certificate_installed: bool
 
     def now_iso(self) -> str: ...
     def connector_for_remote_start(self, connector_id: int | None) -> Connector | None: ...
@@ -69,6 +70,9 @@ class SimulatedCharger(Protocol):
     def diagnostics_file_name(self) -> str: ...
     async def upload_diagnostics(self, location: str) -> None: ...
     async def update_firmware(self, location: str, retrieve_date: str) -> None: ...
+    async def request_certificate(self) -> None: ...
+    def install_certificate(self, chain: str) -> str: ...
+    async def reconnect_with_certificate(self) -> None: ...
 
 
 TRIGGERABLE = {
@@ -79,6 +83,9 @@ TRIGGERABLE = {
     "MeterValues",
     "StatusNotification",
 }
+
+
+SIGN_CERTIFICATE = "SignChargePointCertificate"
 
 
 class SimChargePoint(ChargePoint):
@@ -185,6 +192,31 @@ class SimChargePoint(ChargePoint):
     async def after_trigger_message(self, requested_message: str, connector_id: int | None = None, **_):
         if requested_message in TRIGGERABLE:
             await self.sim.send_triggered(requested_message, connector_id)
+
+    # -- Security extension: certificates --------------------------------------
+
+    @on(Action.extended_trigger_message)
+    def on_extended_trigger_message(self, requested_message: str, connector_id: int | None = None, **_):
+        if requested_message == SIGN_CERTIFICATE:
+            return call_result.ExtendedTriggerMessage(status=TriggerMessageStatus.accepted)
+        return self.on_trigger_message(requested_message, connector_id)
+
+    @after(Action.extended_trigger_message)
+    async def after_extended_trigger_message(self, requested_message: str, connector_id: int | None = None, **_):
+        if requested_message == SIGN_CERTIFICATE:
+            await self.sim.request_certificate()
+        elif requested_message in TRIGGERABLE:
+            await self.sim.send_triggered(requested_message, connector_id)
+
+    @on(Action.certificate_signed)
+    def on_certificate_signed(self, certificate_chain: str, **_):
+        return call_result.CertificateSigned(status=self.sim.install_certificate(certificate_chain))
+
+    @after(Action.certificate_signed)
+    async def after_certificate_signed(self, **_):
+        if self.sim.certificate_installed:
+            self.sim.certificate_installed = False
+            await self.sim.reconnect_with_certificate()
 
     # -- Smart charging ------------------------------------------------------
 
