@@ -14,7 +14,8 @@ from ocpp.v16.enums import Action
 
 from ocpp_app import selectors
 from ocpp_app.lib.timeparse import BadDateTime, parse_datetime_utc
-from ocpp_app.models import Charger, Direction, Transaction
+from ocpp_app.models import Charger, ChargerEventKind, Direction, Transaction
+from ocpp_app.selectors.events import charger_security_events, latest_event, recent_critical_events
 from ocpp_app.services.qr import charger_qr_png, charger_qr_svg
 from ocpp_app.web.exports import transactions_csv_response
 
@@ -86,6 +87,7 @@ def dashboard(request):
     paginator = Paginator(selectors.chargers_with_details(selectors.dashboard_chargers(**filters)), DASHBOARD_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     chargers = [selectors.decorate_charger(c) for c in page.object_list]
+    critical_count, critical = recent_critical_events()
     return render(
         request,
         "ocpp/dashboard.html",
@@ -100,6 +102,8 @@ def dashboard(request):
             "states": selectors.STATES,
             "map_points": selectors.dashboard_map_points(),
             "map_center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
+            "critical_count": critical_count,
+            "critical_events": critical,
         },
     )
 
@@ -166,6 +170,8 @@ def charger_detail(request, cid: str):
             "default_connector": first_connector,
             # The REST command endpoint (operator-commands API) beside this page.
             "action_url": command_url(charger.charger_id),
+            "security_events": charger_security_events(charger),
+            "signed_firmware": latest_event(charger, ChargerEventKind.SIGNED_FIRMWARE),
         },
     )
 
