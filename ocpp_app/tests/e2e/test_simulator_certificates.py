@@ -12,8 +12,8 @@ from asgiref.sync import sync_to_async
 from cryptography import x509
 
 from ocpp_app.models import Charger, Command, IssuedCertificate
-from ocpp_app.tests.certs import key_pem
-from ocpp_app.tests.e2e.pki import Pki, log_says, make
+from ocpp_app.services.chargers import charger_get_or_create
+from ocpp_app.tests.certs import cert_pem, key_pem, make_ca, make_server_cert
 from ocpp_app.tests.helpers import create_staff, token_of, wait_for
 from simulator import ChargePointSimulator, SimulatorConfig
 from simulator.certificates import CERT_FILE, KEY_FILE
@@ -21,13 +21,28 @@ from simulator.certificates import CERT_FILE, KEY_FILE
 pytestmark = pytest.mark.e2e
 
 
+def write(path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+def set_profile(charger_id: str, profile: int) -> None:
+    charger = charger_get_or_create(charger_id=charger_id)
+    charger.security_profile = profile
+    charger.save(update_fields=["security_profile"])
+
+
 async def test_the_simulator_obtains_a_certificate_and_reconnects_with_it(server_factory, tmp_path):
-    pki = Pki(tmp_path)
-    ca_key = pki._write("ca.key", key_pem(pki.ca_key))
+    # One CA signs the server's certificate and the chargers' (SSL_CA_CERTS).
+    ca_cert, ca_key = make_ca("Charger Root CA")
+    server_cert, server_key = make_server_cert(ca_cert, ca_key)
+    ca_file = write(tmp_path / "ca.pem", cert_pem(ca_cert))
     server = await sync_to_async(server_factory)(
-        **pki.env(),
-        OCPP_CA_CERTFILE=pki.ca_file,
-        OCPP_CA_KEYFILE=ca_key,
+        SSL_CERTFILE=write(tmp_path / "server.pem", cert_pem(server_cert)),
+        SSL_KEYFILE=write(tmp_path / "server.key", key_pem(server_key)),
+        SSL_CA_CERTS=ca_file,
+        OCPP_CA_CERTFILE=ca_file,
+        OCPP_CA_KEYFILE=write(tmp_path / "ca.key", key_pem(ca_key)),
         OCPP_CPO_NAME="ACME",
         OCPP_CLIENT_CERT_ORGANIZATION="ACME",
         OCPP_DATA_DIR=str(tmp_path / "data"),
@@ -39,7 +54,7 @@ async def test_the_simulator_obtains_a_certificate_and_reconnects_with_it(server
         ws_port=server.port,
         cp_path="ocpp/SIMC",
         scheme="wss",
-        ca_bundle=pki.ca_file,
+        ca_bundle=ca_file,
         cert_dir=str(cert_dir),
         organization="ACME",
         reconnect_min=0.2,
@@ -51,7 +66,7 @@ async def test_the_simulator_obtains_a_certificate_and_reconnects_with_it(server
         return requests.post(
             f"{server.http_url}/ocpp/chargers/SIMC/certificates/renew/",
             headers={"Authorization": f"Token {token}"},
-            verify=pki.ca_file,
+            verify=ca_file,
             timeout=30,
         )
 
@@ -72,13 +87,14 @@ async def test_the_simulator_obtains_a_certificate_and_reconnects_with_it(server
         )
         # It reconnects with the certificate: profile 3 (a verified client
         # certificate naming the charger, nothing else) now admits it.
-        await make("SIMC", 3)
+        await sync_to_async(set_profile)("SIMC", 3)
         await asyncio.sleep(0.5)
         reconnects = sim.stats.reconnects
         await sim.drop_connection()
         assert await wait_for(lambda: sim.stats.reconnects > reconnects and sim.online, 20), sim.last_error
-        assert await log_says(server, "SIMC", "wss from 127.0.0.1")
-        assert "needs a verified client certificate" not in (server.log_dir / "charger.SIMC.log").read_text()
+        log = server.log_dir / "charger.SIMC.log"
+        assert await wait_for(lambda: log.read_text().count("wss from 127.0.0.1") >= 3)
+        assert "needs a verified client certificate" not in log.read_text()
         charger = await Charger.objects.aget(charger_id="SIMC")
         assert charger.connected and charger.security_profile == 3
     finally:
