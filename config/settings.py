@@ -399,6 +399,18 @@ OCPP_RATE_LIMIT = env_float("OCPP_RATE_LIMIT", 20.0)
 OCPP_RATE_BURST = env_int("OCPP_RATE_BURST", 100)
 # Refused CALLs in a row (no CALL let through between them) that close the socket.
 OCPP_RATE_CLOSE_AFTER = env_int("OCPP_RATE_CLOSE_AFTER", 1000)
+# Signed firmware (services/firmware.py): the operator's firmware signing
+# certificate and private key (PEM, RSA or EC; both or neither). Uploaded
+# firmware is kept in DATA_DIR/firmware under a random name, at most
+# OCPP_FIRMWARE_MAX_BYTES, and published at /ocpp/firmware/<name> on the host
+# the upload came to (OCPP_PUBLIC_URL for the `signed_firmware` short form).
+OCPP_FIRMWARE_SIGNING_CERTFILE = _env("OCPP_FIRMWARE_SIGNING_CERTFILE") or ""
+OCPP_FIRMWARE_SIGNING_KEYFILE = _env("OCPP_FIRMWARE_SIGNING_KEYFILE") or ""
+if bool(OCPP_FIRMWARE_SIGNING_CERTFILE) != bool(OCPP_FIRMWARE_SIGNING_KEYFILE):
+    raise ImproperlyConfigured(
+        "OCPP_FIRMWARE_SIGNING_CERTFILE and OCPP_FIRMWARE_SIGNING_KEYFILE: set both (to sign firmware) or neither"
+    )
+OCPP_FIRMWARE_MAX_BYTES = env_int("OCPP_FIRMWARE_MAX_BYTES", 256 * 1024 * 1024)
 # The key that encrypts secrets kept at rest (services/secrets.py): a Fernet
 # key; unset, one is made on first use in DATA_DIR/secret.key.
 OCPP_SECRETS_KEY = _env("OCPP_SECRETS_KEY") or ""

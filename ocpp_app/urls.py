@@ -20,4 +20,5 @@ urlpatterns = [
     path("c/<cid:cid>/", views.landing, name="landing"),
     path("c/<cid:cid>/qr.png", views.qr_png, name="qr-png"),
     path("c/<cid:cid>/qr.svg", views.qr_svg, name="qr-svg"),
+    path("firmware/<str:name>", views.firmware_download, name="firmware"),
 ]

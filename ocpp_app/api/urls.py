@@ -4,7 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from ocpp_app.api import certificates, events, views
+from ocpp_app.api import certificates, events, firmware, views
 from ocpp_app.web import converters  # noqa: F401  (the "cid" path converter)
 
 urlpatterns = [
@@ -13,6 +13,7 @@ urlpatterns = [
     path("chargers/<cid:cid>/action/", views.ChargerActionView.as_view(), name="api-charger-action"),
     path("chargers/<cid:cid>/meter-readings/", views.MeterReadingListView.as_view(), name="api-meter-readings"),
     path("chargers/<cid:cid>/events/", events.ChargerEventListView.as_view(), name="api-charger-events"),
+    path("chargers/<cid:cid>/signed-firmware/", firmware.SignedFirmwareView.as_view(), name="api-signed-firmware"),
     path(
         "chargers/<cid:cid>/certificates/",
         certificates.ChargerCertificatesView.as_view(),

@@ -6,7 +6,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
@@ -16,6 +16,7 @@ from ocpp_app import selectors
 from ocpp_app.lib.timeparse import BadDateTime, parse_datetime_utc
 from ocpp_app.models import Charger, ChargerEventKind, Direction, Transaction
 from ocpp_app.selectors.events import charger_security_events, latest_event, recent_critical_events
+from ocpp_app.services.firmware import firmware_path
 from ocpp_app.services.qr import charger_qr_png, charger_qr_svg
 from ocpp_app.web.exports import transactions_csv_response
 
@@ -312,3 +313,18 @@ def qr_png(request, cid: str):
 def qr_svg(request, cid: str):
     charger = _qr_charger(cid)
     return _qr_response(request, charger_qr_svg(charger), "image/svg+xml", cid, "svg")
+
+
+# -- published firmware ----------------------------------------------------------------
+
+
+@require_GET
+def firmware_download(request, name: str):
+    """A signed firmware file, streamed. No login: a charger downloads it with
+    no credentials, so its random 256-bit name is what guards it."""
+    path = firmware_path(name)
+    if path is None:
+        raise Http404("No such firmware")
+    response = FileResponse(path.open("rb"), content_type="application/octet-stream", as_attachment=True)
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,12 +1,11 @@
-"""Commands of the OCPP 1.6 Security extension: logs and signed firmware
-(the certificate commands are in certificates.py). Nothing is kept from
-their answers; the status notifications that follow GetLog and
-SignedUpdateFirmware are linked to the command (services/notifications.py)."""
+"""Commands of the OCPP 1.6 Security extension: logs (the certificate
+commands are in certificates.py, SignedUpdateFirmware in firmware.py).
+Nothing is kept from their answers; the status notifications that follow
+GetLog are linked to the command (services/notifications.py)."""
 
 from ocpp_app.services.commands.base import plain_commands
 
 plain_commands(
     "ExtendedTriggerMessage",
     "GetLog",
-    "SignedUpdateFirmware",
 )
