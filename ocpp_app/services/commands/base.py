@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from ocpp_app.lib.timeparse import BadDateTime, parse_datetime_utc
+from ocpp_app.lib.validators import id_tag_problem
 from ocpp_app.models import Charger, Command
 
 
@@ -73,6 +74,18 @@ def plain_commands(*actions: str) -> None:
     operator gives them, nothing kept from their answers."""
     for action in actions:
         type(action, (OperatorCommand,), {"action": action, "__module__": __name__})
+
+
+def check_id_tags(**tags: object) -> None:
+    """Refuse (BadCommand) an id tag the RFID card rule refuses (control
+    characters, '/', too long): it could be stored and shown later. Each
+    keyword names the field as the operator wrote it; None is no tag."""
+    for field, tag in tags.items():
+        if tag is None:
+            continue
+        problem = id_tag_problem(tag) if isinstance(tag, str) else "id tag is not text"
+        if problem is not None:
+            raise BadCommand(f"{field}: {problem}")
 
 
 def config_keys(charger: Charger) -> dict:

@@ -2,12 +2,18 @@
 and its version, as the central system last set or read them."""
 
 from ocpp_app.models import Charger, LocalListEntry
-from ocpp_app.services.commands.base import OperatorCommand, optional_datetime
+from ocpp_app.services.commands.base import OperatorCommand, check_id_tags, optional_datetime
 from ocpp_app.services.common import clip
 
 
 class SendLocalList(OperatorCommand):
     action = "SendLocalList"
+
+    def check(self, charger: Charger, payload: dict) -> None:
+        for n, entry in enumerate(payload.get("localAuthorizationList") or []):
+            info = entry.get("idTagInfo") or {}
+            check_id_tags(**{f"localAuthorizationList[{n}].idTag": entry.get("idTag")})
+            check_id_tags(**{f"localAuthorizationList[{n}].idTagInfo.parentIdTag": info.get("parentIdTag")})
 
     def apply(self, charger: Charger, request: dict, response: dict) -> None:
         """An accepted list: Full replaces ours, Differential updates it and

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from ocpp_app.models import Charger, Reservation, ReservationStatus
-from ocpp_app.services.commands.base import BadCommand, OperatorCommand, optional_datetime
+from ocpp_app.services.commands.base import BadCommand, OperatorCommand, check_id_tags, optional_datetime
 from ocpp_app.services.common import clip
 
 _HELD = [ReservationStatus.REQUESTED, ReservationStatus.ACCEPTED]
@@ -25,7 +25,8 @@ class ReserveNow(OperatorCommand):
 
     def check(self, charger: Charger, payload: dict) -> None:
         """A second charger may not take over a reservation id another charger
-        still holds (its holder may renew it)."""
+        still holds (its holder may renew it); its id tags follow the card rule."""
+        check_id_tags(idTag=payload.get("idTag"), parentIdTag=payload.get("parentIdTag"))
         reservation_id = payload.get("reservationId")
         if not isinstance(reservation_id, int):
             return
