@@ -9,6 +9,7 @@ import base64
 import binascii
 import json
 import logging
+import math
 import uuid
 
 from asgiref.sync import sync_to_async
@@ -18,19 +19,24 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from ocpp_app.models import RegistrationStatus
 from ocpp_app.ocpp.charge_point import CallErrorReceived, CallNotSent, CentralSystem, InvalidResponse
 from ocpp_app.ocpp.connection import ConsumerConnection
 from ocpp_app.ocpp.identity import BadChargerId, parse_identity
-from ocpp_app.runtime import events
+from ocpp_app.ocpp.transport import transport_facts
+from ocpp_app.runtime import events, throttle
 from ocpp_app.runtime.charger_log import charger_log
 from ocpp_app.runtime.group_commit import run as commit
 from ocpp_app.runtime.loop_local import LoopLocal
 from ocpp_app.runtime.mailbox import get_mailbox
 from ocpp_app.services import chargers
 from ocpp_app.services.secrets import secret_hash, secret_needs_rehash, secret_verify
+from ocpp_app.services.security_profiles import security_event_record
 
 logger = logging.getLogger("ocpp_app.consumers")
 SUBPROTOCOL = "ocpp1.6"
+# Seconds past the ping time-out a process holding the old socket has to say so.
+PROBE_REPLY_MARGIN = 2.0
 
 # Live connections of this process, by charger id. The database records which
 # chargers are connected anywhere (Charger.connected / channel_name).
@@ -110,20 +116,33 @@ class OCPPConsumer(AsyncWebsocketConsumer):
                 query_string=self.scope.get("query_string", b""),
             )
         except BadChargerId as exc:
-            logger.warning("refused %r: %s", self.scope.get("path", ""), exc)
+            # Strangers' refusals go to the project log only: a file per
+            # charger exists only for chargers in the database.
+            logger.warning("refused %r: %s (400)", self.scope.get("path", ""), exc)
             await self.deny(400, f"Bad charger id: {exc}")
             return
         charger_id = identity.charger_id
 
         offered = list(self.scope.get("subprotocols") or [])
         if offered and SUBPROTOCOL not in offered:
-            # OCPP-J §3.1.2: complete the handshake without a subprotocol, then
-            # close at once.
-            charger_log(charger_id, f"Refused: unsupported subprotocols {offered}", logging.WARNING)
-            await self.accept()
-            await self.close(code=1002)
+            # Refused before the upgrade: completing it only to close at once
+            # (1002) told the client less, and cost a socket.
+            logger.warning("charger %s: refused: unsupported subprotocols %s (400)", charger_id, offered[:8])
+            await self.deny(400, f"Unsupported subprotocol: this central system speaks {SUBPROTOCOL}")
             return
         subprotocol = SUBPROTOCOL if offered else None
+        facts = transport_facts(self.scope)
+
+        credentials = basic_credentials(self.scope.get("headers", []))
+        offered_password = credentials[1] if credentials is not None and credentials[0] == charger_id else None
+        if offered_password is not None:
+            # Before any password check: a guessing client learns nothing.
+            wait = await throttle.auth_wait(source=facts.source, charger_id=charger_id)
+            if wait > 0:
+                logger.warning("charger %s: refused %s: too many failed attempts (429)", charger_id, facts.source)
+                retry = str(max(1, math.ceil(wait))).encode()
+                await self.deny(429, "Too many failed attempts", [(b"retry-after", retry)])
+                return
 
         # The service decides; this edge only turns its outcome into HTTP.
         admit = {
@@ -134,39 +153,63 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             "subprotocol": subprotocol or "",
             "unknown_policy": settings.OCPP_UNKNOWN_CHARGERS,
             "require_auth": settings.OCPP_REQUIRE_AUTH,
+            "tls": facts.tls,
+            "certificate": facts.certificate,
+            "certificate_problem": facts.certificate_problem,
         }
-        credentials = basic_credentials(self.scope.get("headers", []))
-        offered_password = credentials[1] if credentials is not None and credentials[0] == charger_id else None
         async with handshake_slot():
             admission = await commit(chargers.charger_admit, **admit, password=offered_password)
-        if admission.outcome == "refused":
-            charger_log(charger_id, "Refused: missing or wrong credentials (401)", logging.WARNING)
-            await self.deny(401, "Authentication required", [(b"www-authenticate", b'Basic realm="OCPP"')])
-            return
         if admission.outcome == "authenticate":
-            if not await self._legacy_password_matches(offered_password, admission.password_hash):
-                charger_log(charger_id, "Refused: missing or wrong credentials (401)", logging.WARNING)
-                await self.deny(401, "Authentication required", [(b"www-authenticate", b'Basic realm="OCPP"')])
-                return
-            admission = await commit(
-                chargers.charger_admit,
-                **admit,
-                password_checked=True,
-                password_rehash=(
+            if await self._legacy_password_matches(offered_password, admission.password_hash):
+                admit["password_checked"] = True
+                admit["password_rehash"] = (
                     (admission.password_hash, secret_hash(offered_password))
                     if secret_needs_rehash(admission.password_hash)
                     else None
-                ),
+                )
+                admission = await commit(chargers.charger_admit, **admit)
+            else:
+                admission = chargers.Admission("refused", known=admission.known)
+        if admission.outcome == "occupied":
+            if await self._previous_answers(charger_id, admission.previous_channel):
+                reason = (
+                    f"a live connection still answers; one without credentials from {facts.source} cannot replace it"
+                )
+                await commit(security_event_record, charger_id=charger_id, status="TakeoverRefused", reason=reason)
+                await self._refuse(charger_id, True, 409, f"Refused: {reason} (409)", "The charger is connected")
+                return
+            admission = await commit(chargers.charger_admit, **admit, takeover_checked=True)
+        if admission.outcome == "refused":
+            await throttle.auth_failed(source=facts.source, charger_id=charger_id)
+            await self._refuse(
+                charger_id,
+                admission.known,
+                401,
+                "Refused: missing or wrong credentials (401)",
+                "Authentication required",
+                [(b"www-authenticate", b'Basic realm="OCPP"')],
             )
+            return
+        if admission.outcome == "forbidden":
+            await self._refuse(
+                charger_id,
+                admission.known,
+                admission.status,
+                f"Refused: {admission.reason} ({admission.status})",
+                "The connection does not meet this charger's security profile",
+            )
+            return
         if admission.outcome == "unknown":
-            charger_log(charger_id, "Refused: unknown charger (404)", logging.WARNING)
-            await self.deny(404, "Unknown charger")
+            await self._refuse(charger_id, False, 404, "Refused: unknown charger (404)", "Unknown charger")
             return
         connected = admission.result
+        if admission.authenticated:
+            await throttle.auth_succeeded(source=facts.source, charger_id=charger_id)
 
-        # One live connection per charger: the newest (authenticated) one wins.
-        # The database already names this connection, so the old socket's
-        # clean-up (compare-and-set on connection_id) leaves it alone.
+        # One live connection per charger: the newest admitted one wins (a
+        # newcomer without credentials only once the old socket stopped
+        # answering). The database already names this connection, so the
+        # old socket's clean-up (compare-and-set on connection_id) leaves it alone.
         previous = LIVE.get(charger_id)
         LIVE[charger_id] = self
         self.charger_id = charger_id
@@ -185,10 +228,72 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             response_timeout=settings.OCPP_CALL_TIMEOUT,
             registration_status=connected.registration_status,
         )
-        await self.accept(subprotocol)
         self.accepted = True
-        charger_log(charger_id, f"Connected (subprotocol={subprotocol or 'none'}) path={identity.path}")
+        try:
+            await self.accept(subprotocol)
+        except Exception:
+            # The client left during the handshake: unregister what was
+            # registered above, as a disconnect would.
+            await self.disconnect(1006)
+            raise StopConsumer() from None
+        transport = "wss" if facts.tls else "ws"
+        via = f" via proxy {self.scope['client'][0]}" if facts.via_proxy else ""
+        charger_log(
+            charger_id,
+            f"Connected (subprotocol={subprotocol or 'none'}) path={identity.path} {transport} from {facts.source}{via}",
+        )
         await events.publish(charger_id, "connected")
+
+    async def _refuse(
+        self,
+        charger_id: str,
+        known: bool,
+        status: int,
+        line: str,
+        body: str,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        """Refuse before the upgrade; say why in the charger's own log when
+        the charger is in the database, else in the project log only (a
+        stranger cycling random ids must not create files)."""
+        if known:
+            charger_log(charger_id, line, logging.WARNING)
+        else:
+            logger.warning("charger %s: %s", charger_id, line)
+        await self.deny(status, body, headers)
+
+    async def _previous_answers(self, charger_id: str, channel: str) -> bool:
+        """Whether the connection the database names for this charger still
+        answers a WebSocket ping within OCPP_TAKEOVER_PING_TIMEOUT, in this
+        process or, through its mailbox channel, in another one. No answer in
+        time (a half-open socket, a dead process) means it may be replaced."""
+        timeout = settings.OCPP_TAKEOVER_PING_TIMEOUT
+        local = LIVE.get(charger_id)
+        if local is not None:
+            return await local.answers_ping(timeout)
+        if not channel or channel == self.channel_name or self.channel_layer is None:
+            return False  # recorded here, but closed since
+        reply_channel = await self.channel_layer.new_channel()
+        await self.channel_layer.send(
+            channel,
+            {"type": "ocpp.probe", "charger_id": charger_id, "timeout": timeout, "reply_channel": reply_channel},
+        )
+        try:
+            async with asyncio.timeout(timeout + PROBE_REPLY_MARGIN):
+                reply = await self.channel_layer.receive(reply_channel)
+        except TimeoutError:
+            return False
+        return bool(reply.get("alive"))
+
+    async def answers_ping(self, timeout: float) -> bool:
+        if not self.accepted:
+            return False
+        probe = ((self.scope.get("extensions") or {}).get("ocpp.ping") or {}).get("probe")
+        if probe is None:
+            # A server without our protocol (runserver's daphne) cannot ping
+            # from the application: an open socket counts as live.
+            return True
+        return await probe(timeout)
 
     async def _legacy_password_matches(self, password: str | None, password_hash: str) -> bool:
         """charger_admit checks passwords stored in the fast form itself; what
@@ -300,6 +405,7 @@ class OCPPConsumer(AsyncWebsocketConsumer):
                 timeout=event.get("timeout"),
                 deadline=event.get("deadline"),
                 message_id=message_id,
+                command_id=event.get("command_id") if isinstance(event.get("command_id"), int) else None,
             )
             reply.update(status="ok", message_id=message_id)
         except (CallErrorReceived, InvalidResponse) as error:
@@ -323,6 +429,22 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             # Keep the reply JSON-safe for the Redis layer (msgpack).
             await self.channel_layer.send(event["reply_channel"], json.loads(json.dumps(reply, default=str)))
 
+    async def ocpp_probe(self, event: dict) -> None:
+        """A newcomer in another process asks whether this socket still
+        answers (the takeover rule): pinged in a task of its own."""
+        task = asyncio.get_running_loop().create_task(_answer_probe(self, event))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def ocpp_registration(self, event: dict) -> None:
+        """An operator changed this charger's registration status (on any
+        process): it holds from the charger's next CALL on. A Rejected charger
+        gets SecurityError for every CALL but BootNotification."""
+        status = event.get("registration_status")
+        if self.cp is not None and status in RegistrationStatus.values and status != self.cp.registration_status:
+            self.cp.registration_status = status
+            charger_log(self.charger_id, f"Registration status set to {status} by an operator")
+
     async def ocpp_replaced(self, event: dict) -> None:
         """Another process accepted a newer connection for this charger."""
         if LIVE.get(self.charger_id) is self and event.get("connection_id") != self.connection_id:
@@ -341,13 +463,29 @@ async def deliver(message: dict) -> None:
             # rather than let the operator wait for the time-out.
             reply = {"type": "ocpp.reply", "request_id": message.get("request_id"), "status": "not_connected"}
             await get_channel_layer().send(message["reply_channel"], reply)
+        elif kind == "ocpp.probe" and message.get("reply_channel"):
+            await get_channel_layer().send(message["reply_channel"], {"type": "ocpp.probed", "alive": False})
         return
     if kind == "ocpp.call":
         await consumer.ocpp_call(message)
+    elif kind == "ocpp.probe":
+        await consumer.ocpp_probe(message)
+    elif kind == "ocpp.registration":
+        await consumer.ocpp_registration(message)
     elif kind == "ocpp.replaced":
         await consumer.ocpp_replaced(message)
     else:
         logger.warning("charger %s: ignoring a %r message", consumer.charger_id, kind)
+
+
+async def _answer_probe(consumer: OCPPConsumer, event: dict) -> None:
+    try:
+        timeout = min(float(event.get("timeout") or 0), 30.0)
+    except (TypeError, ValueError):
+        timeout = 0.0
+    alive = await consumer.answers_ping(timeout)
+    if event.get("reply_channel"):
+        await get_channel_layer().send(event["reply_channel"], {"type": "ocpp.probed", "alive": alive})
 
 
 class SinkConsumer(AsyncWebsocketConsumer):

@@ -13,7 +13,16 @@ class ChargerAdminForm(forms.ModelForm):
 
     class Meta:
         model = Charger
-        fields = ["charger_id", "name", "registration_status", "require_rfid", "latitude", "longitude", "config"]
+        fields = [
+            "charger_id",
+            "name",
+            "registration_status",
+            "security_profile",
+            "require_rfid",
+            "latitude",
+            "longitude",
+            "config",
+        ]
         widgets = {"latitude": forms.NumberInput(attrs={"step": "0.000001"}), "longitude": LatLngMapWidget()}
 
     def clean(self):

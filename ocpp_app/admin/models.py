@@ -118,7 +118,19 @@ class ChargerAdmin(admin.ModelAdmin):
     inlines = [ConnectorInline]
     list_per_page = 100
     fieldsets = [
-        (None, {"fields": ["charger_id", "name", "registration_status", "require_rfid", "has_password"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "charger_id",
+                    "name",
+                    "registration_status",
+                    "security_profile",
+                    "require_rfid",
+                    "has_password",
+                ]
+            },
+        ),
         ("Position", {"fields": ["latitude", "longitude"]}),
         ("Landing page", {"fields": ["qr_code"]}),
         (

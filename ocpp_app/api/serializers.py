@@ -59,6 +59,7 @@ class ChargerSerializer(serializers.ModelSerializer):
             "name",
             "last_path",
             "registration_status",
+            "security_profile",
             "connected",
             "state",
             "last_heartbeat",

@@ -15,10 +15,13 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from ocpp.exceptions import (
     FormationViolationError,
+    GenericError,
     InternalError,
     NotSupportedError,
     OCPPError,
@@ -29,17 +32,59 @@ from ocpp.exceptions import (
 )
 from ocpp.messages import Call, CallError, CallResult, MessageType
 
+from ocpp_app.lib import jsontext
 from ocpp_app.models import Direction, RegistrationStatus
 from ocpp_app.ocpp import framing, intake
 from ocpp_app.ocpp.profiles.core import CoreHandlers
 from ocpp_app.ocpp.profiles.firmware import FirmwareHandlers
 from ocpp_app.ocpp.profiles.security import SecurityHandlers
-from ocpp_app.runtime.message_log import get_writer
-from ocpp_app.services.secrets import redact
+from ocpp_app.runtime.charger_log import charger_log
+from ocpp_app.runtime.group_commit import run as commit
+from ocpp_app.runtime.message_log import cut, get_writer
+from ocpp_app.runtime.rate_limit import rate_limiter
+from ocpp_app.services.commands.lifecycle import command_answered_late
+from ocpp_app.services.secrets import redact, redact_details
 
 logger = logging.getLogger("ocpp_app.ocpp")
 # Seconds kept in hand before an operator's deadline, for the reply's way back.
 DEADLINE_MARGIN = 1.0
+
+
+# The action under which a reply that answers no open CALL is logged, and how
+# much of its text is kept.
+UNSOLICITED = "unsolicited"
+UNSOLICITED_HEAD_CHARS = 200
+
+
+def _unsolicited_note(raw_msg: str, msg: CallResult | CallError) -> dict:
+    """A late reply may be a timed-out GetConfiguration's, holding the
+    AuthorizationKey: the key is redacted before anything of it is kept."""
+    if isinstance(msg, CallResult):
+        shown = redact("GetConfiguration", msg.payload)
+        redacted = shown is not msg.payload
+    else:
+        shown = redact_details("GetConfiguration", msg.error_details)
+        redacted = shown is not msg.error_details
+    head = framing.loggable(raw_msg, raw_msg[:UNSOLICITED_HEAD_CHARS])
+    text = framing.loggable(raw_msg, jsontext.dumps(shown)) if redacted else head
+    note = cut(text, head=UNSOLICITED_HEAD_CHARS, unsolicited=True)
+    note["bytes"] = len(raw_msg.encode("utf-8", "replace"))
+    return note
+
+
+# How long, and how many, timed-out operator CALLs of one connection wait for
+# a late answer.
+LATE_ANSWER_WINDOW = 600.0
+LATE_CALLS_MAX = 8
+
+
+@dataclass
+class LateCall:
+    message_id: str
+    action: str
+    payload: dict  # as sent, secrets included: in memory only
+    command_id: int
+    expires: float = field(default_factory=lambda: time.monotonic() + LATE_ANSWER_WINDOW)
 
 
 class CallNotSent(TimeoutError):
@@ -82,7 +127,18 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
         self.registration_status = registration_status
         # The one outgoing CALL in flight: (message id, action, future).
         self._pending: tuple[str, str, asyncio.Future] | None = None
+        # Operator CALLs that timed out, whose answer is still applied when
+        # it comes (command_answered_late): message id -> LateCall.
+        self._late: dict[str, LateCall] = {}
         self._log = get_writer()
+        # CALLs per second this connection may send (runtime/rate_limit.py);
+        # None: no limit. `_refusing`: the last CALL was refused (only the
+        # first refusal of a streak is logged); `_closing`: closed for flooding.
+        self._limiter = rate_limiter(
+            rate=settings.OCPP_RATE_LIMIT, burst=settings.OCPP_RATE_BURST, close_after=settings.OCPP_RATE_CLOSE_AFTER
+        )
+        self._refusing = False
+        self._closing = False
         # Work a handler asked for once its answer is sent (after_answer), and
         # the tasks running it (kept, so none is collected mid-way).
         self._after_answer: list[Callable[[], Awaitable[None]]] = []
@@ -91,6 +147,8 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
     # -- incoming ---------------------------------------------------------------
 
     async def route_message(self, raw_msg: str) -> None:
+        if self._closing:
+            return  # frames still in flight from a charger closed for flooding
         try:
             msg = await intake.parse_frame(raw_msg)
         except framing.UnreadableFrame as exc:
@@ -104,6 +162,10 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
             return
 
         if isinstance(msg, Call):
+            if self._limiter is not None and not self._limiter.allow():
+                await self._refuse_flood(msg)
+                return
+            self._refusing = False
             # Logged as parsed: parse_frame refused a CALL holding anything a
             # log cannot store, so scanning its text again (loggable) would
             # only cost time on the loop, a lot for a large frame.
@@ -113,7 +175,23 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
 
         pending = self._pending
         answered = pending is not None and pending[0] == msg.unique_id and not pending[2].done()
-        action = pending[1] if answered else ""
+        late = None if answered or not isinstance(msg, CallResult) else self._late.pop(msg.unique_id, None)
+        if late is not None and late.expires > time.monotonic():
+            await self._answered_late(raw_msg, msg, late)
+            return
+        if not answered:
+            # A reply that answers nothing is dropped (memory stays bounded)
+            # and only noted in the log: whole, a flood of large ones would
+            # fill the disk. It takes a token like a CALL: beyond the limit
+            # it is not even noted.
+            if self._limiter is not None and not self._limiter.allow():
+                if self._limiter.flooding:
+                    await self._close_flooding()
+                return
+            self._log_in(msg.message_type_id, UNSOLICITED, msg.unique_id, _unsolicited_note(raw_msg, msg))
+            logger.info("charger %s: dropping reply %s that answers no open CALL", self.id, msg.unique_id)
+            return
+        action = pending[1]
         if isinstance(msg, CallResult):
             # The Basic-auth key never goes to the log (services/secrets.py).
             logged = redact(action, framing.loggable(raw_msg, msg.payload))
@@ -132,11 +210,7 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
                     },
                 ),
             )
-        if answered:
-            pending[2].set_result(msg)
-        else:
-            # A reply that answers nothing is dropped: memory stays bounded.
-            logger.info("charger %s: dropping reply %s that answers no open CALL", self.id, msg.unique_id)
+        pending[2].set_result(msg)
 
     def after_answer(self, job: Callable[[], Awaitable[None]]) -> None:
         """Run `job` as a task of this connection once the answer to the CALL
@@ -157,6 +231,35 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
             await job()
         except Exception:
             logger.exception("charger %s: work after an answer failed", self.id)
+
+    async def _refuse_flood(self, msg: Call) -> None:
+        """A CALL over the connection's rate limit: answered GenericError
+        (OCPP 1.6 has no code of its own for it) without running its handler.
+        Only the first refusal of a streak is logged, so a flood cannot fill
+        the log; a charger far beyond the limit is closed (1008)."""
+        first = not self._refusing
+        self._refusing = True
+        if first:
+            self._log_in(MessageType.Call, msg.action, msg.unique_id, msg.payload)
+            charger_log(
+                self.id, f"Rate limit exceeded ({settings.OCPP_RATE_LIMIT:g} CALLs/s): refusing", logging.WARNING
+            )
+        error = GenericError(
+            description=f"Rate limit exceeded: at most {settings.OCPP_RATE_LIMIT:g} CALLs per second "
+            f"(bursts of {settings.OCPP_RATE_BURST}); send this message again later"
+        )
+        await self._send_frame(MessageType.CallError, msg.unique_id, msg.action, error=error, log=first)
+        if self._limiter is not None and self._limiter.flooding:
+            await self._close_flooding()
+
+    async def _close_flooding(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        charger_log(self.id, "Closed (1008): flooding far beyond the rate limit", logging.WARNING)
+        close = getattr(self._connection, "close", None)
+        if close is not None:
+            await close(code=1008, reason="Rate limit exceeded")
 
     async def _answer_call(self, msg: Call) -> None:
         self._after_answer = []
@@ -221,6 +324,7 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
         timeout: float | None = None,
         deadline: float | None = None,
         message_id: str | None = None,
+        command_id: int | None = None,
     ) -> dict:
         """Send one CALL (camelCase payload as on the wire) and return the
         charger's CALLRESULT payload.
@@ -249,7 +353,12 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
             self._pending = (message_id, action, future)
             try:
                 await self._send_frame(MessageType.Call, message_id, action, payload=payload)
-                response = await asyncio.wait_for(future, timeout)
+                try:
+                    response = await asyncio.wait_for(future, timeout)
+                except TimeoutError:
+                    if command_id is not None:
+                        self._remember_late(LateCall(message_id, action, payload, command_id))
+                    raise
             finally:
                 self._pending = None
         if isinstance(response, CallError):
@@ -262,6 +371,32 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
                 details={"response": response.payload},
             ) from None
         return response.payload
+
+    def _remember_late(self, call: LateCall) -> None:
+        now = time.monotonic()
+        for message_id in [key for key, kept in self._late.items() if kept.expires <= now]:
+            del self._late[message_id]
+        while len(self._late) >= LATE_CALLS_MAX:
+            del self._late[next(iter(self._late))]
+        self._late[call.message_id] = call
+
+    async def _answered_late(self, raw_msg: str, msg: CallResult, late: "LateCall") -> None:
+        """The answer to an operator's CALL that timed out: logged like any
+        answer, and applied once it passes the schema."""
+        self._log_in(MessageType.CallResult, late.action, msg.unique_id, redact(late.action, msg.payload))
+        try:
+            framing.validate(MessageType.CallResult, late.action, msg.payload)
+        except OCPPError as error:
+            logger.warning("charger %s: late answer to %s fails the schema: %s", self.id, late.action, error)
+            return
+        applied = await commit(
+            command_answered_late,
+            command_id=late.command_id,
+            message_id=late.message_id,
+            payload=late.payload,
+            response=msg.payload,
+        )
+        logger.info("charger %s: late answer to %s %s applied=%s", self.id, late.action, late.message_id, applied)
 
     def cancel_pending(self) -> None:
         if self._pending is not None and not self._pending[2].done():
@@ -277,6 +412,7 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
         *,
         payload: dict | None = None,
         error: OCPPError | None = None,
+        log: bool = True,
     ) -> None:
         if message_type == MessageType.CallError:
             code, description, details = framing.error_fields(error)
@@ -288,7 +424,8 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
         else:
             text = framing.result_frame(message_id, payload)
             logged = payload
-        self._log_frame(Direction.OUT, message_type, action, message_id, logged)
+        if log:
+            self._log_frame(Direction.OUT, message_type, action, message_id, logged)
         await self._connection.send(text)
 
     def _log_in(self, message_type: int | None, action: str, message_id: str, payload: Any) -> None:

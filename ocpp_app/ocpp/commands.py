@@ -48,7 +48,7 @@ def check_schema(action: str, payload: dict) -> None:
 
 
 async def call_charger(
-    channel_name: str, action: str, payload: dict, *, timeout: float, charger_id: str
+    channel_name: str, action: str, payload: dict, *, timeout: float, charger_id: str, command_id: int | None = None
 ) -> CallOutcome:
     """Send one CALL to the charger's socket, held by the process whose
     channel is `channel_name`, and wait for its reply."""
@@ -65,6 +65,8 @@ async def call_charger(
             "request_id": request_id,
             "reply_channel": reply_channel,
             "timeout": timeout,
+            # The record an answer after the time-out is still applied to.
+            "command_id": command_id,
             # When we stop waiting (epoch seconds): a consumer still busy with
             # another CALL by then should drop this one rather than send it late.
             "deadline": time.time() + timeout + REPLY_MARGIN,
@@ -152,7 +154,12 @@ async def _call(prepared: command_service.PreparedCommand, timeout: float) -> Ca
     if not prepared.channel_name:
         return CallOutcome(status=CommandStatus.NOT_CONNECTED)
     return await call_charger(
-        prepared.channel_name, prepared.action, prepared.payload, timeout=timeout, charger_id=prepared.charger_id
+        prepared.channel_name,
+        prepared.action,
+        prepared.payload,
+        timeout=timeout,
+        charger_id=prepared.charger_id,
+        command_id=prepared.command_id,
     )
 
 

@@ -8,9 +8,15 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from ocpp_app.models import Charger, Connector, RegistrationStatus, StatusNotificationRecord
+from ocpp_app.models import Charger, Connector, RegistrationStatus, SecurityProfile, StatusNotificationRecord
 from ocpp_app.services.common import clip
 from ocpp_app.services.secrets import password_validate, secret_hash, secret_is_fast, secret_verify
+from ocpp_app.services.security_profiles import (
+    ClientCertificate,
+    effective_profile,
+    password_required,
+    transport_refusal,
+)
 from ocpp_app.services.sql import column_map, update_rows, update_where_in
 
 
@@ -87,14 +93,25 @@ def _mark_connected(
 @dataclass(frozen=True)
 class Admission:
     """The database's part of a handshake: `connected` (done, `result` says
-    how), `unknown` (refuse with 404), `refused` (wrong credentials: 401) or
-    `authenticate` (check the password against `password_hash`, a slow legacy
-    hash, off this thread, then call charger_admit again with
-    password_checked=True)."""
+    how), `unknown` (refuse with 404), `refused` (missing or wrong
+    credentials: 401), `forbidden` (the connection is below the charger's
+    security profile: `status` and `reason`), `authenticate` (check the
+    password against `password_hash`, a slow legacy hash, off this thread,
+    then call charger_admit again with password_checked=True) or `occupied`
+    (a charger without credentials is connected on `previous_channel`: the
+    caller checks that socket still answers, and comes back with
+    takeover_checked=True when it does not). `known`: the charger is in the
+    database (only those get a log file of their own). `authenticated`: it
+    was admitted on credentials (a password or a client certificate)."""
 
     outcome: str
     result: ConnectResult | None = None
     password_hash: str = ""
+    known: bool = True
+    authenticated: bool = False
+    status: int = 0
+    reason: str = ""
+    previous_channel: str = ""
 
 
 def charger_admit(
@@ -109,49 +126,76 @@ def charger_admit(
     password_checked: bool = False,
     password_rehash: tuple[str, str] | None = None,
     password: str | None = None,
+    tls: bool = False,
+    certificate: ClientCertificate | None = None,
+    certificate_problem: str = "",
+    takeover_checked: bool = False,
 ) -> Admission:
     """The whole admission rule of a handshake: the unknown-charger policy
-    (OCPP_UNKNOWN_CHARGERS, passed as `unknown_policy`), the password rule
-    (OCPP_REQUIRE_AUTH, or a password set on the charger) and the record of
-    the connection. ONE database call for a charger without a password or
+    (OCPP_UNKNOWN_CHARGERS, passed as `unknown_policy`), the security profile
+    (services/security_profiles.py: TLS, client certificate), the password
+    rule (OCPP_REQUIRE_AUTH, profiles 1 and 2, or a password set on the
+    charger), the takeover rule, and the record of the connection. ONE
+    database call for a charger without a password or
     with one stored in the fast form, checked here against `password` (what
     its Basic-auth header offers for its own id): what a reconnect storm is
     made of. A charger whose password has a legacy hash comes back with
     `password_checked=True` once it was verified. Two queries for a known
     charger. `password_rehash` (old hash, new hash):
     a password that matched a legacy hash is stored again in the fast form,
-    unless an operator changed it in the meantime."""
+    unless an operator changed it in the meantime.
+
+    Takeover: a connection without credentials (no password checked, no
+    client certificate) for a charger that is connected is `occupied`, never
+    recorded at once: anyone who knows the id could otherwise cut the real
+    charger off. Chargers with credentials keep "the newest authenticated
+    connection wins"."""
     row = (
         Charger.objects.filter(charger_id=charger_id)
-        .values_list("password_hash", "registration_status", "connected", "channel_name")
+        .values_list("password_hash", "registration_status", "connected", "channel_name", "security_profile")
         .first()
     )
     status = new_charger_status(unknown_policy)
     if row is None and status is None:
-        return Admission("unknown")
-    if not password_checked and (require_auth or (row is not None and row[0])):
+        return Admission("unknown", known=False)
+    known = row is not None
+    profile = effective_profile(row[4] if row else None)
+    refusal = transport_refusal(
+        charger_id=charger_id,
+        profile=profile,
+        tls=tls,
+        certificate=certificate,
+        certificate_problem=certificate_problem,
+    )
+    if refusal is not None:
+        return Admission("forbidden", known=known, status=refusal.status, reason=refusal.reason)
+    needs_password = password_required(profile=profile, require_auth=require_auth, has_password=bool(row and row[0]))
+    if not password_checked and needs_password:
         stored = row[0] if row else ""
         if password is None or not secret_is_fast(stored):
             # Nothing is recorded before the password is checked: a legacy
             # hash is checked off this thread, then the charger comes back.
-            return Admission("authenticate", password_hash=stored)
+            return Admission("authenticate", password_hash=stored, known=known)
         # `password`: what the charger's Basic-auth header offers for its own
         # id. A fast hash costs microseconds: checked here, one call in all.
         if not secret_verify(password=password, password_hash=stored):
-            return Admission("refused")
+            return Admission("refused", known=known)
+    has_credentials = needs_password or profile == SecurityProfile.TLS_CLIENT_CERT
+    if not has_credentials and not takeover_checked and row is not None and row[2] and row[3]:
+        return Admission("occupied", previous_channel=row[3])
     if password_rehash is not None:
         old_hash, new_hash = password_rehash
         Charger.objects.filter(charger_id=charger_id, password_hash=old_hash).update(password_hash=new_hash)
     result = _mark_connected(
         charger_id=charger_id,
-        row=row[1:] if row else None,
+        row=row[1:4] if row else None,
         path=path,
         connection_id=connection_id,
         channel_name=channel_name,
         subprotocol=subprotocol,
         new_status=status or RegistrationStatus.ACCEPTED,
     )
-    return Admission("connected", result=result)
+    return Admission("connected", result=result, authenticated=has_credentials)
 
 
 def charger_disconnected(*, charger_id: str, connection_id: str) -> bool:

@@ -261,6 +261,18 @@ def communicator(
     return comm
 
 
+def with_ping(comm: WebsocketCommunicator, answers: bool) -> WebsocketCommunicator:
+    """A socket whose WebSocket ping is answered (a live charger) or not (a
+    half-open socket), as the server's protocol (runtime/ws_protocol.py)
+    reports it to the takeover rule. Call before connecting."""
+
+    async def probe(timeout: float) -> bool:
+        return answers
+
+    comm.scope.setdefault("extensions", {})["ocpp.ping"] = {"probe": probe}
+    return comm
+
+
 @contextlib.asynccontextmanager
 async def charger_socket(path: str = "/ocpp/CP1", **kw):
     """A connected charger's socket, disconnected on the way out."""

@@ -9,6 +9,7 @@ from ocpp_app.services.chargers import charger_set_password
 from ocpp_app.services.commands.base import BadCommand, OperatorCommand, config_keys, plain_commands
 from ocpp_app.services.common import clip
 from ocpp_app.services.secrets import REDACTED, InvalidPassword, is_authorization_key, password_validate
+from ocpp_app.services.security_profiles import effective_profile, is_security_profile_key, profile_value
 
 
 class RemoteStartTransaction(OperatorCommand):
@@ -108,12 +109,23 @@ class ChangeConfiguration(OperatorCommand):
 
     def check(self, charger: Charger, payload: dict) -> None:
         """A new AuthorizationKey we could not accept as a password would lock
-        the charger out once it takes it."""
+        the charger out once it takes it. A SecurityProfile must be 0-3 and
+        never below the charger's (Security Whitepaper: no downgrade), and
+        profiles 1 and 2 need the charger's password set first."""
         if is_authorization_key(payload.get("key")):
             try:
                 password_validate(payload.get("value") or "")
             except InvalidPassword as exc:
                 raise BadCommand(str(exc)) from None
+        if is_security_profile_key(payload.get("key")):
+            wanted = profile_value(payload.get("value"))
+            current = effective_profile(charger.security_profile)
+            if wanted is None:
+                raise BadCommand("SecurityProfile must be 0, 1, 2 or 3")
+            if wanted < current:
+                raise BadCommand(f"SecurityProfile cannot be lowered (the charger is at {current})")
+            if wanted in (1, 2) and not charger.has_password:
+                raise BadCommand(f"SecurityProfile {wanted} needs the charger's AuthorizationKey set first")
 
     def apply(self, charger: Charger, request: dict, response: dict) -> None:
         if response.get("status") not in ("Accepted", "RebootRequired"):
@@ -124,6 +136,17 @@ class ChangeConfiguration(OperatorCommand):
             # is the only Basic-auth password that opens its next connection.
             charger_set_password(charger_id=charger.charger_id, password=value)
             value = REDACTED
+        if is_security_profile_key(key):
+            # From now on the charger must connect at this profile; a lower
+            # one is refused (a downgrade from the network).
+            wanted = profile_value(value)
+            charger.refresh_from_db(fields=["security_profile"])
+            stored = charger.security_profile
+            if wanted is not None and (stored is None or wanted > stored):
+                # Pinned on the charger: a later lower site default never
+                # lowers it either.
+                charger.security_profile = max(wanted, effective_profile(stored))
+                charger.save(update_fields=["security_profile", "updated_at"])
         charger.refresh_from_db(fields=["config"])
         config = dict(charger.config) if isinstance(charger.config, dict) else {}
         keys = config_keys(charger)

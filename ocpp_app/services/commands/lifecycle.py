@@ -261,7 +261,11 @@ def command_finish(*, prepared: PreparedCommand, outcome: CallOutcome) -> Comman
     details = redact_details(prepared.action, outcome.error_details)
     command_type = command_for(prepared.action)
     with transaction.atomic():
-        command = Command.objects.select_related("charger").get(pk=prepared.command_id)
+        command = Command.objects.select_for_update().select_related("charger").get(pk=prepared.command_id)
+        if outcome.status == CommandStatus.TIMEOUT and command.status == CommandStatus.OK:
+            # The answer came in late, but before this time-out was
+            # recorded, and is applied already (command_answered_late).
+            return _recorded_result(command, prepared)
         command.status = outcome.status if outcome.status in CommandStatus.values else CommandStatus.CALL_ERROR
         command.response = response
         command.error_code = clip(outcome.error_code, 40)
@@ -290,6 +294,44 @@ def command_finish(*, prepared: PreparedCommand, outcome: CallOutcome) -> Comman
         reports_transaction=answered and command_type.reports_transaction,
         awaits_transaction=answered and command_type.awaits_transaction(response),
     )
+
+
+def _recorded_result(command: Command, prepared: PreparedCommand) -> CommandResult:
+    return CommandResult(
+        command_id=command.pk,
+        charger_id=prepared.charger_id,
+        action=prepared.action,
+        request=prepared.request,
+        status=command.status,
+        response=command.response,
+    )
+
+
+def command_answered_late(*, command_id: int, message_id: str, payload: dict, response: dict) -> bool:
+    """A charger's CALLRESULT that came after its operator's time-out: the
+    command is recorded as answered and its effect applied, as an answer in
+    time would have been. A charger that takes a new AuthorizationKey a
+    second late then holds the only key that opens its next connection; left
+    unapplied, it was locked out. `payload` is the CALL as sent (secrets
+    included: the transport keeps it in memory only), `response` the answer
+    (schema-checked). Applied once, and only to a command still pending or
+    timed out under this message id; False when there is none."""
+    with transaction.atomic():
+        command = Command.objects.select_for_update().select_related("charger").filter(pk=command_id).first()
+        if command is None or command.status not in (CommandStatus.PENDING, CommandStatus.TIMEOUT):
+            return False
+        if command.message_id and command.message_id != message_id:
+            return False
+        shown = redact(command.action, response)
+        command.status = CommandStatus.OK
+        command.response = shown
+        command.message_id = clip(message_id, 64)
+        command.error_code = ""
+        command.error_description = "answered after the time-out"
+        command.save(update_fields=["status", "response", "message_id", "error_code", "error_description"])
+        if isinstance(shown, dict):
+            command_for(command.action).apply(command.charger, payload, shown)
+    return True
 
 
 def command_started_transaction(*, command_id: int) -> int | None:

@@ -21,7 +21,7 @@ def connected_charger(charger_id: str) -> Charger:
 
 
 def answer_with(monkeypatch, outcome: commands.CallOutcome) -> None:
-    async def fake_call_charger(channel_name, action, payload, *, timeout, charger_id):
+    async def fake_call_charger(channel_name, action, payload, *, timeout, charger_id, command_id=None):
         return outcome
 
     monkeypatch.setattr(commands, "call_charger", fake_call_charger)

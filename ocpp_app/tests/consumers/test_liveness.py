@@ -11,6 +11,7 @@ from ocpp_app.tests.helpers import (
     aget_charger,
     charger_socket,
     communicator,
+    with_ping,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,7 +25,7 @@ async def test_it_marks_the_charger_offline_on_disconnect():
 
 
 async def test_it_marks_the_charger_offline_when_the_newest_connection_closes():
-    first = communicator()
+    first = with_ping(communicator(), answers=False)
     await first.connect(timeout=TIMEOUT)
     second = communicator()
     await second.connect(timeout=TIMEOUT)

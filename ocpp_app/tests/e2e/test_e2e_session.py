@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from ocpp.v16 import call
 from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
 
-from ocpp_app.models import RFID, Charger, MessageLog, MeterReading, Transaction
+from ocpp_app.models import RFID, Charger, ChargerEvent, MessageLog, MeterReading, Transaction
 from ocpp_app.models import RegistrationStatus as Reg
 from ocpp_app.services.chargers import charger_get_or_create, charger_set_password
 from ocpp_app.tests.helpers import basic, connected_charge_point, wait_for
@@ -77,11 +77,10 @@ async def test_it_selects_ocpp16_among_other_offered_subprotocols(live_ocpp_serv
     assert await wait_for_text(live_ocpp_server.log_dir / "charger.MULTI.log", "Connected (subprotocol=ocpp1.6)")
 
 
-async def test_it_refuses_a_client_offering_only_unknown_subprotocols(live_ocpp_server):
-    with pytest.raises((websockets.InvalidHandshake, websockets.ConnectionClosed)):
-        async with websockets.connect(f"{live_ocpp_server.ws_url}/ocpp/ONLY201", subprotocols=["ocpp2.0.1"]) as ws:
-            await ws.send(json.dumps([2, "h", "Heartbeat", {}]))
-            await ws.recv()
+async def test_it_refuses_a_client_offering_only_unknown_subprotocols_with_400(live_ocpp_server):
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(f"{live_ocpp_server.ws_url}/ocpp/ONLY201", subprotocols=["ocpp2.0.1"])
+    assert refused.value.response.status_code == 400
     assert not await Charger.objects.filter(charger_id="ONLY201").aexists()
 
 
@@ -220,9 +219,12 @@ async def test_it_stores_a_replayed_backlog_of_500_messages_in_order(live_ocpp_s
 
 
 async def test_it_replaces_a_duplicate_connection_and_keeps_the_new_one_registered(live_ocpp_server):
+    await sync_to_async(charger_get_or_create)(charger_id="DUP1")
+    await sync_to_async(charger_set_password)(charger_id="DUP1", password="dup1-key-0123456789")
     url = f"{live_ocpp_server.ws_url}/ocpp/DUP1"
-    old = await websockets.connect(url, subprotocols=["ocpp1.6"])
-    new = await websockets.connect(url, subprotocols=["ocpp1.6"])
+    auth = basic("DUP1", "dup1-key-0123456789")
+    old = await websockets.connect(url, subprotocols=["ocpp1.6"], additional_headers=auth)
+    new = await websockets.connect(url, subprotocols=["ocpp1.6"], additional_headers=auth)
     # The old socket is closed by the server...
     with pytest.raises(websockets.ConnectionClosed):
         await asyncio.wait_for(old.recv(), 5)
@@ -233,6 +235,18 @@ async def test_it_replaces_a_duplicate_connection_and_keeps_the_new_one_register
     assert charger.connected
     await new.close()
     assert await wait_for(lambda: not Charger.objects.get(charger_id="DUP1").connected)
+
+
+async def test_a_duplicate_without_credentials_never_replaces_a_connection_that_answers_pings(live_ocpp_server):
+    url = f"{live_ocpp_server.ws_url}/ocpp/DUP2"
+    async with websockets.connect(url, subprotocols=["ocpp1.6"]) as old:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(url, subprotocols=["ocpp1.6"])
+        await old.send(json.dumps([2, "h", "Heartbeat", {}]))
+        assert json.loads(await old.recv())[0] == 3
+    assert refused.value.response.status_code == 409
+    event = await ChargerEvent.objects.aget(charger__charger_id="DUP2")
+    assert (event.kind, event.status) == ("security", "TakeoverRefused")
 
 
 async def test_it_closes_a_socket_sending_an_oversized_frame_with_1009(server_factory):

@@ -3,10 +3,12 @@ raw sockets against `manage.py serve`: request heads of 8 KiB or more than
 128 headers are answered 431 at once, and a head still incomplete after
 OCPP_HANDSHAKE_TIMEOUT is answered 408 and closed (slowloris)."""
 
+import json
 import socket
 import time
 
 import pytest
+import websockets
 from asgiref.sync import sync_to_async
 
 pytestmark = pytest.mark.e2e
@@ -83,3 +85,14 @@ async def test_a_slow_head_is_closed_after_the_handshake_time_out(server):
     answer, took = await sync_to_async(slowloris)()
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert took < 3.0
+
+
+async def test_a_half_open_socket_that_no_longer_answers_pings_is_replaced(server_factory):
+    server = await sync_to_async(server_factory)(OCPP_TAKEOVER_PING_TIMEOUT="0.5")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as silent:
+        # Upgraded, then never reads nor answers again: a socket whose peer is gone.
+        silent.sendall(upgrade_head("/ocpp/HALF1"))
+        assert silent.recv(4096).startswith(b"HTTP/1.1 101 ")
+        async with websockets.connect(f"{server.ws_url}/ocpp/HALF1", subprotocols=["ocpp1.6"]) as ws:
+            await ws.send(json.dumps([2, "h", "Heartbeat", {}]))
+            assert json.loads(await ws.recv())[:2] == [3, "h"]

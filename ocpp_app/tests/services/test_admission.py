@@ -49,7 +49,21 @@ def test_it_asks_every_charger_to_authenticate_when_auth_is_required():
 
 def test_it_reports_the_channel_of_the_connection_it_replaces():
     admit(connection_id="old")
-    assert admit(connection_id="new").result.previous_channel == "chan-old"
+    assert admit(connection_id="new", takeover_checked=True).result.previous_channel == "chan-old"
+
+
+def test_a_newcomer_without_credentials_finds_a_connected_charger_occupied_and_records_nothing():
+    admit(connection_id="old")
+    admission = admit(connection_id="new")
+    assert (admission.outcome, admission.previous_channel) == ("occupied", "chan-old")
+    assert Charger.objects.get(charger_id="CP1").connection_id == "old"
+
+
+def test_a_newcomer_with_the_password_replaces_a_connected_charger_at_once():
+    Charger.objects.create(charger_id="SEC3", password_hash=secret_hash("k" * 16), connected=True, channel_name="x")
+    admission = admit("SEC3", connection_id="new", password="k" * 16)
+    assert admission.outcome == "connected" and admission.authenticated
+    assert admission.result.previous_channel == "x"
 
 
 def test_it_connects_a_charger_with_a_password_once_the_password_was_checked(django_assert_num_queries):
