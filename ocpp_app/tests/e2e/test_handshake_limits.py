@@ -11,6 +11,9 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 
+from ocpp_app.services.chargers import charger_get_or_create, charger_set_password
+from ocpp_app.tests.helpers import basic
+
 pytestmark = pytest.mark.e2e
 
 
@@ -96,3 +99,17 @@ async def test_a_half_open_socket_that_no_longer_answers_pings_is_replaced(serve
         async with websockets.connect(f"{server.ws_url}/ocpp/HALF1", subprotocols=["ocpp1.6"]) as ws:
             await ws.send(json.dumps([2, "h", "Heartbeat", {}]))
             assert json.loads(await ws.recv())[:2] == [3, "h"]
+
+
+async def test_repeated_wrong_passwords_are_answered_429_with_retry_after(server_factory):
+    server = await sync_to_async(server_factory)(OCPP_AUTH_THROTTLE_FREE="1", OCPP_AUTH_THROTTLE_BASE="30")
+    await sync_to_async(charger_get_or_create)(charger_id="GUESS1")
+    await sync_to_async(charger_set_password)(charger_id="GUESS1", password="guess1-key-0123456789")
+    url = f"{server.ws_url}/ocpp/GUESS1"
+    statuses = []
+    for _ in range(3):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(url, additional_headers=basic("GUESS1", "wrong-key-0123456789"))
+        statuses.append(refused.value.response.status_code)
+    assert statuses[0] == 401 and statuses[-1] == 429
+    assert int(refused.value.response.headers["Retry-After"]) > 0
