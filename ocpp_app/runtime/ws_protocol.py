@@ -29,6 +29,7 @@ import ssl
 
 from cryptography import x509
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
 
 JITTER = 0.25
 HIGH_WATER = 8  # messages queued for the app before the socket stops being read
@@ -86,7 +87,7 @@ class ChargerWebSocketProtocol(WebSocketsSansIOProtocol):
             self.transport.write(b"".join(self.conn.data_to_send()))
             await asyncio.wait_for(answered, timeout)
             return True
-        except (TimeoutError, ConnectionError):
+        except (TimeoutError, ConnectionError, InvalidState):
             return False
         finally:
             self.probes.pop(payload, None)
