@@ -16,3 +16,7 @@ class ConsumerConnection:
 
     async def send(self, text: str) -> None:
         await self._consumer.send(text_data=text)
+
+    async def close(self, *, code: int, reason: str = "") -> None:
+        """Close the charger's socket (e.g. 1008 for a flood)."""
+        await self._consumer.close(code=code, reason=reason or None)

@@ -88,10 +88,13 @@ async def test_it_logs_the_operator_call_and_its_answer_with_the_action():
 
 async def test_it_logs_a_reply_holding_a_number_that_overflows():
     async with charger_socket() as comm:
-        await comm.send_to(text_data='[3,"late",{"v":1e999}]')
+        reply_channel = await operator_call("Reset", {"type": "Soft"})
+        sent = await reply(comm)
+        await comm.send_to(text_data='[3,"' + sent[1] + '",{"status":"Accepted","v":1e999}]')
+        await get_channel_layer().receive(reply_channel)
         assert await heartbeat_still_answered(comm)
         rows = await flushed_log_rows(charger_id="CP1", direction="in")
-    assert [r.message_id for r in rows] == ["late", "hb"]
+    assert [r.message_id for r in rows] == [sent[1], "hb"]
     assert rows[0].payload["v"] != float("inf")
 
 
