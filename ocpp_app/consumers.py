@@ -347,7 +347,14 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             charger_log(self.charger_id, f"Closing: frame over {limit} bytes (1009)", logging.WARNING)
             await self.close(code=1009)
             return
-        await self.cp.route_message(text_data)
+        await self.cp.route_message(text_data, pipelined=self._pipelined())
+
+    def _pipelined(self) -> bool:
+        """Did this frame come before the answer to the last one? Told by the
+        frames still waiting behind it (runtime/ws_protocol.py); a server
+        that cannot tell (daphne) counts every frame as pipelined."""
+        flow = (self.scope.get("extensions") or {}).get("ocpp.flow")
+        return flow is None or flow["queued"]() > 0
 
     async def websocket_disconnect(self, message) -> None:
         # channels' own version runs disconnect() and then hops to the database

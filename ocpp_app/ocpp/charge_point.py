@@ -146,7 +146,12 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
 
     # -- incoming ---------------------------------------------------------------
 
-    async def route_message(self, raw_msg: str) -> None:
+    async def route_message(self, raw_msg: str, *, pipelined: bool = True) -> None:
+        """Handle one frame. `pipelined`: it was sent before our answer to the
+        charger's previous one; only such CALLs count against the rate limit,
+        so a charger replaying its offline queue one CALL at a time, however
+        fast, is never refused, and a flood is refused as soon as it outruns
+        the server."""
         if self._closing:
             return  # frames still in flight from a charger closed for flooding
         try:
@@ -162,7 +167,7 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
             return
 
         if isinstance(msg, Call):
-            if self._limiter is not None and not self._limiter.allow():
+            if pipelined and self._limiter is not None and not self._limiter.allow():
                 await self._refuse_flood(msg)
                 return
             self._refusing = False
@@ -184,7 +189,7 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
             # and only noted in the log: whole, a flood of large ones would
             # fill the disk. It takes a token like a CALL: beyond the limit
             # it is not even noted.
-            if self._limiter is not None and not self._limiter.allow():
+            if pipelined and self._limiter is not None and not self._limiter.allow():
                 if self._limiter.flooding:
                     await self._close_flooding()
                 return

@@ -7,6 +7,10 @@ second on average and `burst` at once; the excess is refused. Refusals are
 also counted in a bucket that drains at `rate`: once it holds more than
 `close_after`, the charger is flooding far beyond the limit, and its
 connection should be closed.
+
+Only pipelined CALLs take a token (a CALL sent before the answer to the
+previous one, seen by the frames queued behind it): a charger that waits for
+each answer, as OCPP-J asks, is never refused, however fast it replays.
 """
 
 import time

@@ -60,3 +60,17 @@ async def test_a_flooding_charger_is_refused_and_closed_while_others_are_answere
     assert 100 <= len(accepted) < 1000  # the burst and the rate, far from the flood
     assert len(got) < FLOOD  # closed long before its end
     assert worst < 2.0, f"the calm charger waited {worst:.2f} s"
+
+
+async def test_a_charger_that_waits_for_each_answer_is_never_rate_limited(server_factory):
+    """An offline queue replayed one CALL at a time, far above the rate: every
+    CALL is answered, none refused (only pipelined CALLs count)."""
+    server = server_factory(OCPP_RATE_LIMIT="2", OCPP_RATE_BURST="2", OCPP_RATE_CLOSE_AFTER="5")
+    async with websockets.connect(server.ws_url + "/ocpp16/REPLAY", subprotocols=["ocpp1.6"]) as charger:
+        kinds = []
+        for n in range(60):
+            await charger.send(json.dumps([2, f"r{n}", "Heartbeat", {}]))
+            answer = json.loads(await asyncio.wait_for(charger.recv(), 5))
+            assert answer[1] == f"r{n}"
+            kinds.append(answer[0])
+    assert kinds == [3] * 60
