@@ -19,15 +19,23 @@ with the client certificate the TLS layer verified against SSL_CA_CERTS),
 and a WebSocket ping the application can send and wait for
 (`scope["extensions"]["ocpp.ping"]["probe"](timeout)`: does the socket still
 answer?), which the handshake uses before a newcomer may replace a
-connection.
+connection; and how many frames wait unread (`scope["extensions"]
+["ocpp.flow"]["queued"]()`), which tells a pipelining charger from one that
+waits for each answer.
+
+Dead peers are found by the kernel's TCP keepalive (OCPP_TCP_KEEPALIVE), set
+on every charger socket here: server pings (OCPP_WS_PING_INTERVAL) are off
+by default, as they cost Python time for every idle charger.
 """
 
 import asyncio
 import os
 import random
+import socket
 import ssl
 
 from cryptography import x509
+from django.conf import settings
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 
@@ -35,6 +43,21 @@ JITTER = 0.25
 HIGH_WATER = 8  # messages queued for the app before the socket stops being read
 TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
 PROBE_PREFIX = b"ocpp-probe:"
+
+
+def keepalive_socket(sock: socket.socket | None, idle: int) -> None:
+    """TCP keepalive on a charger's socket: probes after `idle` seconds of
+    silence, every 10 s, and the socket closes after 3 unanswered ones. 0: off."""
+    if sock is None or idle <= 0:
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if hasattr(socket, "TCP_KEEPIDLE"):  # Linux; elsewhere the system's timers
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 10)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+    except OSError:  # not a TCP socket (a test transport)
+        return
 
 
 def tls_extension(ssl_object: ssl.SSLObject) -> dict:
@@ -64,6 +87,10 @@ class ChargerWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.probes: dict[bytes, asyncio.Future] = {}
 
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        keepalive_socket(transport.get_extra_info("socket"), settings.OCPP_TCP_KEEPALIVE)
+
     def handle_connect(self, event) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)
@@ -73,6 +100,10 @@ class ChargerWebSocketProtocol(WebSocketsSansIOProtocol):
         if ssl_object is not None:
             scope["extensions"]["tls"] = tls_extension(ssl_object)
         scope["extensions"]["ocpp.ping"] = {"probe": self.probe}
+        # How many of the charger's frames wait unread behind the one the app
+        # is taking: 0 for a charger that waits for each answer, as OCPP-J
+        # asks; more for one that pipelines (the rate limit counts only those).
+        scope["extensions"]["ocpp.flow"] = {"queued": self.queue.qsize}
 
     async def probe(self, timeout: float) -> bool:
         """Ping the peer; True when its pong comes within `timeout` seconds.

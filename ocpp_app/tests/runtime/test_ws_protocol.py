@@ -1,11 +1,12 @@
 """uvicorn protocol subclass: jittered keepalive pings, lazy flow control (runtime/ws_protocol.py)."""
 
 import asyncio
+import socket
 from unittest import mock
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from ocpp_app.runtime.ws_protocol import HIGH_WATER, JITTER, ChargerWebSocketProtocol
+from ocpp_app.runtime.ws_protocol import HIGH_WATER, JITTER, ChargerWebSocketProtocol, keepalive_socket
 
 
 def test_it_overrides_the_method_uvicorn_schedules_pings_with():
@@ -61,3 +62,18 @@ async def test_it_stops_reading_a_client_that_floods_and_resumes_once_drained():
     for _ in range(HIGH_WATER):
         await protocol.receive()
     protocol.transport.resume_reading.assert_called_once()
+
+
+def test_it_turns_on_tcp_keepalive_on_a_charger_socket():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        keepalive_socket(sock, 45)
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        if hasattr(socket, "TCP_KEEPIDLE"):
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 45
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
+
+
+def test_it_leaves_tcp_keepalive_off_when_told_to():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        keepalive_socket(sock, 0)
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 0
