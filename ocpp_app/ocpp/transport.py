@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 
+from ocpp_app.lib.x509 import serial_hex
 from ocpp_app.services.security_profiles import ClientCertificate
 
 NOT_ASKED = "no client certificate was presented (the server asks for one only with SSL_CA_CERTS)"
@@ -49,17 +50,22 @@ def is_trusted_proxy(address: str) -> bool:
 
 
 def certificate_subject(pem: str) -> ClientCertificate | None:
-    """The CN and O of a PEM certificate, or None when it cannot be read."""
+    """The CN, O and serial of a PEM certificate, or None when it cannot be read."""
     try:
-        subject = x509.load_pem_x509_certificate(pem.encode("ascii")).subject
+        certificate = x509.load_pem_x509_certificate(pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError):
         return None
+    subject = certificate.subject
 
     def first(oid) -> str:
         values = subject.get_attributes_for_oid(oid)
         return str(values[0].value) if values else ""
 
-    return ClientCertificate(common_name=first(NameOID.COMMON_NAME), organization=first(NameOID.ORGANIZATION_NAME))
+    return ClientCertificate(
+        common_name=first(NameOID.COMMON_NAME),
+        organization=first(NameOID.ORGANIZATION_NAME),
+        serial=serial_hex(certificate),
+    )
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: str) -> str | None:

@@ -43,6 +43,10 @@ from ocpp_app.runtime.charger_log import charger_log
 from ocpp_app.services.chargers import charger_get_or_create
 from ocpp_app.services.common import clip
 
+# The revocation check lives with the handshake's rules (services/chargers
+# imports it; this module imports services/chargers).
+from ocpp_app.services.security_profiles import certificate_revoked as certificate_revoked
+
 logger = logging.getLogger("ocpp_app.certificates")
 
 CA_YEARS = 10
@@ -355,11 +359,3 @@ def certificate_expires_soon(issued: IssuedCertificate, now: datetime | None = N
     return issued.status == IssuedCertificateStatus.ISSUED and issued.not_after <= (now or timezone.now()) + (
         EXPIRING_SOON
     )
-
-
-def certificate_revoked(*, serial: str) -> bool:
-    """Whether a certificate this CA issued (by its serial, hex) is revoked:
-    for whatever checks client certificates."""
-    return IssuedCertificate.objects.filter(
-        serial=serial.lower().lstrip("0") or "0", status=IssuedCertificateStatus.REVOKED
-    ).exists()

@@ -15,6 +15,7 @@ from ocpp_app.services.security_profiles import (
     ClientCertificate,
     effective_profile,
     password_required,
+    revocation_refusal,
     transport_refusal,
 )
 from ocpp_app.services.sql import column_map, update_rows, update_where_in
@@ -141,7 +142,9 @@ def charger_admit(
     its Basic-auth header offers for its own id): what a reconnect storm is
     made of. A charger whose password has a legacy hash comes back with
     `password_checked=True` once it was verified. Two queries for a known
-    charger. `password_rehash` (old hash, new hash):
+    charger. A client certificate, when one is presented, costs one query
+    more: whether the CA's record says it was revoked (refused 403 at any
+    profile). `password_rehash` (old hash, new hash):
     a password that matched a legacy hash is stored again in the fast form,
     unless an operator changed it in the meantime.
 
@@ -160,7 +163,7 @@ def charger_admit(
         return Admission("unknown", known=False)
     known = row is not None
     profile = effective_profile(row[4] if row else None)
-    refusal = transport_refusal(
+    refusal = revocation_refusal(certificate) or transport_refusal(
         charger_id=charger_id,
         profile=profile,
         tls=tls,

@@ -9,6 +9,10 @@ and what a connection must show for it.
        charger id (OCPP_CLIENT_CERT_CN_CHECK) and whose O is
        OCPP_CLIENT_CERT_ORGANIZATION when that is set; no password is asked
 
+A client certificate the central system's CA issued and an operator revoked
+is refused at any profile (`certificate_revoked`), as a TLS layer checking
+revocation would refuse it.
+
 A charger's own `security_profile` wins; None means the site default,
 OCPP_DEFAULT_SECURITY_PROFILE (unset: 1 when OCPP_REQUIRE_AUTH is on, else
 0, which is exactly the rule from before profiles existed). The stored
@@ -22,7 +26,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from ocpp_app.models import Charger, ChargerEvent, ChargerEventKind, SecurityProfile
+from ocpp_app.models import (
+    Charger,
+    ChargerEvent,
+    ChargerEventKind,
+    IssuedCertificate,
+    IssuedCertificateStatus,
+    SecurityProfile,
+)
 from ocpp_app.services.common import clip
 
 SECURITY_PROFILE_KEY = "SecurityProfile"
@@ -36,6 +47,7 @@ class ClientCertificate:
 
     common_name: str
     organization: str = ""
+    serial: str = ""  # lower-case hex, no leading zeros (lib/x509.serial_hex)
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,22 @@ def transport_refusal(
     if organization and certificate.organization != organization:
         return Refusal(403, f"client certificate O {certificate.organization!r} is not {organization!r}")
     return None
+
+
+def certificate_revoked(*, serial: str) -> bool:
+    """Whether a certificate this CA issued (by its serial, hex) is revoked:
+    for whatever checks client certificates."""
+    return IssuedCertificate.objects.filter(
+        serial=serial.lower().lstrip("0") or "0", status=IssuedCertificateStatus.REVOKED
+    ).exists()
+
+
+def revocation_refusal(certificate: ClientCertificate | None) -> Refusal | None:
+    """A presented client certificate that was revoked (None: it was not, or
+    none was presented). Queries the database only when there is one."""
+    if certificate is None or not certificate.serial or not certificate_revoked(serial=certificate.serial):
+        return None
+    return Refusal(403, f"certificate revoked (serial {certificate.serial})")
 
 
 def security_event_record(*, charger_id: str, status: str, reason: str) -> None:

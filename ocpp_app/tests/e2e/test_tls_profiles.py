@@ -1,6 +1,6 @@
 """Security profiles over real TLS: `manage.py serve` with a server
 certificate and SSL_CA_CERTS, made at test time, and real clients with
-valid, expired, wrong-CA and wrong-CN certificates."""
+valid, expired, wrong-CA, wrong-CN and revoked certificates."""
 
 import asyncio
 import socket
@@ -10,7 +10,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ocpp_app.tests.certs import rsa_key
+from ocpp_app.models import Charger
+from ocpp_app.services import certificates
+from ocpp_app.tests.certs import key_pem, make_csr, rsa_key
 from ocpp_app.tests.e2e.pki import TLS_FAILURES, Pki, boots, log_says, make, status_of
 from ocpp_app.tests.helpers import basic
 
@@ -100,3 +102,31 @@ async def test_a_profile_2_charger_is_refused_over_plain_ws(server_factory):
     await make("P2PLAIN", 2, KEY)
     assert await status_of(f"{server.ws_url}/ocpp/P2PLAIN", additional_headers=basic("P2PLAIN", KEY)) == 403
     assert await log_says(server, "P2PLAIN", "security profile 2 needs TLS")
+
+
+async def test_a_certificate_the_ca_issued_is_refused_once_revoked(server_factory, pki, settings, tmp_path):
+    # The central system's CA is the one the TLS layer trusts (SSL_CA_CERTS).
+    ca_key_file = tmp_path / "ca.key"
+    ca_key_file.write_text(key_pem(pki.ca_key))
+    settings.OCPP_CA_CERTFILE, settings.OCPP_CA_KEYFILE, settings.OCPP_CPO_NAME = pki.ca_file, str(ca_key_file), ""
+    server = await sync_to_async(server_factory)(**pki.env())
+    await make("P3R", 3)
+    key = ec.generate_private_key(ec.SECP256R1())
+
+    def sign():
+        request = certificates.csr_receive(charger_id="P3R", csr=make_csr("P3R", key=key))
+        return certificates.csr_sign(csr_id=request.pk)
+
+    issued = await sync_to_async(sign)()
+    (tmp_path / "p3r.pem").write_text(issued.pem)
+    (tmp_path / "p3r.key").write_text(key_pem(key))
+    client = pki.context((str(tmp_path / "p3r.pem"), str(tmp_path / "p3r.key")))
+    url = f"{server.ws_url}/ocpp/P3R"
+    assert await boots(url, ssl=client) == "Accepted"
+
+    await sync_to_async(certificates.certificate_revoke)(certificate_id=issued.pk)
+    assert await status_of(url, ssl=client) == 403
+    assert await log_says(server, "P3R", f"Refused: certificate revoked (serial {issued.serial}) (403)")
+    assert not (await Charger.objects.aget(charger_id="P3R")).connected
+    # Another certificate of the same CA for the same charger is still admitted.
+    assert await boots(url, ssl=pki.context(pki.client("fresh", "P3R"))) == "Accepted"

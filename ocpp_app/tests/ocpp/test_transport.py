@@ -11,7 +11,9 @@ from ocpp_app.tests.certs import cert_pem, make_ca
 from ocpp_app.tests.e2e.pki import issue
 
 CA, CA_KEY = make_ca()
-PEM = cert_pem(issue(CA, CA_KEY, "CP1", "ACME")[0])
+CERT = issue(CA, CA_KEY, "CP1", "ACME")[0]
+PEM = cert_pem(CERT)
+SERIAL = format(CERT.serial_number, "x")
 
 
 def scope(peer: str, headers: dict[str, str], *, scheme: str = "ws", extensions: dict | None = None) -> dict:
@@ -39,7 +41,7 @@ def _proxies(settings):
 def test_a_trusted_proxy_tells_the_client_tls_and_certificate():
     facts = transport_facts(scope("10.0.0.1", FORWARDED))
     assert (facts.source, facts.tls, facts.via_proxy) == ("203.0.113.7", True, True)
-    assert facts.certificate == ClientCertificate("CP1", "ACME")
+    assert facts.certificate == ClientCertificate("CP1", "ACME", SERIAL)
 
 
 def test_the_same_headers_from_anyone_else_are_ignored():
@@ -64,6 +66,6 @@ def test_a_certificate_over_plain_http_at_the_proxy_does_not_count():
 def test_served_directly_the_tls_extension_tells():
     tls = {"tls": {"client_cert_chain": [PEM]}}
     facts = transport_facts(scope("198.51.100.9", {}, scheme="wss", extensions=tls))
-    assert (facts.tls, facts.certificate) == (True, ClientCertificate("CP1", "ACME"))
+    assert (facts.tls, facts.certificate) == (True, ClientCertificate("CP1", "ACME", SERIAL))
     plain = transport_facts(scope("198.51.100.9", {}))
     assert (plain.tls, plain.certificate) == (False, None) and "SSL_CA_CERTS" in plain.certificate_problem

@@ -1,9 +1,13 @@
 """charger_admit: the database's part of a handshake in one call."""
 
-import pytest
+from datetime import timedelta
 
-from ocpp_app.models import Charger
+import pytest
+from django.utils import timezone
+
+from ocpp_app.models import Charger, IssuedCertificate
 from ocpp_app.services.secrets import secret_hash
+from ocpp_app.services.security_profiles import ClientCertificate
 from ocpp_app.tests.helpers import admit
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +103,42 @@ def test_it_refuses_a_wrong_password_against_a_fast_hash_and_records_nothing():
 def test_it_leaves_a_legacy_hash_to_the_check_off_the_writer_thread():
     Charger.objects.create(charger_id="SEC4", password_hash="pbkdf2_sha256$x")
     assert admit("SEC4", password="0123456789abcdef").outcome == "authenticate"
+
+
+def issued(charger: Charger, serial: str, status: str) -> IssuedCertificate:
+    now = timezone.now()
+    return IssuedCertificate.objects.create(
+        charger=charger,
+        serial=serial,
+        subject=f"CN={charger.charger_id}",
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=300),
+        status=status,
+        pem="(public certificate)",
+    )
+
+
+@pytest.mark.parametrize("profile", [3, 0])
+def test_a_revoked_client_certificate_is_refused_at_any_profile_and_nothing_is_recorded(profile):
+    charger = Charger.objects.create(charger_id="P3", security_profile=profile)
+    issued(charger, "1abc", "revoked")
+    certificate = ClientCertificate("P3", serial="1abc")
+    admission = admit("P3", tls=True, certificate=certificate)
+    assert (admission.outcome, admission.status) == ("forbidden", 403)
+    assert admission.reason == "certificate revoked (serial 1abc)"
+    assert not Charger.objects.get(charger_id="P3").connected
+
+
+def test_a_client_certificate_still_issued_is_admitted_with_one_query_more(django_assert_num_queries):
+    charger = Charger.objects.create(charger_id="P3", security_profile=3)
+    issued(charger, "2def", "issued")
+    issued(charger, "1abc", "revoked")  # an older one of the same charger
+    with django_assert_num_queries(3):
+        admission = admit("P3", tls=True, certificate=ClientCertificate("P3", serial="2def"))
+    assert admission.outcome == "connected" and admission.authenticated
+
+
+def test_a_client_certificate_the_ca_never_issued_is_judged_by_the_profile_alone():
+    Charger.objects.create(charger_id="P3", security_profile=3)
+    admission = admit("P3", tls=True, certificate=ClientCertificate("P3", serial="99"))
+    assert admission.outcome == "connected"
