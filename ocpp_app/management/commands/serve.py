@@ -16,7 +16,7 @@ from ocpp_app.runtime.http_protocol import ChargerH11Protocol
 from ocpp_app.runtime.tls import server_context
 from ocpp_app.runtime.ws_protocol import ChargerWebSocketProtocol
 from ocpp_app.services.chargers import chargers_mark_node_offline
-from ocpp_app.services.simulators import simulators_resume
+from ocpp_app.services.simulators import simulator_secrets_encrypt, simulators_resume
 
 
 class Command(BaseCommand):
@@ -37,6 +37,11 @@ class Command(BaseCommand):
         cleared = chargers_mark_node_offline(node_id=settings.OCPP_NODE_ID)
         if cleared:
             self.stdout.write(f"marked {cleared} charger(s) of node {settings.OCPP_NODE_ID} offline")
+        # Secrets stored in clear before encryption at rest are encrypted
+        # before anything reads them (the simulators resumed below).
+        encrypted = simulator_secrets_encrypt()
+        if encrypted:
+            self.stdout.write(f"encrypted the secrets of {encrypted} simulator(s) stored in clear")
         # Admin simulators marked running whose process is gone (a reboot)
         # start again: "running" survives server restarts.
         simulators_resume()
