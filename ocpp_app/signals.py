@@ -44,6 +44,10 @@ def charger_registration_saved(sender, instance: Charger, created: bool, raw: bo
     boot."""
     if raw or created or (update_fields is not None and "registration_status" not in update_fields):
         return
+    loaded = getattr(instance, "loaded_registration_status", None)
+    if loaded is not None and loaded == instance.registration_status:
+        return  # saved, but the status is the one read from the database
+    instance.loaded_registration_status = instance.registration_status
     transaction.on_commit(lambda: _tell_live_socket(instance.pk))
 
 

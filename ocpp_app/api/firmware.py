@@ -5,13 +5,12 @@ to), answering with the charger's answer like the action endpoint."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import MultiPartParser
 from rest_framework.views import APIView
 
 from ocpp_app.api.certificates import COMMAND_RESPONSES
-from ocpp_app.api.views import command_response
+from ocpp_app.api.views import command_request_refused, command_response
 from ocpp_app.lib.timeparse import format_datetime_utc
 from ocpp_app.models import Charger
 from ocpp_app.ocpp.commands import send_command
@@ -34,13 +33,14 @@ class SignedFirmwareView(APIView):
     def post(self, request, cid: str):
         """Upload a firmware file and send SignedUpdateFirmware for it."""
         serializer = SignedFirmwareRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            return command_request_refused(serializer.errors)
         charger = get_object_or_404(Charger.objects.only("charger_id"), charger_id=cid)
         data = serializer.validated_data
         try:
             signed = firmware_signed(firmware_store(data["file"].chunks()))
         except FirmwareError as exc:
-            raise ValidationError({"file": [str(exc)]}) from None
+            return command_request_refused({"file": [str(exc)]})
         options = {
             "retrieveDateTime": data.get("retrieve_date_time"),
             "installDateTime": data.get("install_date_time"),

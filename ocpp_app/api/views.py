@@ -148,6 +148,14 @@ class ChargerActionView(SafeParsersMixin, APIView):
         return command_response(result)
 
 
+def command_request_refused(errors: dict) -> Response:
+    """A command request whose fields do not validate, answered as every
+    command refusal is (`{"detail": ...}`, 400): the first field and why."""
+    field, messages = next(iter(errors.items()))
+    reason = messages[0] if isinstance(messages, list) and messages else messages
+    return Response({"detail": f"{field}: {reason}"}, status=status.HTTP_400_BAD_REQUEST)
+
+
 def command_response(result: CommandResult) -> Response:
     """The HTTP answer to an operator command, whichever endpoint sent it."""
     if result.refused:

@@ -104,6 +104,14 @@ class Charger(models.Model):
     def __str__(self) -> str:
         return self.charger_id
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        # The registration status as loaded: a save tells the charger's live
+        # socket only when an operator changed it (ocpp_app/signals.py).
+        instance = super().from_db(db, field_names, values)
+        instance.loaded_registration_status = instance.__dict__.get("registration_status")
+        return instance
+
     @property
     def has_password(self) -> bool:
         return bool(self.password_hash)
