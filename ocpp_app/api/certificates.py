@@ -16,14 +16,11 @@ from rest_framework.views import APIView
 from ocpp_app import selectors
 from ocpp_app.api import filters
 from ocpp_app.api.serializers import ActionErrorSerializer, ActionResponseSerializer
-from ocpp_app.api.views import Pagination, SafeParsersMixin, command_response
+from ocpp_app.api.views import Pagination, SafeParsersMixin, command_request_refused, command_response
 from ocpp_app.models import Charger, InstalledCertificate, IssuedCertificate, IssuedCertificateStatus
 from ocpp_app.ocpp.commands import send_command
 from ocpp_app.services import certificates
-from ocpp_app.services.commands.certificates import ROOT_TYPES
-
-# InstallCertificate's `certificate` is at most this long (the OCPP schema).
-CERTIFICATE_MAX_CHARS = 5500
+from ocpp_app.services.commands.certificates import CERTIFICATE_MAX_CHARS, ROOT_TYPES
 
 
 class IssuedCertificateSerializer(serializers.ModelSerializer):
@@ -100,7 +97,9 @@ class InstallRequestSerializer(serializers.Serializer):
         if len(text) > CERTIFICATE_MAX_CHARS:
             raise serializers.ValidationError({"certificate": [f"longer than {CERTIFICATE_MAX_CHARS} characters"]})
         filters.clean_text(text, "certificate")
-        return {"certificate_type": data["certificate_type"], "certificate": text.strip() + "\n"}
+        # Line ends as PEM writes them: a browser's form sends a textarea's with CR LF.
+        pem = text.replace("\r\n", "\n").strip() + "\n"
+        return {"certificate_type": data["certificate_type"], "certificate": pem}
 
 
 ISSUED_PARAMETERS = [
@@ -217,7 +216,8 @@ class ChargerCertificateInstallView(SafeParsersMixin, APIView):
         """InstallCertificate of a root certificate (PEM text or uploaded
         file); a text that is not one CA certificate is refused before sending."""
         serializer = InstallRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            return command_request_refused(serializer.errors)
         charger = get_object_or_404(Charger.objects.only("charger_id"), charger_id=cid)
         data = serializer.validated_data
         return command_response(

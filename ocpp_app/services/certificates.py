@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ocpp_app.lib import x509 as x509_lib
@@ -355,7 +356,23 @@ def certificate_revoke(*, certificate_id: int) -> IssuedCertificate:
     return issued
 
 
+# "Expires soon": still issued (not revoked) and valid until at most
+# EXPIRING_SOON from now, which includes the expired ones. The same rule for
+# one certificate and as a query.
+
+
+def _expiry_cutoff(now: datetime | None) -> datetime:
+    return (now or timezone.now()) + EXPIRING_SOON
+
+
 def certificate_expires_soon(issued: IssuedCertificate, now: datetime | None = None) -> bool:
-    return issued.status == IssuedCertificateStatus.ISSUED and issued.not_after <= (now or timezone.now()) + (
-        EXPIRING_SOON
-    )
+    return issued.status == IssuedCertificateStatus.ISSUED and issued.not_after <= _expiry_cutoff(now)
+
+
+def certificates_expiring(
+    queryset: QuerySet[IssuedCertificate] | None = None, now: datetime | None = None
+) -> QuerySet[IssuedCertificate]:
+    """The issued certificates (of `queryset`, default all) that expire soon
+    or have expired, not revoked."""
+    queryset = IssuedCertificate.objects.all() if queryset is None else queryset
+    return queryset.filter(status=IssuedCertificateStatus.ISSUED, not_after__lte=_expiry_cutoff(now))

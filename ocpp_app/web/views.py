@@ -2,6 +2,7 @@
 and the public landing pages with their QR codes."""
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -9,13 +10,17 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 from ocpp.v16.enums import Action
 
 from ocpp_app import selectors
+from ocpp_app.admin.certificates import EXPIRES_SOON, EXPIRY_PARAMETER
 from ocpp_app.lib.timeparse import BadDateTime, parse_datetime_utc
 from ocpp_app.models import Charger, ChargerEventKind, Direction, Transaction
 from ocpp_app.selectors.events import charger_security_events, latest_event, recent_critical_events
+from ocpp_app.services import certificates
+from ocpp_app.services.commands.certificates import CERTIFICATE_MAX_CHARS, ROOT_TYPES
 from ocpp_app.services.firmware import firmware_path
 from ocpp_app.services.qr import charger_qr_png, charger_qr_svg
 from ocpp_app.web.exports import transactions_csv_response
@@ -81,6 +86,17 @@ def dashboard_filters(request) -> dict:
     }
 
 
+def certificate_warning() -> dict:
+    """How many issued certificates expire soon or have expired (the rule of
+    services/certificates.py), and the admin list that shows them."""
+    query = urlencode({EXPIRY_PARAMETER: EXPIRES_SOON})
+    return {
+        "expiring_certificates": certificates.certificates_expiring().count(),
+        "expiring_days": certificates.EXPIRING_SOON.days,
+        "expiring_url": f"{reverse('admin:ocpp_app_issuedcertificate_changelist')}?{query}",
+    }
+
+
 @operator_page
 @require_GET
 def dashboard(request):
@@ -93,6 +109,7 @@ def dashboard(request):
         request,
         "ocpp/dashboard.html",
         {
+            **certificate_warning(),
             "chargers": chargers,
             "page": page,
             "page_query": query_without(request, "page"),
@@ -143,12 +160,38 @@ COMMANDS = [
 ]
 
 
+def charger_api_url(name: str, charger_id: str, path: str) -> str:
+    """A charger's REST endpoint (`name`), or when the API is not installed
+    its documented `path` under /ocpp/chargers/<id>/."""
+    try:
+        return reverse(f"ocpp:{name}", args=[charger_id])
+    except NoReverseMatch:
+        return reverse("ocpp:charger-view", args=[charger_id]).removesuffix("view/") + path
+
+
 def command_url(charger_id: str) -> str:
     """The REST command endpoint of the operator-commands API for a charger."""
-    try:
-        return reverse("ocpp:api-charger-action", args=[charger_id])
-    except NoReverseMatch:  # the API is not installed: the same documented path
-        return reverse("ocpp:charger-view", args=[charger_id]).removesuffix("view/") + "action/"
+    return charger_api_url("api-charger-action", charger_id, "action/")
+
+
+def certificate_card(charger: Charger) -> dict:
+    """The certificate card: what the CA issued (with the expires-soon rule of
+    services/certificates.py), what the charger reports installed, and the
+    endpoints its buttons post to."""
+    found = selectors.charger_certificates(charger)
+    now = timezone.now()
+    for issued in found["issued"]:
+        issued.expires_soon = certificates.certificate_expires_soon(issued, now)
+        issued.expired = issued.not_after <= now
+    cid = charger.charger_id
+    return {
+        **found,
+        "root_types": ROOT_TYPES,
+        "max_chars": CERTIFICATE_MAX_CHARS,
+        "list_url": charger_api_url("api-charger-certificates", cid, "certificates/"),
+        "renew_url": charger_api_url("api-charger-certificate-renew", cid, "certificates/renew/"),
+        "install_url": charger_api_url("api-charger-certificate-install", cid, "certificates/install/"),
+    }
 
 
 @operator_page
@@ -173,6 +216,7 @@ def charger_detail(request, cid: str):
             "action_url": command_url(charger.charger_id),
             "security_events": charger_security_events(charger),
             "signed_firmware": latest_event(charger, ChargerEventKind.SIGNED_FIRMWARE),
+            "certificates": certificate_card(charger),
         },
     )
 

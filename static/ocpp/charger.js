@@ -99,10 +99,52 @@
   // -- commands ------------------------------------------------------------------
   var answer = document.getElementById("command-answer");
   var csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+  var OK_STATUSES = ["Accepted", "Unlocked", "Scheduled"];
+  var REASONS = { 400: "rejected before sending", 401: "not logged in", 403: "forbidden", 404: "not found", 409: "charger not connected", 502: "the charger answered with an error", 504: "no answer from the charger in time" };
 
-  function show(text, kind) {
-    answer.textContent = text;
-    answer.className = "answer" + (kind ? " " + kind : "");
+  function show(box, text, kind) {
+    box.textContent = text;
+    box.className = "answer" + (kind ? " " + kind : "");
+  }
+
+  // POST to the API with the session's CSRF token; resolves to {status, body}.
+  function post(url, body) {
+    var headers = { "X-CSRFToken": csrf, Accept: "application/json" };
+    if (body !== undefined && !(body instanceof FormData)) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(body);
+    }
+    return fetch(url, { method: "POST", credentials: "same-origin", headers: headers, body: body })
+      .then(function (response) {
+        return response.text().then(function (text) {
+          var parsed;
+          try { parsed = JSON.parse(text); } catch (e) { parsed = text; }
+          return { status: response.status, body: parsed };
+        });
+      });
+  }
+
+  // What a command's HTTP answer says, as [text, kind]; kind "ok" only for
+  // an accepting answer.
+  function describe(action, result) {
+    var body = result.body;
+    if (result.status === 200 && body && typeof body === "object") {
+      var reply = body.response || {};
+      var status = reply.status ? " → " + reply.status : "";
+      // What the API adds beyond the answer (e.g. the transaction id a
+      // remote start led to).
+      var extra = Object.keys(body).filter(function (k) {
+        return ["command_id", "action", "request", "response"].indexOf(k) === -1;
+      }).map(function (k) { return k + ": " + JSON.stringify(body[k]); });
+      return [action + status + "\n" + JSON.stringify(reply, null, 2) + (extra.length ? "\n" + extra.join("\n") : ""),
+              reply.status && OK_STATUSES.indexOf(reply.status) === -1 ? "error" : "ok"];
+    }
+    var detail = typeof body === "object" ? JSON.stringify(body, null, 2) : String(body).slice(0, 500);
+    return [action + ": HTTP " + result.status + " " + (REASONS[result.status] || "") + "\n" + detail, "error"];
+  }
+
+  function command(action, payload) {
+    return post(page.dataset.actionUrl, { action: action, payload: payload });
   }
 
   Array.prototype.forEach.call(document.querySelectorAll("form.cmd"), function (form) {
@@ -116,40 +158,156 @@
       });
       var button = form.querySelector("button");
       button.disabled = true;
-      show(action + ": waiting for the charger…", "");
-      fetch(page.dataset.actionUrl, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
-        body: JSON.stringify({ action: action, payload: payload }),
-      })
-        .then(function (response) {
-          return response.text().then(function (text) {
-            var body;
-            try { body = JSON.parse(text); } catch (e) { body = text; }
-            return { status: response.status, body: body };
-          });
-        })
-        .then(function (result) {
-          var body = result.body;
-          if (result.status === 200 && body && typeof body === "object") {
-            var reply = body.response || {};
-            var status = reply.status ? " → " + reply.status : "";
-            // What the API adds beyond the answer (e.g. the transaction id a
-            // remote start led to).
-            var extra = Object.keys(body).filter(function (k) {
-              return ["command_id", "action", "request", "response"].indexOf(k) === -1;
-            }).map(function (k) { return k + ": " + JSON.stringify(body[k]); });
-            show(action + status + "\n" + JSON.stringify(reply, null, 2) + (extra.length ? "\n" + extra.join("\n") : ""),
-                 reply.status && ["Accepted", "Unlocked", "Scheduled"].indexOf(reply.status) === -1 ? "error" : "ok");
-          } else {
-            var reasons = { 400: "rejected by the schema", 401: "not logged in", 403: "forbidden", 404: "not found", 409: "charger not connected", 502: "the charger answered with an error", 504: "no answer from the charger in time" };
-            var detail = typeof body === "object" ? JSON.stringify(body, null, 2) : String(body).slice(0, 500);
-            show(action + ": HTTP " + result.status + " " + (reasons[result.status] || "") + "\n" + detail, "error");
-          }
-        })
-        .catch(function (err) { show(action + ": " + err, "error"); })
+      show(answer, action + ": waiting for the charger…", "");
+      command(action, payload)
+        .then(function (result) { show.apply(null, [answer].concat(describe(action, result))); })
+        .catch(function (err) { show(answer, action + ": " + err, "error"); })
         .finally(function () { button.disabled = false; });
     });
+  });
+
+  // -- certificates ----------------------------------------------------------------
+  var card = document.getElementById("certificates");
+  if (!card) return;
+  var certAnswer = document.getElementById("certificate-answer");
+  // The certificate types the server offers (the install form's choices).
+  var ROOT_TYPES = Array.prototype.map.call(
+    document.querySelectorAll("#certificate-install select[name=certificate_type] option"),
+    function (option) { return option.value; }
+  );
+
+  function cell(row, text, className) {
+    var td = document.createElement("td");
+    td.textContent = text == null ? "" : String(text);
+    if (className) td.className = className;
+    row.appendChild(td);
+    return td;
+  }
+
+  function when(iso) {
+    return iso ? iso.slice(0, 16).replace("T", " ") : "";
+  }
+
+  function fill(tbody, items, render, empty) {
+    tbody.textContent = "";
+    if (!items.length) {
+      var row = tbody.insertRow();
+      row.className = "none";
+      var td = cell(row, empty, "muted");
+      td.colSpan = 4;
+      return;
+    }
+    items.forEach(function (item) { tbody.appendChild(render(item)); });
+  }
+
+  function issuedRow(item) {
+    var row = document.createElement("tr");
+    row.dataset.serial = item.serial;
+    cell(row, item.serial, "mono");
+    cell(row, item.subject, "mono");
+    var until = cell(row, when(item.not_after));
+    if (item.expires_soon) {
+      var mark = document.createElement("span");
+      mark.className = "pill expiring";
+      mark.textContent = new Date(item.not_after) <= new Date() ? "expired" : "expires soon";
+      until.appendChild(document.createTextNode(" "));
+      until.appendChild(mark);
+    }
+    cell(row, item.status);
+    return row;
+  }
+
+  function installedRow(item) {
+    var row = document.createElement("tr");
+    row.dataset.hashAlgorithm = item.hash_algorithm;
+    row.dataset.issuerNameHash = item.issuer_name_hash;
+    row.dataset.issuerKeyHash = item.issuer_key_hash;
+    row.dataset.serialNumber = item.serial_number;
+    cell(row, item.certificate_type);
+    cell(row, item.serial_number, "mono");
+    cell(row, when(item.reported_at));
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "cert-btn cert-delete";
+    button.textContent = "Delete";
+    cell(row, "").appendChild(button);
+    return row;
+  }
+
+  // The card again from the API (after a command changed what is kept).
+  function reload() {
+    return fetch(card.dataset.listUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (data) {
+        fill(document.querySelector("#issued-certificates tbody"), data.issued, issuedRow, "None issued yet.");
+        fill(document.querySelector("#installed-certificates tbody"), data.installed, installedRow,
+             "None reported (Refresh asks the charger).");
+      });
+  }
+  window.ocppCertificatesReload = reload;
+
+  // Runs the steps one after the other, each showing its answer; stops at
+  // the first that is not an HTTP 200.
+  function run(button, steps) {
+    button.disabled = true;
+    var lines = [];
+    var kind = "ok";
+    var chain = Promise.resolve(true);
+    steps.forEach(function (step) {
+      chain = chain.then(function (going) {
+        if (!going) return false;
+        lines.push(step.action + ": waiting for the charger…");
+        show(certAnswer, lines.join("\n\n"), "");
+        return step.send().then(function (result) {
+          var described = describe(step.action, result);
+          lines[lines.length - 1] = described[0];
+          if (described[1] !== "ok") kind = "error";
+          show(certAnswer, lines.join("\n\n"), kind);
+          return result.status === 200;
+        });
+      });
+    });
+    return chain
+      .then(function () { return reload(); })
+      .catch(function (err) { show(certAnswer, lines.concat([String(err)]).join("\n\n"), "error"); })
+      .finally(function () { button.disabled = false; });
+  }
+
+  document.getElementById("certificate-renew").addEventListener("click", function (event) {
+    var renew = { action: "ExtendedTriggerMessage SignChargePointCertificate", send: function () { return post(card.dataset.renewUrl); } };
+    run(event.currentTarget, [renew]).then(function () {
+      // The new certificate is signed once the charger sent its CSR.
+      [3000, 10000].forEach(function (ms) { setTimeout(function () { reload().catch(function () {}); }, ms); });
+    });
+  });
+
+  document.getElementById("certificate-refresh").addEventListener("click", function (event) {
+    run(event.currentTarget, ROOT_TYPES.map(function (type) {
+      return { action: "GetInstalledCertificateIds " + type, send: function () { return command("GetInstalledCertificateIds", { certificateType: type }); } };
+    }));
+  });
+
+  document.getElementById("installed-certificates").addEventListener("click", function (event) {
+    var button = event.target.closest(".cert-delete");
+    if (!button) return;
+    var row = button.closest("tr");
+    var hash = {
+      hashAlgorithm: row.dataset.hashAlgorithm,
+      issuerNameHash: row.dataset.issuerNameHash,
+      issuerKeyHash: row.dataset.issuerKeyHash,
+      serialNumber: row.dataset.serialNumber,
+    };
+    run(button, [{ action: "DeleteCertificate " + hash.serialNumber, send: function () { return command("DeleteCertificate", { certificateHashData: hash }); } }]);
+  });
+
+  var install = document.getElementById("certificate-install");
+  install.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var data = new FormData();
+    data.append("certificate_type", install.elements.certificate_type.value);
+    var file = install.elements.file.files[0];
+    if (file) data.append("file", file);
+    else data.append("certificate", install.elements.certificate.value);
+    run(install.querySelector("button"), [{ action: "InstallCertificate", send: function () { return post(card.dataset.installUrl, data); } }]);
   });
 })();

@@ -11,6 +11,8 @@ from ocpp_app.services.commands.base import BadCommand, OperatorCommand
 
 # The certificate types InstallCertificate may carry, and GetInstalledCertificateIds lists.
 ROOT_TYPES = ("CentralSystemRootCertificate", "ManufacturerRootCertificate")
+# InstallCertificate's `certificate` is at most this long (the OCPP schema).
+CERTIFICATE_MAX_CHARS = 5500
 ACCEPTED = "Accepted"
 
 
