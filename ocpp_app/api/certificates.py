@@ -15,8 +15,13 @@ from rest_framework.views import APIView
 
 from ocpp_app import selectors
 from ocpp_app.api import filters
-from ocpp_app.api.serializers import ActionErrorSerializer, ActionResponseSerializer
-from ocpp_app.api.views import Pagination, SafeParsersMixin, command_request_refused, command_response
+from ocpp_app.api.views import (
+    COMMAND_RESPONSES,
+    Pagination,
+    SafeParsersMixin,
+    command_request_refused,
+    command_response,
+)
 from ocpp_app.models import Charger, InstalledCertificate, IssuedCertificate, IssuedCertificateStatus
 from ocpp_app.ocpp.commands import send_command
 from ocpp_app.services import certificates
@@ -178,16 +183,6 @@ class ChargerCertificatesView(APIView):
         charger = get_object_or_404(Charger.objects.only("pk", "charger_id"), charger_id=cid)
         found = selectors.charger_certificates(charger)
         return Response(ChargerCertificatesSerializer(found).data)
-
-
-COMMAND_RESPONSES = {
-    200: ActionResponseSerializer,
-    400: OpenApiResponse(ActionErrorSerializer, description="Refused before sending"),
-    404: OpenApiResponse(ActionErrorSerializer, description="Unknown charger"),
-    409: OpenApiResponse(ActionErrorSerializer, description="Charger not connected"),
-    502: OpenApiResponse(ActionErrorSerializer, description="CALLERROR or invalid answer"),
-    504: OpenApiResponse(ActionErrorSerializer, description="No answer in time"),
-}
 
 
 class ChargerCertificateRenewView(APIView):

@@ -9,8 +9,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import MultiPartParser
 from rest_framework.views import APIView
 
-from ocpp_app.api.certificates import COMMAND_RESPONSES
-from ocpp_app.api.views import command_request_refused, command_response
+from ocpp_app.api.views import COMMAND_RESPONSES, command_request_refused, command_response
 from ocpp_app.lib.timeparse import format_datetime_utc
 from ocpp_app.models import Charger
 from ocpp_app.ocpp.commands import send_command

@@ -109,18 +109,25 @@ _OUTCOME_DETAIL = {
 }
 
 
+# What every endpoint that sends a command answers (command_response).
+COMMAND_RESPONSES = {
+    200: ActionResponseSerializer,
+    400: OpenApiResponse(ActionErrorSerializer, description="Refused before sending"),
+    404: OpenApiResponse(ActionErrorSerializer, description="Unknown charger"),
+    409: OpenApiResponse(ActionErrorSerializer, description="Charger not connected"),
+    502: OpenApiResponse(ActionErrorSerializer, description="CALLERROR or invalid answer"),
+    504: OpenApiResponse(ActionErrorSerializer, description="No answer in time"),
+}
+
+
 class ChargerActionView(SafeParsersMixin, APIView):
     """Send one OCPP CALL to the charger and answer with the charger's reply."""
 
     @extend_schema(
         request=ActionRequestSerializer,
         responses={
-            200: ActionResponseSerializer,
+            **COMMAND_RESPONSES,
             400: OpenApiResponse(ActionErrorSerializer, description="Unknown action or schema violation"),
-            404: OpenApiResponse(ActionErrorSerializer, description="Unknown charger"),
-            409: OpenApiResponse(ActionErrorSerializer, description="Charger not connected"),
-            502: OpenApiResponse(ActionErrorSerializer, description="CALLERROR or invalid answer"),
-            504: OpenApiResponse(ActionErrorSerializer, description="No answer in time"),
         },
         examples=[
             OpenApiExample("Reset (soft)", value={"action": "reset"}, request_only=True),
