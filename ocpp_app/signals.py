@@ -1,18 +1,20 @@
 """Keep every charger's landing-page QR code in step with its id: whichever
 code path creates a charger or changes its id (the OCPP core, the admin, the
 API, fixtures of tests), the code is made after commit, off the thread that
-saved it. And a registration status an operator sets reaches the charger's
-live socket at once, in whichever process holds it."""
+saved it. A registration status an operator sets reaches the charger's live
+socket at once, in whichever process holds it. And a charger deleted takes
+its certificates with it revoked, never merely gone."""
 
 import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
 from ocpp_app.models import Charger
+from ocpp_app.services.certificates import charger_certificates_revoke
 from ocpp_app.services.qr import charger_qr_refresh_later, qr_is_current
 
 QR_FIELDS = {"qr_url", "qr_png", "qr_svg"}
@@ -62,3 +64,11 @@ def _tell_live_socket(pk: int) -> None:
         except Exception:
             # The status is stored; the socket learns it at its next boot.
             logger.warning("charger %s: could not tell its socket about its registration", charger_id, exc_info=True)
+
+
+@receiver(pre_delete, sender=Charger, dispatch_uid="ocpp_app.charger_certificates")
+def charger_deleting(sender, instance: Charger, **kwargs) -> None:
+    """Its issued certificates go with it (cascade): their serials stay
+    revoked, so a charger created again under the same id is not admitted
+    with one of them."""
+    charger_certificates_revoke(charger_pk=instance.pk)

@@ -39,6 +39,10 @@ class IssuedCertificateAdmin(ReportedRecordAdmin):
     list_select_related = ("charger",)
     actions = ["revoke"]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Revoked, never deleted: the record is what keeps a certificate out.
+        return False
+
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: IssuedCertificate):
         return badge(obj.status, "#dc2626" if obj.status == IssuedCertificateStatus.REVOKED else "#16a34a")

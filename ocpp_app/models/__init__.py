@@ -3,7 +3,12 @@ invariants (field validators, constraints); no I/O here. Every model is
 importable from `ocpp_app.models`."""
 
 from ocpp_app.models.authorization import RFID, LocalListEntry, RFIDStatus
-from ocpp_app.models.certificates import InstalledCertificate, IssuedCertificate, IssuedCertificateStatus
+from ocpp_app.models.certificates import (
+    InstalledCertificate,
+    IssuedCertificate,
+    IssuedCertificateStatus,
+    RevokedCertificateSerial,
+)
 from ocpp_app.models.chargers import Charger, Connector, RegistrationStatus, SecurityProfile, StatusNotificationRecord
 from ocpp_app.models.commands import (
     ChargingProfileRecord,
@@ -38,6 +43,7 @@ __all__ = [
     "InstalledCertificate",
     "IssuedCertificate",
     "IssuedCertificateStatus",
+    "RevokedCertificateSerial",
     "LocalListEntry",
     "MessageLog",
     "MeterReading",

@@ -13,6 +13,20 @@ class IssuedCertificateStatus(models.TextChoices):
     REVOKED = "revoked"
 
 
+class RevokedCertificateSerial(models.Model):
+    """A serial the CA revoked, kept on its own: deleting an issued
+    certificate's row, or its charger, must never admit it again."""
+
+    serial = models.CharField(max_length=40, unique=True, help_text="Serial number, lower-case hex")
+    revoked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.serial
+
+
 class IssuedCertificate(models.Model):
     """A charge point certificate signed by the central system's CA. Only the
     public certificate is kept: the charger's key never leaves the charger."""

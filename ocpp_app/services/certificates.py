@@ -39,6 +39,7 @@ from ocpp_app.models import (
     ChargerEventKind,
     IssuedCertificate,
     IssuedCertificateStatus,
+    RevokedCertificateSerial,
 )
 from ocpp_app.runtime.charger_log import charger_log
 from ocpp_app.services.chargers import charger_get_or_create
@@ -352,8 +353,28 @@ def certificate_revoke(*, certificate_id: int) -> IssuedCertificate:
         issued.status = IssuedCertificateStatus.REVOKED
         issued.revoked_at = timezone.now()
         issued.save(update_fields=["status", "revoked_at"])
+        RevokedCertificateSerial.objects.get_or_create(serial=issued.serial, defaults={"revoked_at": issued.revoked_at})
     charger_log(issued.charger.charger_id, f"certificate {issued.serial} revoked")
     return issued
+
+
+def charger_certificates_revoke(*, charger_pk: int) -> int:
+    """Revoke every certificate still issued to a charger (it is being
+    deleted: a charger created again under its id must not be admitted with
+    them). The number revoked."""
+    now = timezone.now()
+    serials = list(
+        IssuedCertificate.objects.filter(charger_id=charger_pk, status=IssuedCertificateStatus.ISSUED).values_list(
+            "serial", flat=True
+        )
+    )
+    IssuedCertificate.objects.filter(charger_id=charger_pk, serial__in=serials).update(
+        status=IssuedCertificateStatus.REVOKED, revoked_at=now
+    )
+    RevokedCertificateSerial.objects.bulk_create(
+        [RevokedCertificateSerial(serial=serial, revoked_at=now) for serial in serials], ignore_conflicts=True
+    )
+    return len(serials)
 
 
 # "Expires soon": still issued (not revoked) and valid until at most

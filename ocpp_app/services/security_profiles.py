@@ -30,8 +30,7 @@ from ocpp_app.models import (
     Charger,
     ChargerEvent,
     ChargerEventKind,
-    IssuedCertificate,
-    IssuedCertificateStatus,
+    RevokedCertificateSerial,
     SecurityProfile,
 )
 from ocpp_app.services.common import clip
@@ -108,9 +107,7 @@ def transport_refusal(
 def certificate_revoked(*, serial: str) -> bool:
     """Whether a certificate this CA issued (by its serial, hex) is revoked:
     for whatever checks client certificates."""
-    return IssuedCertificate.objects.filter(
-        serial=serial.lower().lstrip("0") or "0", status=IssuedCertificateStatus.REVOKED
-    ).exists()
+    return RevokedCertificateSerial.objects.filter(serial=serial.lower().lstrip("0") or "0").exists()
 
 
 def revocation_refusal(certificate: ClientCertificate | None) -> Refusal | None:

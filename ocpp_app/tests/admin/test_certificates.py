@@ -52,3 +52,13 @@ def test_the_revoke_action_revokes_the_selected(superuser_client):
 
 def test_certificates_are_not_added_by_hand(superuser_client):
     assert superuser_client.get(LIST + "add/").status_code == 403
+
+
+def test_certificates_are_never_deleted_only_revoked(superuser_client):
+    issued = issue()
+    response = superuser_client.post(
+        LIST, {"action": "delete_selected", "_selected_action": [issued.pk], "post": "yes"}, follow=True
+    )
+    assert response.status_code == 200
+    assert IssuedCertificate.objects.filter(pk=issued.pk).exists()
+    assert superuser_client.get(f"{LIST}{issued.pk}/delete/").status_code == 403

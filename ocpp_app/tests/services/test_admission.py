@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from ocpp_app.models import Charger, IssuedCertificate
+from ocpp_app.models import Charger, IssuedCertificate, RevokedCertificateSerial
 from ocpp_app.services.secrets import secret_hash
 from ocpp_app.services.security_profiles import ClientCertificate
 from ocpp_app.tests.helpers import admit
@@ -106,7 +106,11 @@ def test_it_leaves_a_legacy_hash_to_the_check_off_the_writer_thread():
 
 
 def issued(charger: Charger, serial: str, status: str) -> IssuedCertificate:
+    """An issued certificate as the CA's services leave it (a revoked serial
+    is also kept on its own)."""
     now = timezone.now()
+    if status == "revoked":
+        RevokedCertificateSerial.objects.create(serial=serial)
     return IssuedCertificate.objects.create(
         charger=charger,
         serial=serial,

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ocpp_app.lib import x509 as x509_lib
-from ocpp_app.models import CertificateSigningRequest, ChargerEvent, IssuedCertificate
+from ocpp_app.models import CertificateSigningRequest, Charger, ChargerEvent, IssuedCertificate
 from ocpp_app.services import certificates
 from ocpp_app.tests.certs import cert_pem, key_pem, make_ca, make_csr, rsa_key
 
@@ -236,6 +236,24 @@ def test_revoking_marks_the_certificate_once():
     assert certificates.certificate_revoked(serial=issued.serial.upper())
     with pytest.raises(certificates.NotRevocable):
         certificates.certificate_revoke(certificate_id=issued.pk)
+
+
+def test_a_revoked_certificate_stays_revoked_when_its_row_is_deleted():
+    request = certificates.csr_receive(charger_id="CP1", csr=make_csr("CP1"))
+    issued = certificates.csr_sign(csr_id=request.pk)
+    certificates.certificate_revoke(certificate_id=issued.pk)
+    IssuedCertificate.objects.filter(pk=issued.pk).delete()
+    assert certificates.certificate_revoked(serial=issued.serial)
+
+
+def test_deleting_a_charger_revokes_its_certificates_for_good():
+    request = certificates.csr_receive(charger_id="CP1", csr=make_csr("CP1"))
+    issued = certificates.csr_sign(csr_id=request.pk)
+    Charger.objects.get(charger_id="CP1").delete()
+    assert not IssuedCertificate.objects.exists()
+    # A charger created again under the same id is not admitted with it.
+    Charger.objects.create(charger_id="CP1")
+    assert certificates.certificate_revoked(serial=issued.serial)
 
 
 def test_a_signature_made_with_sha256_by_the_ca_key():
