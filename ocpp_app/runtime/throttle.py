@@ -86,10 +86,12 @@ def _wait(failure: tuple[int, float] | None, now: float) -> float:
     count, last = failure
     if now - last >= settings.OCPP_AUTH_THROTTLE_WINDOW:
         return 0.0  # forgotten (Redis expires whole seconds later)
-    over = count - settings.OCPP_AUTH_THROTTLE_FREE
-    if over <= 0:
+    # After FREE failures (at least one) the next try waits BASE, then twice
+    # as long for each further failure.
+    over = count - max(1, settings.OCPP_AUTH_THROTTLE_FREE)
+    if over < 0:
         return 0.0
-    delay = min(settings.OCPP_AUTH_THROTTLE_MAX, settings.OCPP_AUTH_THROTTLE_BASE * 2.0 ** min(over - 1, 64))
+    delay = min(settings.OCPP_AUTH_THROTTLE_MAX, settings.OCPP_AUTH_THROTTLE_BASE * 2.0 ** min(over, 64))
     return max(0.0, last + delay - now)
 
 
