@@ -132,6 +132,7 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             return
         subprotocol = SUBPROTOCOL if offered else None
         facts = transport_facts(self.scope)
+        self.source = facts.source
 
         credentials = basic_credentials(self.scope.get("headers", []))
         offered_password = credentials[1] if credentials is not None and credentials[0] == charger_id else None
@@ -238,9 +239,12 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             raise StopConsumer() from None
         transport = "wss" if facts.tls else "ws"
         via = f" via proxy {self.scope['client'][0]}" if facts.via_proxy else ""
+        cert = facts.certificate
+        presented = f" client certificate CN={cert.common_name} serial={cert.serial or '?'}" if cert else ""
         charger_log(
             charger_id,
-            f"Connected (subprotocol={subprotocol or 'none'}) path={identity.path} {transport} from {facts.source}{via}",
+            f"Connected (subprotocol={subprotocol or 'none'}) path={identity.path} {transport} "
+            f"from {facts.source}{via}{presented}",
         )
         await events.publish(charger_id, "connected")
 
@@ -255,7 +259,11 @@ class OCPPConsumer(AsyncWebsocketConsumer):
     ) -> None:
         """Refuse before the upgrade; say why in the charger's own log when
         the charger is in the database, else in the project log only (a
-        stranger cycling random ids must not create files)."""
+        stranger cycling random ids must not create files). Either way the
+        client's address is in the line."""
+        source = getattr(self, "source", "")
+        if source:
+            line = f"{line} from {source}"
         if known:
             charger_log(charger_id, line, logging.WARNING)
         else:

@@ -88,7 +88,9 @@ def _direct(scope: dict, peer: str) -> TransportFacts:
     tls = tls_info is not None or scope.get("scheme") == "wss"
     chain = (tls_info or {}).get("client_cert_chain") or []
     certificate = certificate_subject(chain[0]) if chain else None
-    problem = "" if certificate else ("the certificate could not be read" if chain else NOT_ASKED)
+    asked = (tls_info or {}).get("ocpp_client_cert_requested", False)
+    missing = NOT_PRESENTED if asked else NOT_ASKED
+    problem = "" if certificate else ("the certificate could not be read" if chain else missing)
     return TransportFacts(source=peer, tls=tls, certificate=certificate, certificate_problem=problem)
 
 

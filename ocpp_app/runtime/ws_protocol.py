@@ -77,6 +77,9 @@ def tls_extension(ssl_object: ssl.SSLObject) -> dict:
         "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)] if der else [],
         "client_cert_name": name,
         "client_cert_error": None,
+        # Not in the ASGI extension: did this server ask for a certificate at
+        # all (SSL_CA_CERTS)? The refusal of a profile-3 charger says which.
+        "ocpp_client_cert_requested": ssl_object.context.verify_mode != ssl.CERT_NONE,
         "tls_version": TLS_VERSIONS.get(ssl_object.version() or ""),
         "cipher_suite": None,
     }
@@ -130,6 +133,15 @@ class ChargerWebSocketProtocol(WebSocketsSansIOProtocol):
                 answered.set_result(True)
             return
         super().handle_pong(event)
+
+    async def send(self, message) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body") and self.close_sent:
+            # A refusal before the upgrade (401, 403, 404, 429...) is a
+            # complete answer to the handshake: without this, uvicorn logs
+            # "ASGI callable returned without completing handshake" at ERROR
+            # level for every refused charger.
+            self.handshake_complete = True
 
     def schedule_ping(self) -> None:
         assert self.ping_interval is not None

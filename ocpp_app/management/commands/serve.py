@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 "ssl_context_factory": context,
             }
         self.stdout.write(
-            f"OCPP central system on http://{options['host']}:{options['port']}/ocpp/ "
+            f"OCPP central system on {'https' if options['ssl_certfile'] else 'http'}://{options['host']}:{options['port']}/ocpp/ "
             f"- chargers connect to {scheme}://<host>:{options['port']}/ocpp/<charger id>"
         )
         uvicorn.run(

@@ -102,7 +102,9 @@ async def test_a_half_open_socket_that_no_longer_answers_pings_is_replaced(serve
 
 
 async def test_repeated_wrong_passwords_are_answered_429_with_retry_after(server_factory):
-    server = await sync_to_async(server_factory)(OCPP_AUTH_THROTTLE_FREE="1", OCPP_AUTH_THROTTLE_BASE="30")
+    server = await sync_to_async(server_factory)(
+        OCPP_AUTH_THROTTLE="1", OCPP_AUTH_THROTTLE_FREE="1", OCPP_AUTH_THROTTLE_BASE="30"
+    )
     await sync_to_async(charger_get_or_create)(charger_id="GUESS1")
     await sync_to_async(charger_set_password)(charger_id="GUESS1", password="guess1-key-0123456789")
     url = f"{server.ws_url}/ocpp/GUESS1"
@@ -113,3 +115,17 @@ async def test_repeated_wrong_passwords_are_answered_429_with_retry_after(server
         statuses.append(refused.value.response.status_code)
     assert statuses[0] == 401 and statuses[-1] == 429
     assert int(refused.value.response.headers["Retry-After"]) > 0
+
+
+async def test_a_refused_handshake_is_no_server_error_in_the_log(server_factory):
+    """A 401/404 before the upgrade is a complete answer, not "ASGI callable
+    returned without completing handshake" at ERROR level (error monitoring
+    would fire for every stranger)."""
+    server = await sync_to_async(server_factory)(OCPP_UNKNOWN_CHARGERS="reject")
+    for _ in range(3):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(f"{server.ws_url}/ocpp/NOBODY", subprotocols=["ocpp1.6"])
+        assert refused.value.response.status_code == 404
+    time.sleep(0.3)
+    assert "without completing handshake" not in server.log_text()
+    assert "ERROR" not in server.log_text()

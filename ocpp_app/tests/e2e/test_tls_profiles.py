@@ -31,10 +31,12 @@ async def test_profile_3_admits_only_a_verified_certificate_naming_the_charger(s
     url = f"{server.ws_url}/ocpp/P3"
     good = pki.client("good", "P3", "ACME CPO")
     assert await boots(url, ssl=pki.context(good)) == "Accepted"
-    assert await log_says(server, "P3", "wss from 127.0.0.1")
+    assert await log_says(server, "P3", "wss from 127.0.0.1 client certificate CN=P3 serial=")
 
     assert await status_of(url, ssl=pki.context()) == 403  # no certificate
     assert await log_says(server, "P3", "needs a verified client certificate")
+    # The server asked for one (SSL_CA_CERTS): the reason does not suggest it did not.
+    assert "only with SSL_CA_CERTS" not in (server.log_dir / "charger.P3.log").read_text()
     assert await status_of(url, ssl=pki.context(pki.client("cn", "OTHER", "ACME CPO"))) == 403
     assert await log_says(server, "P3", "CN 'OTHER' is not the charger id")
     assert await status_of(url, ssl=pki.context(pki.client("org", "P3", "Rogue Ltd"))) == 403
@@ -126,7 +128,7 @@ async def test_a_certificate_the_ca_issued_is_refused_once_revoked(server_factor
 
     await sync_to_async(certificates.certificate_revoke)(certificate_id=issued.pk)
     assert await status_of(url, ssl=client) == 403
-    assert await log_says(server, "P3R", f"Refused: certificate revoked (serial {issued.serial}) (403)")
+    assert await log_says(server, "P3R", f"Refused: certificate revoked (serial {issued.serial}) (403) from 127.0.0.1")
     assert not (await Charger.objects.aget(charger_id="P3R")).connected
     # Another certificate of the same CA for the same charger is still admitted.
     assert await boots(url, ssl=pki.context(pki.client("fresh", "P3R"))) == "Accepted"

@@ -69,3 +69,12 @@ def test_served_directly_the_tls_extension_tells():
     assert (facts.tls, facts.certificate) == (True, ClientCertificate("CP1", "ACME", SERIAL))
     plain = transport_facts(scope("198.51.100.9", {}))
     assert (plain.tls, plain.certificate) == (False, None) and "SSL_CA_CERTS" in plain.certificate_problem
+
+
+def test_a_missing_certificate_is_told_apart_from_one_never_asked_for():
+    asked = {"tls": {"client_cert_chain": [], "ocpp_client_cert_requested": True}}
+    never = {"tls": {"client_cert_chain": [], "ocpp_client_cert_requested": False}}
+    facts = transport_facts(scope("198.51.100.9", {}, scheme="wss", extensions=asked))
+    assert facts.certificate_problem == "no client certificate was presented"
+    facts = transport_facts(scope("198.51.100.9", {}, scheme="wss", extensions=never))
+    assert "only with SSL_CA_CERTS" in facts.certificate_problem
