@@ -80,6 +80,7 @@ class OCPPConsumer(AsyncWebsocketConsumer):
     charger_id: str | None = None
     cp: CentralSystem | None = None
     accepted = False
+    tasks: set[asyncio.Task] | None = None  # made on first use (_spawn)
 
     async def __call__(self, scope, receive, send) -> None:
         """Channels' version gives every socket a channel of its own and, for
@@ -108,7 +109,6 @@ class OCPPConsumer(AsyncWebsocketConsumer):
 
     async def websocket_connect(self, message) -> None:
         self.connection_id = uuid.uuid4().hex
-        self.tasks: set[asyncio.Task] = set()
         try:
             identity = parse_identity(
                 path=self.scope.get("path", ""),
@@ -374,7 +374,7 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             raise StopConsumer()
 
     async def disconnect(self, code) -> None:
-        for task in list(getattr(self, "tasks", ())):
+        for task in list(self.tasks or ()):
             task.cancel()
         if not self.accepted or self.charger_id is None:
             return
@@ -402,9 +402,7 @@ class OCPPConsumer(AsyncWebsocketConsumer):
         Never await the charger's answer here: Channels handles one event at a
         time per consumer, so the reply frame could never be read. Spawn a task.
         """
-        task = asyncio.get_running_loop().create_task(self._run_call(event))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self._spawn(self._run_call(event))
 
     async def _run_call(self, event: dict) -> None:
         reply: dict = {"type": "ocpp.reply", "request_id": event.get("request_id")}
@@ -447,7 +445,15 @@ class OCPPConsumer(AsyncWebsocketConsumer):
     async def ocpp_probe(self, event: dict) -> None:
         """A newcomer in another process asks whether this socket still
         answers (the takeover rule): pinged in a task of its own."""
-        task = asyncio.get_running_loop().create_task(_answer_probe(self, event))
+        self._spawn(_answer_probe(self, event))
+
+    def _spawn(self, coro) -> None:
+        """A task of this connection, cancelled when it closes. The set is
+        made on first use: most chargers never get a command, and an empty
+        set per idle socket is 216 bytes."""
+        task = asyncio.get_running_loop().create_task(coro)
+        if self.tasks is None:
+            self.tasks = set()
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 

@@ -129,7 +129,8 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
         self._pending: tuple[str, str, asyncio.Future] | None = None
         # Operator CALLs that timed out, whose answer is still applied when
         # it comes (command_answered_late): message id -> LateCall.
-        self._late: dict[str, LateCall] = {}
+        # Containers an idle charger never needs are made on first use.
+        self._late: dict[str, LateCall] | None = None
         self._log = get_writer()
         # CALLs per second this connection may send (runtime/rate_limit.py);
         # None: no limit. `_refusing`: the last CALL was refused (only the
@@ -141,8 +142,8 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
         self._closing = False
         # Work a handler asked for once its answer is sent (after_answer), and
         # the tasks running it (kept, so none is collected mid-way).
-        self._after_answer: list[Callable[[], Awaitable[None]]] = []
-        self._tasks: set[asyncio.Task] = set()
+        self._after_answer: tuple[Callable[[], Awaitable[None]], ...] = ()
+        self._tasks: set[asyncio.Task] | None = None
 
     # -- incoming ---------------------------------------------------------------
 
@@ -180,7 +181,11 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
 
         pending = self._pending
         answered = pending is not None and pending[0] == msg.unique_id and not pending[2].done()
-        late = None if answered or not isinstance(msg, CallResult) else self._late.pop(msg.unique_id, None)
+        late = (
+            None
+            if answered or not isinstance(msg, CallResult) or not self._late
+            else self._late.pop(msg.unique_id, None)
+        )
         if late is not None and late.expires > time.monotonic():
             await self._answered_late(raw_msg, msg, late)
             return
@@ -222,12 +227,14 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
         being handled has been sent (never when it is answered with a
         CALLERROR): e.g. a CALL of ours that the charger must only see after
         our answer. The charger's next frames are handled meanwhile."""
-        self._after_answer.append(job)
+        self._after_answer = (*self._after_answer, job)
 
     def _start_after_answer(self) -> None:
-        jobs, self._after_answer = self._after_answer, []
+        jobs, self._after_answer = self._after_answer, ()
         for job in jobs:
             task = asyncio.get_running_loop().create_task(self._run_after_answer(job))
+            if self._tasks is None:
+                self._tasks = set()
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -267,7 +274,7 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
             await close(code=1008, reason="Rate limit exceeded")
 
     async def _answer_call(self, msg: Call) -> None:
-        self._after_answer = []
+        self._after_answer = ()
         try:
             payload = await self._dispatch(msg)
         except OCPPError as error:
@@ -291,7 +298,7 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
             await self._send_frame(MessageType.CallResult, msg.unique_id, msg.action, payload=payload)
             self._start_after_answer()
             return
-        self._after_answer = []
+        self._after_answer = ()
 
     @classmethod
     def handler_names(cls) -> dict[str, str]:
@@ -378,6 +385,8 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
         return response.payload
 
     def _remember_late(self, call: LateCall) -> None:
+        if self._late is None:
+            self._late = {}
         now = time.monotonic()
         for message_id in [key for key, kept in self._late.items() if kept.expires <= now]:
             del self._late[message_id]

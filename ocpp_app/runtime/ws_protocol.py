@@ -88,7 +88,7 @@ def tls_extension(ssl_object: ssl.SSLObject) -> dict:
 class ChargerWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.probes: dict[bytes, asyncio.Future] = {}
+        self.probes: dict[bytes, asyncio.Future] | None = None  # made on first probe
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
@@ -115,6 +115,8 @@ class ChargerWebSocketProtocol(WebSocketsSansIOProtocol):
             return False
         payload = PROBE_PREFIX + os.urandom(4)
         answered = self.loop.create_future()
+        if self.probes is None:
+            self.probes = {}
         self.probes[payload] = answered
         try:
             self.conn.send_ping(payload)
@@ -124,10 +126,10 @@ class ChargerWebSocketProtocol(WebSocketsSansIOProtocol):
         except (TimeoutError, ConnectionError, InvalidState):
             return False
         finally:
-            self.probes.pop(payload, None)
+            self.probes.pop(payload, None)  # type: ignore[union-attr]
 
     def handle_pong(self, event) -> None:
-        answered = self.probes.pop(bytes(event.data), None)
+        answered = self.probes.pop(bytes(event.data), None) if self.probes else None
         if answered is not None:
             if not answered.done():
                 answered.set_result(True)
