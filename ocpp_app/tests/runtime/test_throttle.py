@@ -114,6 +114,7 @@ async def test_nothing_waits_when_the_throttle_is_off(store, settings):
 async def test_processes_sharing_redis_share_the_back_off(settings, require_redis):
     """A second client (another worker) sees the failures the first counted."""
     settings.REDIS_URL = require_redis
+    settings.OCPP_AUTH_THROTTLE = True
     settings.OCPP_AUTH_THROTTLE_FREE = 0
     settings.OCPP_AUTH_THROTTLE_BASE = BASE
     source, cp = fresh("10.0.0.5"), fresh("CP")
