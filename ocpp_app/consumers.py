@@ -374,8 +374,11 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             raise StopConsumer()
 
     async def disconnect(self, code) -> None:
-        for task in list(self.tasks or ()):
-            task.cancel()
+        # The connection's tasks (operator CALLs, probes) are not cancelled:
+        # cancel_pending() below fails the CALL still open and every CALL
+        # queued behind it with "not connected" at once, while a CALL whose
+        # answer came with the close (a Reset answered Accepted, then the
+        # reboot) still reports that answer. Cancelling lost it.
         if not self.accepted or self.charger_id is None:
             return
         self.accepted = False
@@ -448,9 +451,10 @@ class OCPPConsumer(AsyncWebsocketConsumer):
         self._spawn(_answer_probe(self, event))
 
     def _spawn(self, coro) -> None:
-        """A task of this connection, cancelled when it closes. The set is
-        made on first use: most chargers never get a command, and an empty
-        set per idle socket is 216 bytes."""
+        """A task of this connection (kept referenced until it ends; each
+        one is bounded by its own time-out). The set is made on first use:
+        most chargers never get a command, and an empty set per idle socket
+        is 216 bytes."""
         task = asyncio.get_running_loop().create_task(coro)
         if self.tasks is None:
             self.tasks = set()

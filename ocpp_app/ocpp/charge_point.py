@@ -140,6 +140,7 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
         )
         self._refusing = False
         self._closing = False
+        self._gone = False  # the socket closed (cancel_pending)
         # Work a handler asked for once its answer is sent (after_answer), and
         # the tasks running it (kept, so none is collected mid-way).
         self._after_answer: tuple[Callable[[], Awaitable[None]], ...] = ()
@@ -355,6 +356,8 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
         framing.validate(MessageType.Call, action, payload)
         timeout = timeout or self._response_timeout
         async with self._call_lock:
+            if self._gone:
+                raise ConnectionError("charger disconnected")
             if deadline is not None:
                 remaining = deadline - time.time() - DEADLINE_MARGIN
                 if remaining <= 0:
@@ -413,6 +416,9 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
         logger.info("charger %s: late answer to %s %s applied=%s", self.id, late.action, late.message_id, applied)
 
     def cancel_pending(self) -> None:
+        """The socket closed: the CALL still open fails, and so does every
+        CALL queued behind it, at once (not after its time-out)."""
+        self._gone = True
         if self._pending is not None and not self._pending[2].done():
             self._pending[2].set_exception(ConnectionError("charger disconnected"))
 

@@ -85,6 +85,34 @@ async def test_it_reports_not_connected_when_the_charger_leaves_during_an_operat
     assert answer["status"] == "not_connected"
 
 
+async def test_it_relays_the_answer_of_a_charger_that_leaves_right_after_it():
+    """A Reset is answered Accepted and the charger goes away to reboot: the
+    operator gets the answer, never "not connected"."""
+    comm = communicator()
+    await comm.connect(timeout=TIMEOUT)
+    reply_channel = await operator_call("Reset", {"type": "Hard"})
+    sent = await reply(comm)
+    # The answer and the close arrive together, as they do from a socket.
+    comm.input_queue.put_nowait({"type": "websocket.receive", "text": json.dumps([3, sent[1], {"status": "Accepted"}])})
+    comm.input_queue.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    answer = await asyncio.wait_for(get_channel_layer().receive(reply_channel), TIMEOUT)
+    await comm.wait(TIMEOUT)
+    assert (answer["status"], answer["payload"]) == ("ok", {"status": "Accepted"})
+
+
+async def test_a_call_queued_behind_one_open_when_the_charger_leaves_fails_at_once():
+    comm = communicator()
+    await comm.connect(timeout=TIMEOUT)
+    first = await operator_call("Reset", {"type": "Hard"})
+    await reply(comm)
+    second = await operator_call("ClearCache", {})
+    await asyncio.sleep(0.05)  # queued behind the open Reset
+    await comm.disconnect()
+    layer = get_channel_layer()
+    answers = [await asyncio.wait_for(layer.receive(channel), 2) for channel in (first, second)]
+    assert [answer["status"] for answer in answers] == ["not_connected", "not_connected"]
+
+
 @pytest.mark.parametrize(
     "answer",
     [

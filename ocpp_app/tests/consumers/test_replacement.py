@@ -86,11 +86,14 @@ async def test_a_newcomer_without_credentials_replaces_a_socket_that_no_longer_a
 async def test_it_asks_the_process_holding_the_old_socket_whether_it_still_answers():
     """The database names another process's mailbox: a live answer from there
     keeps the newcomer out."""
-    await acreate_charger(connected=True, channel_name="elsewhere!abc")
     layer = get_channel_layer()
+    # A channel as another process's mailbox has one (channels_redis serves
+    # one process-channel prefix per layer: an invented one starves there).
+    elsewhere = await layer.new_channel()
+    await acreate_charger(connected=True, channel_name=elsewhere)
 
     async def other_process():
-        probe = await layer.receive("elsewhere!abc")
+        probe = await layer.receive(elsewhere)
         await layer.send(probe["reply_channel"], {"type": "ocpp.probed", "alive": True})
         return probe
 
@@ -101,7 +104,7 @@ async def test_it_asks_the_process_holding_the_old_socket_whether_it_still_answe
     probe = await answering
     assert refused is False
     assert (probe["type"], probe["charger_id"]) == ("ocpp.probe", "CP1")
-    assert (await aget_charger()).channel_name == "elsewhere!abc"
+    assert (await aget_charger()).channel_name == elsewhere
 
 
 async def test_it_replaces_a_connection_whose_process_never_answers(settings):
