@@ -81,6 +81,7 @@ class OCPPConsumer(AsyncWebsocketConsumer):
     cp: CentralSystem | None = None
     accepted = False
     tasks: set[asyncio.Task] | None = None  # made on first use (_spawn)
+    source = ""  # the client's address, once the handshake has read it
 
     async def __call__(self, scope, receive, send) -> None:
         """Channels' version gives every socket a channel of its own and, for
@@ -261,9 +262,8 @@ class OCPPConsumer(AsyncWebsocketConsumer):
         the charger is in the database, else in the project log only (a
         stranger cycling random ids must not create files). Either way the
         client's address is in the line."""
-        source = getattr(self, "source", "")
-        if source:
-            line = f"{line} from {source}"
+        if self.source:
+            line = f"{line} from {self.source}"
         if known:
             charger_log(charger_id, line, logging.WARNING)
         else:
