@@ -367,6 +367,39 @@ if OCPP_HANDSHAKE_CONCURRENCY < 1:
 # process marks the chargers its node held as offline. One process per host
 # needs nothing; several workers on one host each set their own.
 OCPP_NODE_ID = os.environ.get("OCPP_NODE_ID") or socket.gethostname()
+# Seconds a node's lease lasts (services/nodes.py): every serving process
+# renews it a third of that often; once it ran out, the chargers the node held
+# are marked offline by whichever node notices first, and commands for them
+# answer "not connected".
+OCPP_NODE_LEASE = env_float("OCPP_NODE_LEASE", 30.0)
+if OCPP_NODE_LEASE < 3:
+    raise ImproperlyConfigured(f"OCPP_NODE_LEASE={OCPP_NODE_LEASE}: use 3 seconds or more")
+
+# --- Retention (services/retention.py, manage.py prune) ------------------------------
+# Message-log rows and command records older than this many days are deleted
+# (0 keeps them forever); meter readings likewise (default 0: kept). A
+# `serve` node prunes every OCPP_PRUNE_INTERVAL seconds (0: never; then run
+# `manage.py prune` from cron), one node of a cluster at a time, in batches of
+# OCPP_PRUNE_BATCH rows, each its own short transaction.
+OCPP_MESSAGE_LOG_RETENTION_DAYS = env_int("OCPP_MESSAGE_LOG_RETENTION_DAYS", 30)
+OCPP_METER_READING_RETENTION_DAYS = env_int("OCPP_METER_READING_RETENTION_DAYS", 0)
+OCPP_PRUNE_INTERVAL = env_float("OCPP_PRUNE_INTERVAL", 3600.0)
+OCPP_PRUNE_BATCH = env_int("OCPP_PRUNE_BATCH", 5000)
+for _name in ("OCPP_MESSAGE_LOG_RETENTION_DAYS", "OCPP_METER_READING_RETENTION_DAYS"):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]}: use a number of days, or 0 to keep everything")
+if not 100 <= OCPP_PRUNE_BATCH <= 100_000:
+    raise ImproperlyConfigured(f"OCPP_PRUNE_BATCH={OCPP_PRUNE_BATCH}: use a number of rows from 100 to 100000")
+
+# --- Metrics (runtime/metrics.py) ---------------------------------------------------
+# Prometheus text at /ocpp/metrics: for staff sessions, or with
+# "Authorization: Bearer <OCPP_METRICS_TOKEN>" when a token is set. With
+# OCPP_METRICS_PORT set, each node also serves them without authentication on
+# OCPP_METRICS_HOST:OCPP_METRICS_PORT (worker i of `serve --workers` on port + i),
+# an address meant for the scraper's network only.
+OCPP_METRICS_TOKEN = _env("OCPP_METRICS_TOKEN") or ""
+OCPP_METRICS_HOST = _env("OCPP_METRICS_HOST") or "127.0.0.1"
+OCPP_METRICS_PORT = env_int("OCPP_METRICS_PORT", 0)
 
 # --- Charger certificate authority (services/certificates.py) ----------------------
 # The CA that signs the chargers' SignCertificate requests: PEM files given

@@ -25,6 +25,7 @@ from ocpp_app.models.logs import (
     Direction,
     MessageLog,
 )
+from ocpp_app.models.nodes import Node
 from ocpp_app.models.simulators import Simulator
 from ocpp_app.models.transactions import MeterReading, Transaction
 
@@ -47,6 +48,7 @@ __all__ = [
     "LocalListEntry",
     "MessageLog",
     "MeterReading",
+    "Node",
     "RFIDStatus",
     "RegistrationStatus",
     "SecurityProfile",
