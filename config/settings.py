@@ -121,7 +121,7 @@ OCPP_HTTPS = env_bool("OCPP_HTTPS", False)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", OCPP_HTTPS)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", OCPP_HTTPS)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", OCPP_HTTPS)
-SECURE_REDIRECT_EXEMPT = [r"^ocpp/health/$"]
+SECURE_REDIRECT_EXEMPT = [r"^ocpp/health/$", r"^ocpp/health/ready$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if OCPP_HTTPS else 0)
 if SECURE_HSTS_SECONDS < 0:
     raise ImproperlyConfigured(f"SECURE_HSTS_SECONDS={SECURE_HSTS_SECONDS}: use 0 (off) or more seconds")
@@ -160,6 +160,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "ocpp_app.web.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

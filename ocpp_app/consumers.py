@@ -24,7 +24,7 @@ from ocpp_app.ocpp.charge_point import CallErrorReceived, CallNotSent, CentralSy
 from ocpp_app.ocpp.connection import ConsumerConnection
 from ocpp_app.ocpp.identity import BadChargerId, parse_identity
 from ocpp_app.ocpp.transport import transport_facts
-from ocpp_app.runtime import events, throttle
+from ocpp_app.runtime import events, metrics, throttle
 from ocpp_app.runtime.charger_log import charger_log
 from ocpp_app.runtime.group_commit import run as commit
 from ocpp_app.runtime.loop_local import LoopLocal
@@ -527,3 +527,6 @@ class SinkConsumer(AsyncWebsocketConsumer):
             return
         if isinstance(frame, list) and len(frame) >= 3 and frame[0] == 2 and isinstance(frame[1], str):
             await self.send(text_data=json.dumps([3, frame[1], {}]))
+
+
+metrics.track_connected(lambda: len(LIVE))

@@ -2,12 +2,14 @@
 
 from django.urls import include, path
 
-from ocpp_app.web import converters, views  # noqa: F401  (converters registers the "cid" path converter)
+from ocpp_app.web import converters, ops, views  # noqa: F401  (converters registers the "cid" path converter)
 
 app_name = "ocpp"
 
 urlpatterns = [
-    path("health/", views.health, name="health"),
+    path("health/", views.health, name="health"),  # liveness
+    path("health/ready", ops.ready, name="health-ready"),  # readiness
+    path("metrics", ops.metrics_text, name="metrics"),  # Prometheus
     path("", include("ocpp_app.api.urls")),  # REST API
     # Pages. Charger ids may hold spaces, '#', ':' or unicode but
     # never '/', hence <cid:cid>.

@@ -38,6 +38,7 @@ from ocpp_app.ocpp import framing, intake
 from ocpp_app.ocpp.profiles.core import CoreHandlers
 from ocpp_app.ocpp.profiles.firmware import FirmwareHandlers
 from ocpp_app.ocpp.profiles.security import SecurityHandlers
+from ocpp_app.runtime import metrics
 from ocpp_app.runtime.charger_log import charger_log
 from ocpp_app.runtime.group_commit import run as commit
 from ocpp_app.runtime.message_log import cut, get_writer
@@ -169,6 +170,7 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
             return
 
         if isinstance(msg, Call):
+            metrics.call_received(msg.action)
             if pipelined and self._limiter is not None and not self._limiter.allow():
                 await self._refuse_flood(msg)
                 return
@@ -436,10 +438,12 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
     ) -> None:
         if message_type == MessageType.CallError:
             code, description, details = framing.error_fields(error)
+            metrics.callerror_sent(code)
             text = framing.encode([MessageType.CallError, message_id, code, description, details])
             logged = {"errorCode": code, "errorDescription": description, "errorDetails": details}
         elif message_type == MessageType.Call:
             text = framing.call_frame(message_id, action, payload)
+            metrics.call_sent(action)
             logged = redact(action, payload)
         else:
             text = framing.result_frame(message_id, payload)

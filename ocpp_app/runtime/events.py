@@ -13,6 +13,7 @@ import logging
 
 from channels.layers import get_channel_layer
 
+from ocpp_app.runtime import metrics
 from ocpp_app.runtime.loop_local import LoopLocal
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class _Publisher:
         try:
             await layer.group_send(DASHBOARD_GROUP, {"type": "charger.events", "events": batch})
         except Exception:  # a broken layer must not break the charger's session
+            metrics.layer_error("group_send")
             logger.exception("could not publish %d charger events", len(batch))
 
 

@@ -27,12 +27,14 @@ flight), so running them grouped does not reorder any charger's messages.
 
 import asyncio
 import contextvars
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from asgiref.sync import sync_to_async
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
+from ocpp_app.runtime import metrics
 from ocpp_app.runtime.loop_local import LoopLocal
 
 MAX_BATCH = 500
@@ -106,6 +108,10 @@ def _execute(calls: list[tuple[Callable, dict]], riding: list[tuple[Rider, Any]]
         # each call alone, so the failing one fails by itself.
         with transaction.atomic():
             _write_riders(riding)
+        # Counted once the riders' rows are in: when they fail too, the hop
+        # fails and _drain counts it, once.
+        if isinstance(error, DatabaseError):
+            metrics.database_error()
         if len(calls) == 1:
             return [(False, error)]
         return [_run_alone(fn, kwargs) for fn, kwargs in calls]
@@ -156,15 +162,19 @@ class GroupCommitter:
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 riding = self._take_riders()
+                started = time.perf_counter()
                 try:
                     # thread_sensitive: one thread, so one long-lived connection.
                     outcomes = await sync_to_async(_execute, thread_sensitive=True)(
                         [(fn, kwargs) for fn, kwargs, _ in batch], riding
                     )
                 except Exception as exc:  # the hop itself failed (e.g. database unreachable)
+                    metrics.database_error()
                     for rider, rows in riding:
                         rider.restore(rows)
                     outcomes = [(False, exc)] * len(batch)
+                else:
+                    metrics.batch_committed(len(batch), time.perf_counter() - started)
                 for (_, _, future), (ok, value) in zip(batch, outcomes, strict=True):
                     if future.done():  # the caller went away (socket closed)
                         continue

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from channels.layers import get_channel_layer
 
+from ocpp_app.runtime import metrics
 from ocpp_app.runtime.loop_local import LoopLocal
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Mailbox:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                metrics.layer_error("receive")
                 delay = RETRY_AFTER[min(failures, len(RETRY_AFTER) - 1)]
                 failures += 1
                 logger.warning("channel layer receive failed; retrying in %.1f s", delay, exc_info=failures == 1)
