@@ -396,7 +396,7 @@ if not 100 <= OCPP_PRUNE_BATCH <= 100_000:
 # Prometheus text at /ocpp/metrics: for staff sessions, or with
 # "Authorization: Bearer <OCPP_METRICS_TOKEN>" when a token is set. With
 # OCPP_METRICS_PORT set, each node also serves them without authentication on
-# OCPP_METRICS_HOST:OCPP_METRICS_PORT (worker i of `serve --workers` on port + i),
+# OCPP_METRICS_HOST:OCPP_METRICS_PORT (worker i of `serve --workers` on port + i - 1),
 # an address meant for the scraper's network only.
 OCPP_METRICS_TOKEN = _env("OCPP_METRICS_TOKEN") or ""
 OCPP_METRICS_HOST = _env("OCPP_METRICS_HOST") or "127.0.0.1"

@@ -37,6 +37,13 @@ logger = logging.getLogger("ocpp_app.consumers")
 SUBPROTOCOL = "ocpp1.6"
 # Seconds past the ping time-out a process holding the old socket has to say so.
 PROBE_REPLY_MARGIN = 2.0
+# Waits between attempts to answer through a channel layer that is away.
+REPLY_RETRY = (0.2, 0.5, 1.0, 1.0, 2.0)
+
+
+class LayerUnavailable(Exception):
+    """The channel layer (Redis) cannot be reached."""
+
 
 # Live connections of this process, by charger id. The database records which
 # chargers are connected anywhere (Charger.connected / channel_name).
@@ -173,7 +180,21 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             else:
                 admission = chargers.Admission("refused", known=admission.known)
         if admission.outcome == "occupied":
-            if await self._previous_answers(charger_id, admission.previous_channel):
+            try:
+                answers = await self._previous_answers(charger_id, admission.previous_channel)
+            except LayerUnavailable:
+                # Whether the live socket still answers cannot be told: no
+                # takeover without credentials on a guess.
+                await self._refuse(
+                    charger_id,
+                    True,
+                    503,
+                    "Refused: the node holding the live connection cannot be asked now (503)",
+                    "Try again later",
+                    [(b"retry-after", b"5")],
+                )
+                return
+            if answers:
                 reason = (
                     f"a live connection still answers; one without credentials from {facts.source} cannot replace it"
                 )
@@ -220,10 +241,16 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             await previous.close_replaced()
         if previous is None and connected.previous_channel and connected.previous_channel != self.channel_name:
             # The old socket may live in another worker process: tell it.
-            await self.channel_layer.send(
-                connected.previous_channel,
-                {"type": "ocpp.replaced", "charger_id": charger_id, "connection_id": self.connection_id},
-            )
+            # With the channel layer away (a Redis restart) it is not told,
+            # and closes when its charger notices; the database already
+            # names this connection, so its clean-up leaves this one alone.
+            try:
+                await self.channel_layer.send(
+                    connected.previous_channel,
+                    {"type": "ocpp.replaced", "charger_id": charger_id, "connection_id": self.connection_id},
+                )
+            except Exception as error:
+                charger_log(charger_id, f"Could not tell the replaced connection's node: {error!r}", logging.WARNING)
         self.cp = CentralSystem(
             charger_id,
             ConsumerConnection(self),
@@ -282,15 +309,17 @@ class OCPPConsumer(AsyncWebsocketConsumer):
         if not channel or channel == self.channel_name or self.channel_layer is None:
             return False  # recorded here, but closed since
         reply_channel = await self.channel_layer.new_channel()
-        await self.channel_layer.send(
-            channel,
-            {"type": "ocpp.probe", "charger_id": charger_id, "timeout": timeout, "reply_channel": reply_channel},
-        )
         try:
+            await self.channel_layer.send(
+                channel,
+                {"type": "ocpp.probe", "charger_id": charger_id, "timeout": timeout, "reply_channel": reply_channel},
+            )
             async with asyncio.timeout(timeout + PROBE_REPLY_MARGIN):
                 reply = await self.channel_layer.receive(reply_channel)
         except TimeoutError:
             return False
+        except Exception as error:
+            raise LayerUnavailable() from error
         return bool(reply.get("alive"))
 
     async def answers_ping(self, timeout: float) -> bool:
@@ -443,7 +472,7 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             reply.update(status="invalid", error_code=code, error_description=getattr(error, "description", str(error)))
         if event.get("reply_channel"):
             # Keep the reply JSON-safe for the Redis layer (msgpack).
-            await self.channel_layer.send(event["reply_channel"], json.loads(json.dumps(reply, default=str)))
+            await send_reply(event["reply_channel"], json.loads(json.dumps(reply, default=str)))
 
     async def ocpp_probe(self, event: dict) -> None:
         """A newcomer in another process asks whether this socket still
@@ -487,9 +516,9 @@ async def deliver(message: dict) -> None:
             # Its socket closed since the command looked it up: say so at once
             # rather than let the operator wait for the time-out.
             reply = {"type": "ocpp.reply", "request_id": message.get("request_id"), "status": "not_connected"}
-            await get_channel_layer().send(message["reply_channel"], reply)
+            await send_reply(message["reply_channel"], reply)
         elif kind == "ocpp.probe" and message.get("reply_channel"):
-            await get_channel_layer().send(message["reply_channel"], {"type": "ocpp.probed", "alive": False})
+            await send_reply(message["reply_channel"], {"type": "ocpp.probed", "alive": False})
         return
     if kind == "ocpp.call":
         await consumer.ocpp_call(message)
@@ -510,7 +539,21 @@ async def _answer_probe(consumer: OCPPConsumer, event: dict) -> None:
         timeout = 0.0
     alive = await consumer.answers_ping(timeout)
     if event.get("reply_channel"):
-        await get_channel_layer().send(event["reply_channel"], {"type": "ocpp.probed", "alive": alive})
+        await send_reply(event["reply_channel"], {"type": "ocpp.probed", "alive": alive})
+
+
+async def send_reply(channel: str, reply: dict) -> None:
+    """Answer a command or a probe through the channel layer, retrying for a
+    few seconds while it is away (a Redis restart): the operator waiting on
+    the other end keeps waiting that long anyway."""
+    for delay in REPLY_RETRY:
+        try:
+            await get_channel_layer().send(channel, reply)
+            return
+        except Exception:
+            metrics.layer_error("send")
+            await asyncio.sleep(delay)
+    logger.warning("could not send a %s: the channel layer is unreachable", reply.get("type"))
 
 
 class SinkConsumer(AsyncWebsocketConsumer):

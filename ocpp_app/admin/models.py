@@ -19,6 +19,7 @@ from ocpp_app.models import (
     LocalListEntry,
     MessageLog,
     MeterReading,
+    Node,
     Reservation,
     StatusNotificationRecord,
     Transaction,
@@ -381,3 +382,16 @@ class CertificateSigningRequestAdmin(admin.ModelAdmin):
     search_fields = ["charger__charger_id"]
     list_select_related = ["charger"]
     readonly_fields = ["charger", "csr", "created_at"]
+
+
+@admin.register(Node)
+class NodeAdmin(ReportedRecordAdmin):
+    """The server nodes and their leases: written by the nodes themselves."""
+
+    list_display = ["node_id", "host", "pid", "alive_now", "started_at", "renewed_at", "lease_expires_at", "stopped_at"]
+    search_fields = ["node_id", "host"]
+    ordering = ["node_id"]
+
+    @admin.display(boolean=True, description="alive")
+    def alive_now(self, obj: Node) -> bool:
+        return obj.alive

@@ -26,7 +26,7 @@ from ocpp_app.api.serializers import (
     TransactionSerializer,
 )
 from ocpp_app.models import RFID, Charger, CommandStatus, Transaction
-from ocpp_app.ocpp.commands import send_command
+from ocpp_app.ocpp.commands import LAYER_UNAVAILABLE, send_command
 from ocpp_app.services.commands import CommandResult
 from ocpp_app.web.exports import transactions_csv_response
 
@@ -190,7 +190,17 @@ def command_response(result: CommandResult) -> Response:
             error_description=result.error_description,
             error_details=result.error_details,
         )
-    return Response(body, status=_OUTCOME_HTTP.get(result.status, status.HTTP_502_BAD_GATEWAY))
+    if result.error_code == LAYER_UNAVAILABLE:
+        # Not the charger's doing: this node cannot reach the others now.
+        body["detail"] = "The command could not be delivered: the channel layer is unreachable; try again"
+        response = Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+        response._has_been_logged = True  # ocpp/commands.py said so, once per outage of the layer
+        return response
+    response = Response(body, status=_OUTCOME_HTTP.get(result.status, status.HTTP_502_BAD_GATEWAY))
+    # A CALLERROR or a time-out is the charger's outcome, logged as a warning
+    # about the charger (ocpp/commands.py), not as django.request's server error.
+    response._has_been_logged = True
+    return response
 
 
 class RFIDListView(SafeParsersMixin, generics.ListCreateAPIView):

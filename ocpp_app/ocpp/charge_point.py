@@ -42,6 +42,7 @@ from ocpp_app.runtime import metrics
 from ocpp_app.runtime.charger_log import charger_log
 from ocpp_app.runtime.group_commit import run as commit
 from ocpp_app.runtime.message_log import cut, get_writer
+from ocpp_app.runtime.outage import DATABASE_UNREACHABLE
 from ocpp_app.runtime.rate_limit import rate_limiter
 from ocpp_app.services.commands.lifecycle import command_answered_late
 from ocpp_app.services.secrets import redact, redact_details
@@ -289,8 +290,17 @@ class CentralSystem(CoreHandlers, FirmwareHandlers, SecurityHandlers):
                 msg.action,
                 error=FormationViolationError(description="Payload nested too deeply"),
             )
-        except Exception:
-            logger.exception("charger %s: handler for %s failed", self.id, msg.action)
+        except Exception as error:
+            if isinstance(error, DATABASE_UNREACHABLE):
+                # Nothing was stored: the CALLERROR makes the charger send it again.
+                logger.warning(
+                    "charger %s: %s not stored, the database is unreachable (%s); answered InternalError",
+                    self.id,
+                    msg.action,
+                    error,
+                )
+            else:
+                logger.exception("charger %s: handler for %s failed", self.id, msg.action)
             await self._send_frame(
                 MessageType.CallError,
                 msg.unique_id,

@@ -27,7 +27,10 @@ from ocpp.messages import MessageType
 
 from ocpp_app.models import CommandStatus
 from ocpp_app.ocpp import framing
+from ocpp_app.runtime import metrics
+from ocpp_app.runtime.side_thread import run_aside
 from ocpp_app.services import commands as command_service
+from ocpp_app.services import nodes
 from ocpp_app.services.commands import CallOutcome, CommandRefused, CommandResult
 
 logger = logging.getLogger("ocpp_app.commands")
@@ -37,6 +40,13 @@ logger = logging.getLogger("ocpp_app.commands")
 REPLY_MARGIN = 5.0
 # RemoteStartTransaction: how often we look for the StartTransaction that follows.
 START_POLL_INTERVAL = 0.2
+# While waiting for an answer: how often we check the charger is still
+# connected, on a live node (seconds), and retry a channel layer that failed.
+LIVENESS_POLL = 1.0
+LAYER_RETRY = 0.5
+# CallOutcome.error_code of a command the channel layer could not carry.
+LAYER_UNAVAILABLE = "ChannelLayerUnavailable"
+CHARGER_SIDE_FAILURES = frozenset({CommandStatus.CALL_ERROR, CommandStatus.TIMEOUT, "invalid_response"})
 
 
 def check_schema(action: str, payload: dict) -> None:
@@ -51,47 +61,94 @@ async def call_charger(
     channel_name: str, action: str, payload: dict, *, timeout: float, charger_id: str, command_id: int | None = None
 ) -> CallOutcome:
     """Send one CALL to the charger's socket, held by the process whose
-    channel is `channel_name`, and wait for its reply."""
+    channel is `channel_name`, and wait for its reply.
+
+    While waiting, every LIVENESS_POLL seconds the database is asked whether
+    the charger is still connected there, on a node whose lease holds: a
+    socket that closed or a node that died answers "not connected" then,
+    not after the whole time-out. A channel layer that is away (a Redis
+    restart) is retried until the time-out."""
     layer = get_channel_layer()
     reply_channel = await layer.new_channel()
     request_id = uuid.uuid4().hex
-    await layer.send(
-        channel_name,
-        {
-            "type": "ocpp.call",
-            "charger_id": charger_id,
-            "action": action,
-            "payload": payload,
-            "request_id": request_id,
-            "reply_channel": reply_channel,
-            "timeout": timeout,
-            # The record an answer after the time-out is still applied to.
-            "command_id": command_id,
-            # When we stop waiting (epoch seconds): a consumer still busy with
-            # another CALL by then should drop this one rather than send it late.
-            "deadline": time.time() + timeout + REPLY_MARGIN,
-        },
-    )
+    message = {
+        "type": "ocpp.call",
+        "charger_id": charger_id,
+        "action": action,
+        "payload": payload,
+        "request_id": request_id,
+        "reply_channel": reply_channel,
+        "timeout": timeout,
+        # The record an answer after the time-out is still applied to.
+        "command_id": command_id,
+        # When we stop waiting (epoch seconds): a consumer still busy with
+        # another CALL by then should drop this one rather than send it late.
+        "deadline": time.time() + timeout + REPLY_MARGIN,
+    }
     deadline = time.monotonic() + timeout + REPLY_MARGIN
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            # Nobody answered: the consumer is gone (a dead process) or stuck.
-            return CallOutcome(status=CommandStatus.TIMEOUT)
-        try:
-            reply = await asyncio.wait_for(layer.receive(reply_channel), remaining)
-        except TimeoutError:
-            return CallOutcome(status=CommandStatus.TIMEOUT)
-        if reply.get("request_id") != request_id:
-            continue  # never ours; the reply channel is private, but be strict
+    if not await _send_retrying(layer, channel_name, message, until=time.monotonic() + timeout):
         return CallOutcome(
-            status=reply.get("status") or CommandStatus.INVALID,
-            payload=reply.get("payload"),
-            error_code=reply.get("error_code") or "",
-            error_description=reply.get("error_description") or "",
-            error_details=reply.get("error_details") or None,
-            message_id=reply.get("message_id") or "",
+            status=CommandStatus.NOT_CONNECTED,
+            error_code=LAYER_UNAVAILABLE,
+            error_description="The channel layer (Redis) cannot be reached: the command was not delivered",
         )
+    receiving: asyncio.Task | None = None
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                # Nobody answered: the consumer is gone (a dead process) or stuck.
+                return CallOutcome(status=CommandStatus.TIMEOUT)
+            if receiving is None:
+                receiving = asyncio.ensure_future(layer.receive(reply_channel))
+            done, _ = await asyncio.wait({receiving}, timeout=min(remaining, LIVENESS_POLL))
+            if not done:
+                if not await _reachable(charger_id, channel_name):
+                    return CallOutcome(status=CommandStatus.NOT_CONNECTED)
+                continue
+            task, receiving = receiving, None
+            try:
+                reply = task.result()
+            except Exception:  # the layer went away while we waited: wait again
+                metrics.layer_error("receive")
+                logger.warning("command to %s: the channel layer failed while waiting for the answer", charger_id)
+                await asyncio.sleep(min(LAYER_RETRY, max(0.0, deadline - time.monotonic())))
+                continue
+            if reply.get("request_id") != request_id:
+                continue  # never ours; the reply channel is private, but be strict
+            return CallOutcome(
+                status=reply.get("status") or CommandStatus.INVALID,
+                payload=reply.get("payload"),
+                error_code=reply.get("error_code") or "",
+                error_description=reply.get("error_description") or "",
+                error_details=reply.get("error_details") or None,
+                message_id=reply.get("message_id") or "",
+            )
+    finally:
+        if receiving is not None:
+            receiving.cancel()
+
+
+async def _send_retrying(layer, channel: str, message: dict, *, until: float) -> bool:
+    """Send, retrying while the channel layer is away, until `until`
+    (time.monotonic()). False when it never came back in time."""
+    while True:
+        try:
+            await layer.send(channel, message)
+            return True
+        except Exception:
+            metrics.layer_error("send")
+            if time.monotonic() + LAYER_RETRY >= until:
+                logger.warning("could not send a %s command: the channel layer is unreachable", message["action"])
+                return False
+            await asyncio.sleep(LAYER_RETRY)
+
+
+async def _reachable(charger_id: str, channel_name: str) -> bool:
+    try:
+        return await run_aside(nodes.charger_reachable, charger_id=charger_id, channel_name=channel_name)
+    except Exception:  # the database is away: no news, keep waiting
+        return True
 
 
 def send_command(
@@ -165,7 +222,12 @@ async def _call(prepared: command_service.PreparedCommand, timeout: float) -> Ca
 
 def _timed(prepared: command_service.PreparedCommand, outcome: CallOutcome, started: float) -> CallOutcome:
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
-    logger.info(
+    # What the charger did (a CALLERROR, no answer) is a warning about the
+    # charger, never a server error.
+    metrics.command_observed(prepared.action, outcome.status, outcome.duration_ms / 1000)
+    level = logging.WARNING if outcome.status in CHARGER_SIDE_FAILURES else logging.INFO
+    logger.log(
+        level,
         "command %s %s to %s: %s %s (%d ms)",
         prepared.command_id,
         prepared.action,

@@ -15,6 +15,7 @@ from channels.layers import get_channel_layer
 
 from ocpp_app.runtime import metrics
 from ocpp_app.runtime.loop_local import LoopLocal
+from ocpp_app.runtime.outage import Outage
 
 logger = logging.getLogger(__name__)
 DASHBOARD_GROUP = "ocpp.dashboard"
@@ -26,6 +27,8 @@ class _Publisher:
     def __init__(self) -> None:
         self.pending: list[dict] = []
         self.task: asyncio.Task | None = None
+        # Browsers miss what could not be published; they catch up on reload.
+        self.outage = Outage(logger, "publishing charger events to the dashboards")
 
     def add(self, event: dict) -> None:
         if len(self.pending) < MAX_PENDING:
@@ -44,9 +47,11 @@ class _Publisher:
             return
         try:
             await layer.group_send(DASHBOARD_GROUP, {"type": "charger.events", "events": batch})
-        except Exception:  # a broken layer must not break the charger's session
+        except Exception as error:  # a broken layer must not break the charger's session
             metrics.layer_error("group_send")
-            logger.exception("could not publish %d charger events", len(batch))
+            self.outage.failed(error)
+            return
+        self.outage.ok()
 
 
 _publishers: LoopLocal[_Publisher] = LoopLocal(_Publisher)

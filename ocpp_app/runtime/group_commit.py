@@ -36,6 +36,7 @@ from django.db import DatabaseError, connection, transaction
 
 from ocpp_app.runtime import metrics
 from ocpp_app.runtime.loop_local import LoopLocal
+from ocpp_app.runtime.outage import DATABASE_UNREACHABLE
 
 MAX_BATCH = 500
 
@@ -104,6 +105,11 @@ def _execute(calls: list[tuple[Callable, dict]], riding: list[tuple[Rider, Any]]
                 return [(True, fn(**kwargs))]
             return _execute_all(calls)
     except Exception as error:
+        if isinstance(error, DATABASE_UNREACHABLE) and (connection.connection is None or not connection.is_usable()):
+            # The database is away, not one call at fault: running them alone
+            # would wait for it again, each. The batch fails whole (the
+            # riders' rows are held back by _drain).
+            raise
         # Nothing of the batch was committed: the riders' rows alone, then
         # each call alone, so the failing one fails by itself.
         with transaction.atomic():

@@ -24,9 +24,10 @@ from channels.layers import get_channel_layer
 
 from ocpp_app.runtime import metrics
 from ocpp_app.runtime.loop_local import LoopLocal
+from ocpp_app.runtime.outage import Outage
 
 logger = logging.getLogger(__name__)
-RETRY_AFTER = (0.1, 0.5, 1.0, 2.0, 5.0)  # seconds, after successive receive failures
+RETRY_AFTER = (0.1, 0.5, 1.0, 2.0)  # seconds, after successive receive failures
 
 
 class Mailbox:
@@ -57,20 +58,19 @@ class Mailbox:
         return self.name
 
     async def _receive_forever(self, layer, name: str, deliver: Callable[[dict], Awaitable[None]]) -> None:
-        failures = 0
+        outage = Outage(logger, "channel layer receive")
         while True:
             try:
                 message = await layer.receive(name)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
                 metrics.layer_error("receive")
-                delay = RETRY_AFTER[min(failures, len(RETRY_AFTER) - 1)]
-                failures += 1
-                logger.warning("channel layer receive failed; retrying in %.1f s", delay, exc_info=failures == 1)
+                delay = RETRY_AFTER[min(outage.failures, len(RETRY_AFTER) - 1)]
+                outage.failed(error)
                 await asyncio.sleep(delay)
                 continue
-            failures = 0
+            outage.ok()
             try:
                 await deliver(message)
             except Exception:

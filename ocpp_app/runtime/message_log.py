@@ -27,10 +27,12 @@ from ocpp_app.lib import jsontext
 from ocpp_app.models import Charger, MessageLog
 from ocpp_app.runtime import group_commit
 from ocpp_app.runtime.loop_local import LoopLocal
+from ocpp_app.runtime.outage import DATABASE_UNREACHABLE, Outage
 
 logger = logging.getLogger(__name__)
 MAX_PENDING = 50_000  # beyond this a stuck database must not eat all memory
 LAST_SEEN_RESOLUTION = 5.0  # seconds
+RETRY_AFTER = 1.0  # seconds between tries to write held-back rows while the database is away
 HEAD_CHARS = 1024  # what a cut payload keeps of its JSON text
 
 
@@ -60,6 +62,7 @@ class MessageLogWriter:
         self._task: asyncio.Task | None = None  # strong reference to a timer's flush
         self._bumped: dict[str, float] = {}  # charger id -> when its last_seen was last written (monotonic)
         self._committer = group_commit.get_committer()
+        self._outage = Outage(logger, "writing the message log")
         self._committer.add_rider(self)
 
     def add(
@@ -93,7 +96,19 @@ class MessageLogWriter:
     def _on_timer(self) -> None:
         self._timer = None
         if self._rows:
-            self._task = asyncio.get_running_loop().create_task(self.flush())
+            self._task = asyncio.get_running_loop().create_task(self._flush_on_timer())
+
+    async def _flush_on_timer(self) -> None:
+        """The timer's flush: while the database is away the rows are held
+        back, and written by a later try."""
+        try:
+            await self.flush()
+        except Exception as error:
+            self._outage.failed(error)
+            if self._rows and self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(RETRY_AFTER, self._on_timer)
+            return
+        self._outage.ok()
 
     async def flush(self) -> None:
         """Return once every row queued so far is committed."""
@@ -149,6 +164,11 @@ def _write_rows(*, rows: list[tuple], seen: set[str]) -> None:
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(_insert_sql(), params)
+    except DATABASE_UNREACHABLE:
+        # The database went away (a restart, a failover): no row is at
+        # fault. The batch fails whole and its rows are held back (`restore`)
+        # until the database is back.
+        raise
     except (DatabaseError, ValueError, TypeError):
         # One bad row must not lose the batch: retry row by row.
         logger.exception("message log batch failed; retrying row by row")
@@ -158,6 +178,8 @@ def _write_rows(*, rows: list[tuple], seen: set[str]) -> None:
                     fields = dict(zip(_COLUMNS, row, strict=True))
                     fields["payload"] = _capped(fields["payload"])[0]
                     MessageLog.objects.create(**fields)
+            except DATABASE_UNREACHABLE:
+                raise
             except (DatabaseError, ValueError, TypeError):
                 logger.exception("dropping unstorable log row for %s", row[0])
     if seen:

@@ -212,15 +212,6 @@ def charger_disconnected(*, charger_id: str, connection_id: str) -> bool:
     )
 
 
-def chargers_mark_node_offline(*, node_id: str | None = None) -> int:
-    """Mark every charger held by a node (default: all) as disconnected: used at
-    start-up so chargers of a process that died are not online forever."""
-    qs = Charger.objects.filter(connected=True)
-    if node_id:
-        qs = qs.filter(node_id=node_id)
-    return qs.update(connected=False, disconnected_at=timezone.now(), channel_name="")
-
-
 @dataclass(frozen=True)
 class BootResult:
     status: str

@@ -151,13 +151,21 @@ def make_session(
     return tx
 
 
-def admit(charger_id: str = "CP1", *, unknown_policy="accept", require_auth=False, connection_id="c1", **extra):
+def admit(
+    charger_id: str = "CP1",
+    *,
+    unknown_policy="accept",
+    require_auth=False,
+    connection_id="c1",
+    channel_name="",
+    **extra,
+):
     """charger_admit as the consumer calls it at a handshake."""
     return charger_admit(
         charger_id=charger_id,
         path=f"/ocpp/{charger_id}",
         connection_id=connection_id,
-        channel_name=f"chan-{connection_id}",
+        channel_name=channel_name or f"chan-{connection_id}",
         subprotocol="ocpp1.6",
         unknown_policy=unknown_policy,
         require_auth=require_auth,

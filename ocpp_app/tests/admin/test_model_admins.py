@@ -28,6 +28,7 @@ REGISTERED = [
     models.LocalListEntry,
     models.ChargingProfileRecord,
     models.CertificateSigningRequest,
+    models.Node,
 ]
 
 
@@ -36,6 +37,7 @@ def test_every_model_has_a_working_changelist(superuser_client, model):
     charger = make_charger("CP1", statuses=("Charging",))
     make_session(charger)
     models.MessageLog.objects.create(charger_id="CP1", direction="in", action="Heartbeat", payload={})
+    models.Node.objects.create(node_id="CP1-node", host="host-a", pid=1)
     assert admin.site.is_registered(model)
     url = reverse(f"admin:ocpp_app_{model._meta.model_name}_changelist")
     assert superuser_client.get(url).status_code == 200

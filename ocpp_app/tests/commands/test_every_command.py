@@ -4,6 +4,7 @@ connected."""
 
 import asyncio
 import json
+import re
 
 import pytest
 import websockets
@@ -127,6 +128,10 @@ async def test_it_times_out_after_ocpp_call_timeout(server_factory, api_for):
     assert status2 == 504
     command = await Command.objects.filter(charger__charger_id=cid).afirst()
     assert command.status == CommandStatus.TIMEOUT
+    # The charger's silence is a warning about the charger, not a server error.
+    log = server.log_text()
+    assert re.search(rf"WARNING ocpp_app.commands command \d+ ClearCache to {cid}: timeout", log), log
+    assert "django.request" not in log and "Gateway Timeout" not in log
 
 
 def test_a_schema_violation_is_400_and_never_sent(api_client):

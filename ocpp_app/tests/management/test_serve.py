@@ -1,8 +1,10 @@
 """`manage.py serve` start-up: what it does to the database before uvicorn
-serves (uvicorn itself stands in here; the end-to-end tests run the real one)."""
+serves (a stand-in serves here; the end-to-end tests run the real one), and
+the configurations it refuses."""
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.db import connection
 
 from ocpp_app.management.commands import serve
 from ocpp_app.models import Simulator
@@ -31,11 +33,11 @@ def seen(monkeypatch) -> dict:
         found["resume"] = stored()
         return 0
 
-    def run(app, **options):
-        found["run"] = (app, stored())
+    def run(options, **kwargs):
+        found["run"] = (options["port"], stored())
 
     monkeypatch.setattr(serve, "simulators_resume", resume)
-    monkeypatch.setattr(serve.uvicorn, "run", run)
+    monkeypatch.setattr(serve, "serve_node", run)
     return found
 
 
@@ -48,7 +50,7 @@ def test_secrets_stored_in_clear_are_encrypted_before_anything_reads_them(seen, 
     for password, client_key in seen["resume"]:
         assert password.startswith("fernet:") and KEY not in password
         assert client_key in ("", None) or client_key.startswith("fernet:")
-    assert seen["run"] == ("config.asgi:application", seen["resume"])
+    assert seen["run"] == (0, seen["resume"])
     clear.refresh_from_db()
     assert simulators.simulator_secret(simulator=clear, field="password") == KEY
     assert simulators.simulator_secret(simulator=clear, field="client_key") == "-----BEGIN KEY-----"
@@ -60,3 +62,21 @@ def test_a_start_with_nothing_in_clear_says_nothing_about_secrets(seen, capsys):
     call_command("serve", "--port", "0")
     assert "encrypted" not in capsys.readouterr().out
     assert "run" in seen
+
+
+def test_several_workers_on_sqlite_or_the_in_memory_layer_are_refused(seen, settings):
+    if connection.vendor != "sqlite" or "redis" in settings.CHANNEL_LAYERS["default"]["BACKEND"].lower():
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "ocpp_app.runtime.layers.InMemoryChannelLayer"}}
+    with pytest.raises(CommandError) as refused:
+        call_command("serve", "--port", "0", "--workers", "2")
+    message = str(refused.value)
+    assert "REDIS_URL" in message
+    if connection.vendor == "sqlite":
+        assert "DATABASE_URL" in message
+    assert "run" not in seen
+
+
+@pytest.mark.parametrize("workers", ["0", "65"])
+def test_a_worker_count_out_of_range_is_refused(seen, workers):
+    with pytest.raises(CommandError, match="from 1 to 64"):
+        call_command("serve", "--port", "0", "--workers", workers)

@@ -154,15 +154,6 @@ def test_it_never_lets_an_old_connection_mark_a_newer_one_offline():
     assert (charger.connected, charger.connection_id) == (True, "new")
 
 
-def test_it_marks_the_chargers_of_a_dead_node_offline(settings):
-    settings.OCPP_NODE_ID = "node-a"
-    connect("CP1")
-    settings.OCPP_NODE_ID = "node-b"
-    connect("CP2")
-    assert chargers.chargers_mark_node_offline(node_id="node-a") == 1
-    assert dict(Charger.objects.values_list("charger_id", "connected")) == {"CP1": False, "CP2": True}
-
-
 def test_it_stores_a_password_hashed():
     Charger.objects.create(charger_id="CP1")
     chargers.charger_set_password(charger_id="CP1", password="s3cret-password-16")
