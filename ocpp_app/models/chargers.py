@@ -167,4 +167,8 @@ class StatusNotificationRecord(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["charger", "-received_at"])]
+        indexes = [
+            models.Index(fields=["charger", "-received_at"]),
+            # Retention finds the oldest records by it (services/retention.py).
+            models.Index(fields=["received_at"], name="status_record_received"),
+        ]

@@ -39,7 +39,11 @@ class Command(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["charger", "-id"])]
+        indexes = [
+            models.Index(fields=["charger", "-id"]),
+            # Retention finds the oldest records by it (services/retention.py).
+            models.Index(fields=["created_at"], name="command_created"),
+        ]
 
 
 class ReservationStatus(models.TextChoices):

@@ -50,6 +50,8 @@ class DataTransferRecord(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # Retention finds the oldest records by it (services/retention.py).
+        indexes = [models.Index(fields=["created_at"], name="data_transfer_created")]
 
 
 class ChargerEventKind(models.TextChoices):

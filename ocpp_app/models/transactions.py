@@ -90,4 +90,7 @@ class MeterReading(models.Model):
         indexes = [
             models.Index(fields=["charger", "timestamp"]),
             models.Index(fields=["transaction", "timestamp"]),
+            # Retention finds the oldest readings by the server's time of
+            # arrival, never the charger's clock (services/retention.py).
+            models.Index(fields=["received_at"], name="reading_received"),
         ]
