@@ -3,13 +3,19 @@ figure, links to the profiles) and as the README's performance table.
 
 The hand-written analysis between the `<!-- findings -->` markers of the
 existing file is kept when the file is regenerated. In the README, only the
-section between the `<!-- bench:performance -->` markers is rewritten."""
+section between the `<!-- bench:performance -->` markers is rewritten.
+
+The cluster section (bench/cluster_report.py, between its own markers) is
+kept from the existing file by a run without the cluster target; a run of
+the cluster target alone replaces that section and leaves the rest of the
+file, and of the README's section, as it was."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from bench import cluster_report
 from bench.verdicts import (
     BACKENDS,
     FLOOR,
@@ -128,14 +134,43 @@ def profiles_section(results: dict, out: Path) -> list[str]:
     ]
 
 
+def _between(text: str, start: str, end: str) -> str | None:
+    """The marked block of `text`, markers included; None without both."""
+    if start not in text or end not in text.split(start, 1)[1]:
+        return None
+    head = text.index(start)
+    return text[head : text.index(end, head) + len(end)]
+
+
+def cluster_only(results: dict) -> bool:
+    return set(results) == {"cluster"}
+
+
+def splice_cluster(text: str, block: str) -> str:
+    """`text` with its cluster section replaced by `block`, or `block`
+    inserted before the analysis when it has none."""
+    old = _between(text, cluster_report.START, cluster_report.END)
+    if old is not None:
+        return text.replace(old, block, 1)
+    for anchor in ("## Analysis", START):
+        if anchor in text:
+            head, tail = text.split(anchor, 1)
+            return head + block + "\n\n" + anchor + tail
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
 def render(meta: dict, results: dict, previous: Path | None = None, out: Path | None = None) -> str:
     previous = previous or BENCHMARKS_MD
     out = out or previous
     findings = f"{START}\n(analysis goes here)\n{END}"
-    if previous.exists():
-        text = previous.read_text()
-        if START in text and END in text:
-            findings = text[text.index(START) : text.index(END) + len(END)]
+    text = previous.read_text() if previous.exists() else ""
+    findings = _between(text, START, END) or findings
+    if "cluster" in results:
+        cluster = "\n".join(cluster_report.cluster_section(meta, results["cluster"]))
+        if cluster_only(results) and text:
+            return splice_cluster(text, cluster)
+    else:
+        cluster = _between(text, cluster_report.START, cluster_report.END)
     a = meta["args"]
     v = meta["versions"]
     lines = [
@@ -175,6 +210,7 @@ def render(meta: dict, results: dict, previous: Path | None = None, out: Path | 
         "## All figures",
         *detail_table(results),
         "",
+        *([cluster, ""] if cluster else []),
         "## Analysis",
         "",
         findings,
@@ -183,8 +219,10 @@ def render(meta: dict, results: dict, previous: Path | None = None, out: Path | 
     return "\n".join(lines)
 
 
-def readme_section(meta: dict, results: dict) -> str:
-    """The README's performance table: the same rows, figures and verdicts."""
+def readme_section(meta: dict, results: dict, previous: str = "") -> str:
+    """The README's performance table: the same rows, figures and verdicts,
+    and the cluster's line (this run's, else the one `previous`, the README's
+    text, had)."""
 
     def cell(key: str, row) -> str:
         r = result(results, key, row.scenario)
@@ -207,8 +245,37 @@ def readme_section(meta: dict, results: dict) -> str:
     for row in ROWS:
         cells = [row.title, row.target, cell("sqlite", row), cell("postgres", row), _cell(results, FLOOR, row)]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", README_END]
+    cluster = _readme_cluster_line(meta, results, previous)
+    lines += ["", *([cluster, ""] if cluster else []), README_END]
     return "\n".join(lines)
+
+
+def _readme_cluster_line(meta: dict, results: dict, previous: str) -> str | None:
+    if "cluster" in results:
+        return cluster_report.readme_line(meta, results["cluster"])
+    section = _between(previous, README_START, README_END) or ""
+    return next((line for line in section.splitlines() if line.startswith(cluster_report.README_PREFIX)), None)
+
+
+def readme_write(path: Path, meta: dict, results: dict) -> bool:
+    """Rewrite the README's performance section from this run; a run of the
+    cluster target alone replaces (or adds) only the cluster's line. False
+    when the README has no markers."""
+    text = path.read_text()
+    if not cluster_only(results):
+        return readme_update(path, readme_section(meta, results, previous=text))
+    section = _between(text, README_START, README_END)
+    line = cluster_report.readme_line(meta, results["cluster"])
+    if section is None:
+        return False
+    if line is None:
+        return True
+    kept = [old for old in section.splitlines() if not old.startswith(cluster_report.README_PREFIX)]
+    while len(kept) > 2 and kept[-2] == "":  # the blank lines before the end marker
+        kept.pop(-2)
+    new = "\n".join([*kept[:-1], "", line, "", kept[-1]])
+    path.write_text(text.replace(section, new, 1))
+    return True
 
 
 def readme_update(path: Path, section: str) -> bool:

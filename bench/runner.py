@@ -20,6 +20,13 @@ SQLite file and on a fresh PostgreSQL database) it runs, in this order:
   first call     after the server sat idle, one charger connects and sends
                  single Heartbeats with pauses
 
+`--targets cluster` runs `manage.py serve --workers 1`, then `--workers 2`
+(`--cluster-workers`), on PostgreSQL and a Redis of its own: the storm and
+the Heartbeat closed loop, with the Redis, PostgreSQL and CPU headroom
+around each (bench/cluster.py); a run of it alone rewrites only the cluster
+section of docs/benchmarks.md. It is not in the default list: at the full
+scale it adds about 6 minutes to the 10 of the default run.
+
 Every phase has a time limit, so the run ends by itself. The targets are in
 bench/verdicts.py. Results go to docs/benchmarks.md, the README's
 performance section and docs/profiles/ (py-spy, one summary per server
@@ -38,11 +45,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import client, measure, verdicts
+from bench import client, cluster, measure, verdicts
 from bench.meta import machine, server_commit, versions
 from bench.phases import STORM_PASSWORD, STORM_PREFIX, run_target
 from bench.profiles import PROFILES_DIR, Profiler
-from bench.report import BENCHMARKS_MD, README_MD, readme_section, readme_update, render
+from bench.report import BENCHMARKS_MD, README_MD, readme_write, render
 from bench.targets import BASE_DIR, Baseline, Django, Target
 
 QUICK_DIR = Path("/tmp/bench-quick")
@@ -70,7 +77,12 @@ QUICK = {
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.runner", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help=f"smoke run, small scale, written under {QUICK_DIR}")
-    p.add_argument("--targets", default="baseline,sqlite,postgres", help="comma-separated: baseline,sqlite,postgres")
+    p.add_argument(
+        "--targets", default="baseline,sqlite,postgres", help="comma-separated: baseline,sqlite,postgres,cluster"
+    )
+    p.add_argument(
+        "--cluster-workers", default="1,2", help="worker counts of the cluster target; the first is the reference"
+    )
     p.add_argument("--storm", type=int, default=verdicts.STORM_CHARGERS, help="storm/idle/mixed population")
     p.add_argument("--storm-deadline", type=float, default=40, help="seconds before unanswered storm chargers fail")
     p.add_argument("--topup-concurrency", type=int, default=100, help="handshakes in flight when topping up")
@@ -121,7 +133,7 @@ def write(meta: dict, results: dict, args: argparse.Namespace, previous: Path | 
     args.out.write_text(render(meta, results, previous=previous or args.out, out=args.out))
     print(f"wrote {args.out}")
     if args.readme is not None:
-        if readme_update(args.readme, readme_section(meta, results)):
+        if readme_write(args.readme, meta, results):
             print(f"updated the performance section of {args.readme}")
         else:
             print(f"{args.readme} has no bench:performance markers: not updated", file=sys.stderr)
@@ -145,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     all_results: dict = {}
     databases: dict[str, str] = {}
     for name in [t.strip() for t in args.targets.split(",") if t.strip()]:
+        if name == "cluster":
+            all_results["cluster"] = cluster.run(args, databases)
+            continue
         target = make_target(name, args)
         print(f"== {name}", flush=True)
         try:

@@ -1,7 +1,8 @@
 """The servers a benchmark runs against, each started the production way.
 
 `Baseline` is the raw `websockets` server (bench/baseline.py). `Django` is
-`manage.py serve` on a fresh migrated SQLite file or PostgreSQL database.
+`manage.py serve` on a fresh migrated SQLite file or PostgreSQL database;
+bench/cluster.py runs it with `--workers N` on PostgreSQL and Redis.
 Everything the bench needs from that database goes through `manage.py`
 (`migrate`, `bench_db`): the bench holds no ORM code or SQL of its own, and
 the PostgreSQL database itself is made and dropped with PostgreSQL's own
@@ -101,14 +102,15 @@ class Baseline(Target):
 
 
 class Django(Target):
-    def __init__(self, args: argparse.Namespace, backend: str) -> None:
-        self.name = backend
+    def __init__(self, args: argparse.Namespace, backend: str, name: str | None = None) -> None:
+        self.name = name or backend
         super().__init__(args)
         self.backend = backend
         if backend == "sqlite":
             self.database_url = f"sqlite:///{self.tmp / 'bench.sqlite3'}"
         else:
-            self.db_name = f"ocpp_bench_{os.getpid()}"
+            suffix = "" if self.name == backend else "_" + self.name.replace("-", "_")
+            self.db_name = f"ocpp_bench{suffix}_{os.getpid()}"
             self.database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.db_name
 
     def env(self) -> dict:
@@ -143,21 +145,23 @@ class Django(Target):
         self.manage("migrate", "--noinput", "-v0")
         out = (self.tmp / "server.out").open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            self.serve_command(),
             cwd=self.server_dir,
             env=self.env(),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+        self.wait_ready(self.healthy)
 
-        def healthy() -> bool:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ocpp/health/", timeout=1) as r:
-                    return r.status == 200
-            except OSError:
-                return False
+    def serve_command(self) -> list[str]:
+        return [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
 
-        self.wait_ready(healthy)
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ocpp/health/", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
 
     def stop(self) -> None:
         super().stop()

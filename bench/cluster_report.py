@@ -1,0 +1,242 @@
+"""The "Cluster (PostgreSQL + Redis)" section of docs/benchmarks.md and its
+line in the README's performance section, from the results of the cluster
+target (bench/cluster.py): throughput and p99 per worker count, the scaling
+factor, and the headroom of Redis, PostgreSQL and the CPU."""
+
+from __future__ import annotations
+
+from bench.headroom import SATURATED_PERCENT, cpu_cost, rate_of, saturated, scaling
+from bench.verdicts import fmt
+
+START, END = "<!-- bench:cluster -->", "<!-- /bench:cluster -->"
+TITLE = "## Cluster (PostgreSQL + Redis)"
+#: The README line of the cluster starts with this, so a later run finds it.
+README_PREFIX = "Cluster (`serve --workers`, PostgreSQL + Redis):"
+SCENARIOS = ("heartbeat", "storm")
+
+
+def _runs(data: dict) -> list[tuple[int, dict]]:
+    """(workers, results) in worker order."""
+    return sorted(((int(n), r) for n, r in (data.get("runs") or {}).items()), key=lambda item: item[0])
+
+
+def _workers(n: int) -> str:
+    return f"{n} worker" + ("" if n == 1 else "s")
+
+
+def _figure(scenario: str, r: dict | None) -> str:
+    if not r:
+        return "–"
+    if "_error" in r:
+        return f"failed: {r['_error']}"
+    if scenario == "storm":
+        rate = rate_of(r)
+        return (
+            f"{fmt(r.get('connected'))}/{fmt(r.get('chargers'))} in {fmt(r.get('seconds'), 2)} s"
+            f" ({fmt(rate)} chargers/s, p99 {fmt(r.get('p99_ms'))} ms)"
+        )
+    return f"{fmt(r.get('msg_per_s'))} msg/s (p99 {fmt(r.get('p99_ms'))} ms)"
+
+
+def scaling_factors(data: dict) -> dict[str, float | None]:
+    """Per scenario: the last worker count's throughput over the first's."""
+    runs = _runs(data)
+    if len(runs) < 2:
+        return dict.fromkeys(SCENARIOS)
+    (_, first), (_, last) = runs[0], runs[-1]
+    return {s: scaling(first.get(s), last.get(s)) for s in SCENARIOS}
+
+
+def _title(scenario: str, runs: list[tuple[int, dict]]) -> str:
+    r = next((r[scenario] for _, r in runs if r.get(scenario)), {})
+    if scenario == "storm":
+        return (
+            f"storm: {fmt(r.get('chargers'))} known chargers connect (Basic auth), boot and send a"
+            " StatusNotification at once"
+        )
+    return f"Heartbeat closed loop, {fmt(r.get('chargers'))} chargers"
+
+
+def _cpu(room: dict) -> str:
+    cpu = room.get("cpu_percent") or {}
+    workers = room.get("workers_cpu_percent") or {}
+    per_worker = " + ".join(fmt(v) for v in workers.values())
+    server = fmt(cpu.get("server")) + (f" ({per_worker})" if len(workers) > 1 else "")
+    return server
+
+
+def headroom_rows(runs: list[tuple[int, dict]]) -> list[str]:
+    out = [
+        "| scenario | workers | Redis ops/s (peak) | channel-layer msg/s | PostgreSQL commits/s | inserts/s"
+        " | server CPU % (per worker) | client CPU % (peak) | Redis CPU % | PostgreSQL CPU % | machine CPU %"
+        " | others' CPU % | load average |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for scenario in SCENARIOS:
+        for n, r in runs:
+            result = r.get(scenario) or {}
+            room = result.get("headroom")
+            if not room:
+                continue
+            peaks = result.get("peaks") or {}
+            cpu = room.get("cpu_percent") or {}
+            cells = [
+                scenario,
+                str(n),
+                f"{fmt(room.get('redis_ops_per_s'))} ({fmt(peaks.get('redis_ops_per_s'))})",
+                fmt(room.get("layer_messages_per_s")),
+                fmt(room.get("pg_commits_per_s")),
+                fmt(room.get("pg_inserts_per_s")),
+                _cpu(room),
+                f"{fmt(cpu.get('client'))} ({fmt(peaks.get('client_cpu_percent'))})",
+                fmt(cpu.get("redis")),
+                fmt(cpu.get("postgres")),
+                f"{fmt(cpu.get('machine'))} of {fmt(room.get('cores_percent'))}",
+                fmt(cpu.get("other")),
+                " / ".join(fmt(x, 2) for x in room.get("load") or []) or "–",
+            ]
+            out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def cost_rows(runs: list[tuple[int, dict]]) -> list[str]:
+    """CPU milliseconds per message (per charger for the storm), and what the
+    machine's cores would carry at that cost."""
+    out = [
+        "| scenario | workers | server ms | PostgreSQL ms | Redis ms | client ms | total ms"
+        " | per second of server CPU | ceiling of the machine's cores |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for scenario in SCENARIOS:
+        for n, r in runs:
+            result = r.get(scenario) or {}
+            cores = ((result.get("headroom") or {}).get("cores_percent") or 200) // 100
+            cost = cpu_cost(result, cores=cores)
+            if cost is None:
+                continue
+            cells = [scenario, str(n)]
+            cells += [fmt(cost[key], 3) for key in ("server_ms", "postgres_ms", "redis_ms", "client_ms", "total_ms")]
+            cells += [fmt(cost["per_server_cpu_second"]), f"{fmt(cost['ceiling_per_s'])}/s on {cores} cores"]
+            out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def notes(runs: list[tuple[int, dict]]) -> list[str]:
+    """Worker balance and batches, the client's CPU, the commands Redis ran."""
+    out = []
+    for scenario in SCENARIOS:
+        for n, r in runs:
+            result = r.get(scenario) or {}
+            room = result.get("headroom")
+            if not room:
+                continue
+            nodes = room.get("nodes") or []
+            parts = [
+                f"{node.get('node') or '?'} {fmt(node.get('calls_in'))} CALLs"
+                + (f" ({100 * node['share']:.0f} %)" if node.get("share") is not None else "")
+                + f", mean batch {fmt(node.get('mean_batch'))}"
+                for node in nodes
+            ]
+            top = ", ".join(f"{name} {fmt(calls)}" for name, calls in (room.get("redis_top_commands") or {}).items())
+            line = f"- {scenario}, {_workers(n)}: " + ("; ".join(parts) or "no node metrics")
+            line += f"; Redis commands: {top or 'none'}"
+            line += (
+                f"; channel layer: {fmt(room.get('layer_sends'))} sends, {fmt(room.get('layer_group_sends'))}"
+                f" group sends, {fmt(room.get('layer_receives'))} receives"
+            )
+            clients = (result.get("peaks") or {}).get("redis_clients")
+            line += f"; {fmt(room.get('redis_connections'))} connections opened to Redis" + (
+                f" (at most {fmt(clients, 0)} open at once)" if clients else ""
+            )
+            out.append(line + ".")
+            cpu = room.get("cpu_percent") or {}
+            peak = (result.get("peaks") or {}).get("client_cpu_percent") or 0
+            if saturated(cpu) or peak >= SATURATED_PERCENT:
+                out.append(
+                    f"  The load client used {fmt(cpu.get('client'))} % of a core (peak {fmt(peak)} % over one"
+                    " second): it saturates a core, and on 2 cores it competes with the workers for the CPU, so"
+                    " this figure is bounded by the client as much as by the server."
+                )
+    return out
+
+
+def cluster_section(meta: dict, data: dict) -> list[str]:
+    """The whole section, between its markers."""
+    runs = _runs(data)
+    a = meta.get("args", {})
+    lines = [START, TITLE, ""]
+    if not runs:
+        return [*lines, "No cluster run.", END]
+    factors = scaling_factors(data)
+    first, last = runs[0][0], runs[-1][0]
+    lines += [
+        "`manage.py serve --workers N`: N server processes on one port (SO_REUSEPORT), each a node of its own,"
+        " on a fresh migrated PostgreSQL database per worker count with the storm's chargers prepared as for the"
+        " PostgreSQL target, and a Redis server of the run's own (so every Redis counter is the cluster's alone)."
+        " Same client and parameters as the single-process targets: a warm-up of never-seen chargers, the storm,"
+        " then the Heartbeat closed loop.",
+        "",
+        f"- date: {meta.get('date')}, duration {meta.get('seconds')} s; server code at commit {meta.get('commit', '?')}",
+        f"- machine: {meta.get('machine')}; load average before/after the run: {meta.get('load_before')}"
+        f" / {meta.get('load_after')}",
+        f"- Redis {data.get('redis', '?')}, PostgreSQL {meta.get('versions', {}).get('postgresql', '?')}",
+        f"- parameters: storm {a.get('storm')} chargers (Basic auth, deadline {a.get('storm_deadline')} s),"
+        f" closed loop {a.get('closed')} chargers for {a.get('closed_duration')} s, warm-up"
+        f" {a.get('first_contact')} new chargers, workers {a.get('cluster_workers')}",
+        f"- command: `{meta.get('command')}`",
+        "",
+        f"| scenario | {' | '.join(_workers(n) for n, _ in runs)} | {_workers(last)} / {_workers(first)} |",
+        "|---" * (len(runs) + 2) + "|",
+    ]
+    for scenario in SCENARIOS:
+        cells = [_title(scenario, runs), *(_figure(scenario, r.get(scenario)) for _, r in runs)]
+        factor = factors.get(scenario)
+        cells.append("–" if factor is None else f"{factor:.2f}x")
+        lines.append("| " + " | ".join(cells) + " |")
+    failed = [(n, r["_error"]) for n, r in runs if "_error" in r]
+    lines += [f"\n{_workers(n)} failed: `{error}`" for n, error in failed]
+    lines += [
+        "",
+        "### Headroom",
+        "",
+        "Over each scenario (from its start to its last answer): Redis commands per second"
+        " (total_commands_processed; peak over one second in brackets), channel-layer messages per second"
+        " (channels_redis sends and group sends, counted by the commands each issues once), PostgreSQL commits"
+        " and inserted rows per second (pg_stat_database of the bench database), and CPU in % of one core"
+        " (psutil over each process tree: the server's supervisor and workers, the load client, Redis, the"
+        " database's backends; the machine as a whole, and what the rest of it ran).",
+        "",
+        *headroom_rows(runs),
+        "",
+        *notes(runs),
+        "",
+        "CPU per unit of throughput (a Heartbeat; a storm's charger, which sends a BootNotification and a"
+        " StatusNotification), from the CPU above over the throughput: the milliseconds each part of the"
+        " system spent on it, the throughput per second of server CPU (equal figures for 1 and 2 workers mean"
+        " the workers scale with the CPU they get), and the ceiling, the throughput the machine's cores would"
+        " carry at that total cost if the run had them to itself (server, database, Redis and client share them).",
+        "",
+        *cost_rows(runs),
+        END,
+    ]
+    return lines
+
+
+def readme_line(meta: dict, data: dict) -> str | None:
+    runs = _runs(data)
+    if len(runs) < 2:
+        return None
+    factors = scaling_factors(data)
+    (n1, first), (n2, last) = runs[0], runs[-1]
+
+    def part(scenario: str, unit: str) -> str:
+        low, high = rate_of(first.get(scenario) or {}), rate_of(last.get(scenario) or {})
+        factor = factors.get(scenario)
+        return f"{scenario} {fmt(high)} {unit} with {n2} vs {fmt(low)} with {n1}" + (
+            f" ({factor:.2f}x)" if factor is not None else ""
+        )
+
+    return (
+        f"{README_PREFIX} {part('heartbeat', 'msg/s')}, {part('storm', 'chargers/s')}"
+        f" ({meta.get('date')}; headroom in [docs/benchmarks.md](docs/benchmarks.md))."
+    )
