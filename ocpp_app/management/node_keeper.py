@@ -28,6 +28,7 @@ from django.conf import settings
 
 from ocpp_app.runtime.side_thread import run_aside
 from ocpp_app.services import nodes
+from ocpp_app.services.retention import prune
 
 logger = logging.getLogger("ocpp_app.node")
 
@@ -111,8 +112,6 @@ class NodeKeeper:
         self._prune_task = asyncio.get_running_loop().create_task(self._prune())
 
     async def _prune(self) -> None:
-        from ocpp_app.services.retention import prune
-
         try:
             deleted = await run_aside(prune)
         except Exception:

@@ -14,9 +14,13 @@ address's (a neighbour behind the same NAT with a wrong key). Everyone else
 waits on the charger id's and the address's back-off, whichever is longer.
 
 With REDIS_URL the counters live in Redis, shared by every process; a
-failure is one Lua script (atomic). Redis trouble never blocks a handshake:
-it fails open, with a warning. Without Redis they live in this process's
-memory, in bounded least-recently-used tables.
+failure is one Lua script (atomic). Redis trouble never blocks a handshake
+and never lifts the back-off: while Redis does not answer (away, or slow
+under a reconnect storm) each process counts in its own memory instead, with
+a warning. Without Redis they live in this process's memory, in bounded
+least-recently-used tables. One process talks to Redis over at most
+REDIS_CONNECTIONS connections: a storm of handshakes queues for them rather
+than opening one each.
 """
 
 import asyncio
@@ -37,6 +41,8 @@ logger = logging.getLogger("ocpp_app.throttle")
 MEMORY_MAX_KEYS = 100_000
 # Redis calls give up after this long: a slow Redis must not stall handshakes.
 REDIS_TIMEOUT = 0.5
+# Connections to Redis per process (and event loop).
+REDIS_CONNECTIONS = 32
 _PREFIX = "ocpp:auth:"
 _WARN_EVERY = 60.0
 
@@ -49,9 +55,9 @@ async def auth_wait(*, source: str, charger_id: str) -> float:
     keys = _Keys(source, charger_id)
     try:
         trusted, failures = await _store().read(keys)
-    except Exception as error:  # fail open: never refuse a charger for our own trouble
+    except Exception as error:  # Redis away: this process's own counts still hold
         _warn(error)
-        return 0.0
+        trusted, failures = await _memory.read(keys)
     now = time.time()
     if trusted:
         return _wait(failures[keys.pair], now)
@@ -63,10 +69,12 @@ async def auth_failed(*, source: str, charger_id: str) -> None:
     if not settings.OCPP_AUTH_THROTTLE:
         return
     keys = _Keys(source, charger_id)
+    now = time.time()
     try:
-        await _store().fail(keys, time.time())
+        await _store().fail(keys, now)
     except Exception as error:
         _warn(error)
+        await _memory.fail(keys, now)
 
 
 async def auth_succeeded(*, source: str, charger_id: str) -> None:
@@ -78,6 +86,7 @@ async def auth_succeeded(*, source: str, charger_id: str) -> None:
         await _store().succeed(keys)
     except Exception as error:
         _warn(error)
+        await _memory.succeed(keys)
 
 
 def _wait(failure: tuple[int, float] | None, now: float) -> float:
@@ -124,7 +133,7 @@ def _warn(error: BaseException) -> None:
     now = time.monotonic()
     if now - _last_warning >= _WARN_EVERY:
         _last_warning = now
-        logger.warning("auth throttle unavailable, letting handshakes through: %r", error)
+        logger.warning("auth throttle: Redis unavailable, counting failures in this process meanwhile: %r", error)
 
 
 # -- in memory ----------------------------------------------------------------------
@@ -193,10 +202,18 @@ return 1
 class RedisStore:
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
-        self._redis = redis.Redis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT, retry_on_timeout=False
+        pool = redis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=REDIS_CONNECTIONS,
+            timeout=REDIS_TIMEOUT,  # waiting for a free connection
+            socket_timeout=REDIS_TIMEOUT,
+            socket_connect_timeout=REDIS_TIMEOUT,
+            retry=Retry(NoBackoff(), 0),  # one try: the caller falls back at once
         )
+        self._redis = redis.Redis(connection_pool=pool)
         self._fail = self._redis.register_script(_FAIL_SCRIPT)
 
     async def read(self, keys: _Keys) -> tuple[bool, dict[str, tuple[int, float] | None]]:

@@ -122,17 +122,37 @@ async def test_processes_sharing_redis_share_the_back_off(settings, require_redi
     assert 9 < await auth_wait(source=source, charger_id=cp) <= 10
 
 
-async def test_a_redis_that_does_not_answer_lets_handshakes_through_with_a_warning(settings, caplog):
+async def test_a_redis_that_does_not_answer_never_blocks_nor_lifts_the_back_off(settings, caplog):
+    """Redis away: a handshake is not held up, the first tries go through,
+    and a guesser is still backed off, by this process's own counts."""
     settings.OCPP_AUTH_THROTTLE = True
+    settings.OCPP_AUTH_THROTTLE_FREE = 2
+    settings.OCPP_AUTH_THROTTLE_BASE = BASE
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     throttle._last_warning = 0.0
+    source, cp = fresh("10.0.0.6"), fresh("CP")
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="ocpp_app.throttle"):
-        await auth_failed(source="10.0.0.6", charger_id="CP")
-        assert await auth_wait(source="10.0.0.6", charger_id="CP") == 0.0
-        await auth_succeeded(source="10.0.0.6", charger_id="CP")
-    assert time.monotonic() - started < 5
-    assert "auth throttle unavailable" in caplog.text
+        assert await auth_wait(source=source, charger_id=cp) == 0.0
+        await auth_failed(source=source, charger_id=cp)
+        assert await auth_wait(source=source, charger_id=cp) == 0.0
+        await auth_failed(source=source, charger_id=cp)
+        assert 9 < await auth_wait(source=source, charger_id=cp) <= 10
+        await auth_succeeded(source=source, charger_id=cp)
+    assert time.monotonic() - started < 10
+    assert "auth throttle: Redis unavailable, counting failures in this process meanwhile" in caplog.text
+
+
+async def test_a_storm_of_handshakes_shares_a_few_redis_connections(settings, require_redis):
+    settings.REDIS_URL = require_redis
+    settings.OCPP_AUTH_THROTTLE = True
+    waits = await asyncio.gather(
+        *(auth_wait(source=fresh(f"10.9.{n // 250}.{n % 250}"), charger_id="CP") for n in range(600))
+    )
+    assert waits == [0.0] * 600
+    pool = throttle._store()._redis.connection_pool
+    opened = len(pool._available_connections) + len(pool._in_use_connections)
+    assert 0 < opened <= throttle.REDIS_CONNECTIONS
 
 
 async def test_a_million_random_ids_keep_the_memory_tables_bounded(settings):
