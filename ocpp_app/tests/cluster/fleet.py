@@ -300,7 +300,7 @@ class Charger:
         self._pending[message_id] = future
         try:
             await self._ws.send(json.dumps([2, message_id, action, payload]))
-            self._last_sent = time.monotonic()
+            sent = self._last_sent = time.monotonic()
             try:
                 frame = await asyncio.wait_for(future, self.fleet.settings.call_timeout)
             except TimeoutError:
@@ -310,6 +310,7 @@ class Charger:
         if frame[0] == 4:
             raise CallFailed(f"{action}: CALLERROR {frame[2]} {frame[3]!r}"[:300])
         self.fleet.answered[action] += 1
+        self.fleet.latencies.append((sent, action, time.monotonic() - sent))
         return frame[2]
 
     def _fail_pending(self, reason: str) -> None:
@@ -372,6 +373,7 @@ class Fleet:
     size: int
     chargers: list[Charger] = field(default_factory=list)
     answered: Counter = field(default_factory=Counter)
+    latencies: list[tuple[float, str, float]] = field(default_factory=list)  # (sent, action, seconds)
     closed: bool = False
     sessions_open: bool = True
     _tasks: list[asyncio.Task] = field(default_factory=list)
@@ -400,6 +402,12 @@ class Fleet:
         for charger in self.chargers:
             if charger.id in charger_ids:
                 charger.power_back_at = 0.0
+
+    def reboot(self, charger_ids: list[str]) -> None:
+        """These chargers close their socket (a reboot) and connect again."""
+        for charger in self.chargers:
+            if charger.id in charger_ids and charger._ws is not None:
+                asyncio.create_task(charger._ws.close())
 
     def drained(self) -> bool:
         return all(charger.idle for charger in self.chargers)

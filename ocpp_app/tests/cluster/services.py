@@ -297,6 +297,19 @@ class HAProxy:
                 states[row["svname"]] = row.get("status", "")
         return states
 
+    def sessions(self, backend: str) -> int:
+        """Connections a backend has taken since HAProxy started."""
+        try:
+            lines = self.command("show stat").splitlines()
+        except OSError:
+            return -1
+        header = lines[0].lstrip("# ").split(",") if lines else []
+        for line in lines[1:]:
+            row = dict(zip(header, line.split(","), strict=False))
+            if row.get("pxname") == backend and row.get("svname") == "BACKEND":
+                return int(row.get("stot") or 0)
+        return -1
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()

@@ -3,8 +3,11 @@ namespace of its own (a host), behind HAProxy with deploy/haproxy/ocpp.cfg,
 on a PostgreSQL and a Redis the test starts itself; a fleet of simulated
 chargers runs sessions through the proxy while
 
-1. one node is killed (SIGKILL) and, once its lease ran out, started again;
-2. Redis is stopped and started again on the same port;
+1. one node is killed (SIGKILL), some of its chargers losing power with it,
+   and once its lease ran out it starts again;
+2. Redis is stopped, long enough for HAProxy to see no node ready (some
+   chargers reboot meanwhile and must get in), and started again on the same
+   port;
 3. PostgreSQL is stopped and started again.
 
 Checked after each fault: every charger back online (connected in the
@@ -71,7 +74,8 @@ CALL_TIMEOUT = 8  # OCPP_CALL_TIMEOUT of the nodes
 ONLINE_BOUND = 60.0  # seconds every charger has to be back online after a fault
 COMMANDS_BOUND = 30.0  # seconds commands have to work again after a fault
 CUT_CHARGERS = 15  # chargers of the killed node that lose power with it
-REDIS_DOWN = 4.0  # seconds Redis stays stopped
+REDIS_DOWN = 12.0  # seconds Redis stays stopped: long enough for HAProxy to see no node ready
+REBOOTED = 10  # chargers that reboot while no node is ready
 POSTGRES_DOWN = 5.0  # seconds PostgreSQL stays stopped
 LEASE_WORDS = ("lease", "marked offline", "marked connected again", "sweep")
 WORK = Path(tempfile.gettempdir()) / "ocpp-cluster-test"
@@ -178,7 +182,6 @@ class Cluster:
             "OCPP_UNKNOWN_CHARGERS": "accept",
             "OCPP_CALL_TIMEOUT": str(CALL_TIMEOUT),
             "OCPP_HEARTBEAT_INTERVAL": "20",
-            "OCPP_AUTH_THROTTLE": "0",
             "DB_POOL_MAX": "10",
         }
         self.nodes = [Node(host, self.base_env, self.work) for host in HOSTS]
@@ -264,10 +267,7 @@ class Cluster:
         )
 
     def readiness_path(self) -> str:
-        """/ocpp/health/ready where the nodes have it, else /ocpp/health/
-        (OCPP_CLUSTER_HEALTH_PATH chooses)."""
-        if os.environ.get("OCPP_CLUSTER_HEALTH_PATH"):
-            return os.environ["OCPP_CLUSTER_HEALTH_PATH"]
+        """/ocpp/health/ready where the nodes have it, else /ocpp/health/."""
         try:
             with urllib.request.urlopen(f"{self.nodes[0].base_url}/ocpp/health/ready", timeout=5) as response:
                 if response.status == 200:
@@ -288,8 +288,7 @@ class Cluster:
         except (RuntimeError, subprocess.SubprocessError, OSError):
             Postgres.remove_leftover(self.pg.dir)
         hosts.remove_all()
-        shutil.rmtree(self.pg.data, ignore_errors=True)
-        if not keep_logs:
+        if not keep_logs:  # on a failure the database stays too, for a look at its rows
             shutil.rmtree(self.work, ignore_errors=True)
 
     # -- the database, read directly (never through this process's Django) ----------------------
@@ -591,6 +590,18 @@ class Monitor:
             await asyncio.gather(self.task, return_exceptions=True)
 
 
+def latency_summary(fleet: Fleet, start: float, end: float) -> str:
+    """How long the central system took to answer the fleet's CALLs sent in a window."""
+    times = sorted(elapsed for sent, _, elapsed in fleet.latencies if start <= sent <= end)
+    if not times:
+        return "no CALL answered"
+
+    def at(share: float) -> float:
+        return times[min(len(times) - 1, int(share * len(times)))] * 1000
+
+    return f"{len(times)} CALLs answered, p50 {at(0.5):.0f} ms, p99 {at(0.99):.0f} ms, max {times[-1] * 1000:.0f} ms"
+
+
 def failure_summary(fleet: Fleet, start: float, end: float) -> str:
     """The fleet's link failures in a window, by kind."""
     kinds: dict[str, int] = {}
@@ -778,9 +789,11 @@ async def test_cluster_survives_a_node_kill_a_redis_restart_and_a_postgres_resta
         report.check(
             all(held.values()), "start: HAProxy spread the chargers over every node", f"chargers per node: {held}"
         )
+        steady_from = time.monotonic()
         await asyncio.sleep(8)
         await command_round(cluster, fleet, report, "steady", live)
         report.figure(f"start and steady state: {failure_summary(fleet, began, time.monotonic())}")
+        report.figure(f"steady state: answers: {latency_summary(fleet, steady_from, time.monotonic())}")
         if "kill" in FAULTS:
             await kill_a_node(cluster, fleet, report, monitor)
         if "redis" in FAULTS:
@@ -826,6 +839,7 @@ async def kill_a_node(cluster: Cluster, fleet: Fleet, report: Report, monitor: M
     )
     report.figure(f"kill: while it lasted, {monitor.lows(killed_at, time.monotonic())}")
     report.figure(f"kill: {failure_summary(fleet, killed_at, time.monotonic())}")
+    report.figure(f"kill: answers to CALLs sent meanwhile: {latency_summary(fleet, killed_at, time.monotonic())}")
     await command_round(cluster, fleet, report, "after the kill", live)
 
     await run_async(victim.start)
@@ -846,10 +860,14 @@ async def kill_a_node(cluster: Cluster, fleet: Fleet, report: Report, monitor: M
 
 
 async def restart_redis(cluster: Cluster, fleet: Fleet, report: Report, monitor: Monitor, live: list[Node]) -> None:
+    """Redis stops for long enough that every node fails its readiness check
+    and HAProxy takes them all out of `ocpp_nodes`; chargers that reboot
+    then must still get in (`ocpp_nodes_alive`), before Redis is back."""
     stopped_at = time.monotonic()
     await run_async(cluster.redis.stop)
     await asyncio.sleep(1)
     during = asyncio.create_task(command_during(cluster, fleet, report, "redis restart", live))
+    await reboot_while_not_ready(cluster, fleet, report, stopped_at, stopped_at + REDIS_DOWN)
     await asyncio.sleep(max(0.0, stopped_at + REDIS_DOWN - time.monotonic()))
     await run_async(cluster.redis.start)
     back = ("Redis", time.monotonic())
@@ -862,7 +880,56 @@ async def restart_redis(cluster: Cluster, fleet: Fleet, report: Report, monitor:
     await during
     report.figure(f"redis restart: while it lasted, {monitor.lows(stopped_at, time.monotonic())}")
     report.figure(f"redis restart: {failure_summary(fleet, stopped_at, time.monotonic())}")
+    report.figure(
+        f"redis restart: answers to CALLs sent meanwhile: {latency_summary(fleet, stopped_at, time.monotonic())}"
+    )
     await command_round(cluster, fleet, report, "after the Redis restart", live)
+
+
+async def reboot_while_not_ready(
+    cluster: Cluster, fleet: Fleet, report: Report, stopped_at: float, redis_back: float
+) -> None:
+    name = "redis restart: chargers rebooting while no node is ready get in before Redis is back"
+
+    def all_out() -> bool:
+        states = cluster.haproxy.server_states()
+        return bool(states) and all(state.startswith("DOWN") for state in states.values())
+
+    try:
+        await run_async(wait_until, all_out, max(1.0, redis_back - 3 - time.monotonic()), "every node out")
+    except RuntimeError:
+        report.figure(f"redis restart: HAProxy still had a ready node {redis_back - 3 - stopped_at:.0f} s in")
+        report.check(False, name, f"HAProxy's view: {cluster.haproxy.server_states()}")
+        return
+    out_at = time.monotonic()
+    report.figure(
+        f"redis restart: HAProxy took every node out of rotation {out_at - stopped_at:.1f} s after Redis stopped"
+    )
+    chargers = fleet.by_id()
+    rebooted = [charger.id for charger in fleet.chargers if charger.online][:REBOOTED]
+    connects = {cid: chargers[cid].connects for cid in rebooted}
+    alive_before = cluster.haproxy.sessions("ocpp_nodes_alive")
+    fleet.reboot(rebooted)
+
+    def back_in(cid: str) -> bool:
+        return chargers[cid].online and chargers[cid].connects > connects[cid]
+
+    while time.monotonic() < redis_back and not all(back_in(cid) for cid in rebooted):
+        await asyncio.sleep(0.2)
+    late = [cid for cid in rebooted if not back_in(cid)]
+    via_alive = cluster.haproxy.sessions("ocpp_nodes_alive") - alive_before
+    if not late:
+        report.figure(
+            f"redis restart: {len(rebooted)} rebooted chargers back in {time.monotonic() - out_at:.1f} s with Redis "
+            f"still away ({via_alive} connections through ocpp_nodes_alive)"
+        )
+    report.check(
+        not late,
+        name,
+        f"{len(late)} of {len(rebooted)} not back when Redis came back: "
+        + "; ".join(f"{cid} {[r for _, r in chargers[cid].failures[-2:]]}" for cid in late[:4])
+        + f"; HAProxy sent {via_alive} connections to ocpp_nodes_alive meanwhile",
+    )
 
 
 async def restart_postgres(cluster: Cluster, fleet: Fleet, report: Report, monitor: Monitor, live: list[Node]) -> None:
@@ -882,6 +949,9 @@ async def restart_postgres(cluster: Cluster, fleet: Fleet, report: Report, monit
     await during
     report.figure(f"postgres restart: while it lasted, {monitor.lows(stopped_at, time.monotonic())}")
     report.figure(f"postgres restart: {failure_summary(fleet, stopped_at, time.monotonic())}")
+    report.figure(
+        f"postgres restart: answers to CALLs sent meanwhile: {latency_summary(fleet, stopped_at, time.monotonic())}"
+    )
     await command_round(cluster, fleet, report, "after the PostgreSQL restart", live)
 
 

@@ -4,9 +4,11 @@ test time. Needs Debian's haproxy (`apt-get install haproxy`); skipped
 without it, except in CI. The test runs its own HAProxy (its own global
 section, pid file and free ports), never the system service."""
 
+import asyncio
 import json
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import time
@@ -98,6 +100,24 @@ def health_path(server) -> str:
     return "/ocpp/health/"
 
 
+def stats(directory: Path, backend: str, server: str) -> dict:
+    """A server's (or, as "BACKEND", the backend's) row of HAProxy's
+    statistics, from its stats socket: "status" as the health checks see it,
+    "stot" the connections it took."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(5)
+        sock.connect(str(directory / "haproxy.sock"))
+        sock.sendall(b"show stat\n")
+        text = b"".join(iter(lambda: sock.recv(65536), b"")).decode()
+    lines = text.splitlines()
+    header = lines[0].lstrip("# ").split(",")
+    for line in lines[1:]:
+        row = dict(zip(header, line.split(","), strict=False))
+        if row.get("pxname") == backend and row.get("svname") == server:
+            return row
+    return {}
+
+
 @pytest.fixture
 def haproxy_available():
     require(haproxy_binary() is not None, "haproxy (apt-get install haproxy)")
@@ -184,6 +204,33 @@ async def test_chargers_through_haproxy_at_every_profile(haproxy_available, serv
             await socket.send(json.dumps([2, "h1", "Heartbeat", {}]))
             answer = json.loads(await socket.recv())
             assert answer[0] == 3 and answer[1] == "h1" and "currentTime" in answer[2]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def test_chargers_still_connect_while_no_node_is_ready(haproxy_available, server_factory, tmp_path):
+    """Every node failing its readiness check (Redis away, say) takes them
+    all out of `ocpp_nodes`; new connections then go to the nodes that are
+    alive (`ocpp_nodes_alive`) instead of HAProxy's 503."""
+    server = await sync_to_async(server_factory)(OCPP_TRUSTED_PROXIES="127.0.0.1")
+    plain_port = free_port()
+    env = haproxy_env(
+        OCPP_NODE1=f"127.0.0.1:{server.port}",
+        OCPP_PLAIN_BIND=f"127.0.0.1:{plain_port}",
+        OCPP_HEALTH_PATH="/ocpp/health/not-here",  # never ready
+    )
+    proc = await sync_to_async(start_haproxy)(tmp_path, env, f"http://127.0.0.1:{plain_port}/ocpp/health/")
+    try:
+        deadline = time.monotonic() + 20
+        while stats(tmp_path, "ocpp_nodes", "node1").get("status") != "DOWN" and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        assert stats(tmp_path, "ocpp_nodes", "node1").get("status") == "DOWN"
+        assert stats(tmp_path, "ocpp_nodes_alive", "node1").get("status", "").startswith("UP")
+        await make("HAR", 0)
+        before = int(stats(tmp_path, "ocpp_nodes_alive", "BACKEND")["stot"])
+        assert await boots(f"ws://127.0.0.1:{plain_port}/ocpp/HAR") == "Accepted"
+        assert int(stats(tmp_path, "ocpp_nodes_alive", "BACKEND")["stot"]) == before + 1
     finally:
         proc.terminate()
         proc.wait(10)
