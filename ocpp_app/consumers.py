@@ -104,6 +104,12 @@ class OCPPConsumer(AsyncWebsocketConsumer):
                 await self.dispatch(await receive())
         except StopConsumer:
             pass
+        finally:
+            if self.accepted:
+                # Left without its disconnect (an error, or the server gave
+                # up on the socket): the clean-up still runs, or the charger
+                # would read connected until its node's next start.
+                await self.disconnect(1006)
 
     async def dispatch(self, message) -> None:
         # channels (4.2+) runs close_old_connections() on the database thread
@@ -384,7 +390,12 @@ class OCPPConsumer(AsyncWebsocketConsumer):
             charger_log(self.charger_id, f"Closing: frame over {limit} bytes (1009)", logging.WARNING)
             await self.close(code=1009)
             return
-        await self.cp.route_message(text_data, pipelined=self._pipelined())
+        try:
+            await self.cp.route_message(text_data, pipelined=self._pipelined())
+        except ConnectionError:
+            # The charger left before its answer was written: its disconnect
+            # is next in the queue, and runs the clean-up.
+            charger_log(self.charger_id, "Gone before its answer could be sent")
 
     def _pipelined(self) -> bool:
         """Did this frame come before the answer to the last one? Told by the

@@ -95,7 +95,7 @@ class NodeKeeper:
                 restored,
                 len(held),
             )
-        swept = await run_aside(nodes.nodes_sweep)
+        swept = await run_aside(nodes.nodes_sweep, sweeper=self.node_id)
         for dead, count in swept.items():
             logger.warning("node %s: node %s's lease ran out: %d charger(s) marked offline", self.node_id, dead, count)
         await self._maybe_prune()

@@ -15,7 +15,14 @@ class ConsumerConnection:
         self._consumer = consumer
 
     async def send(self, text: str) -> None:
-        await self._consumer.send(text_data=text)
+        try:
+            await self._consumer.send(text_data=text)
+        except ConnectionError:
+            raise
+        except OSError as error:
+            # The server's own "client disconnected" (uvicorn's
+            # ClientDisconnected): one kind of error for a socket that is gone.
+            raise ConnectionError("charger disconnected") from error
 
     async def close(self, *, code: int, reason: str = "") -> None:
         """Close the charger's socket (e.g. 1008 for a flood)."""

@@ -53,10 +53,13 @@ def node_start(*, node_id: str, lease: float, host: str, pid: int) -> int:
 
 
 def node_renew(*, node_id: str, lease: float, host: str = "", pid: int | None = None) -> Renewal:
-    """Extend the node's lease by `lease` seconds from now."""
-    now = timezone.now()
+    """Extend the node's lease by `lease` seconds from now: from when the
+    database answered, not from when we asked (a call that waited for a
+    connection longer than the lease would write a lease already over).
+    A node that was swept stays marked so until `node_reassert` is done."""
     with transaction.atomic():
         node = Node.objects.select_for_update().filter(node_id=node_id).first()
+        now = timezone.now()
         if node is None:
             # Pruned while alive (impossible unless someone deleted it): start over.
             Node.objects.create(
@@ -70,7 +73,7 @@ def node_renew(*, node_id: str, lease: float, host: str = "", pid: int | None = 
             return Renewal(was_swept=True)
         was_swept = node.swept_at is not None
         Node.objects.filter(node_id=node_id).update(
-            renewed_at=now, lease_expires_at=now + timedelta(seconds=lease), swept_at=None, stopped_at=None
+            renewed_at=now, lease_expires_at=now + timedelta(seconds=lease), stopped_at=None
         )
     return Renewal(was_swept=was_swept)
 
@@ -84,13 +87,17 @@ def node_stop(*, node_id: str) -> int:
         return _mark_offline(node_id, now)
 
 
-def nodes_sweep(*, now=None) -> dict[str, int]:
+def nodes_sweep(*, now=None, sweeper: str = "") -> dict[str, int]:
     """Mark offline the chargers of every node whose lease ran out and that no
-    node has swept yet: {node id: chargers marked offline}."""
+    node has swept yet, never the sweeper's own (a node that sweeps is
+    alive, whatever its row says after a database outage): {node id:
+    chargers marked offline}."""
     now = now or timezone.now()
     swept: dict[str, int] = {}
     expired = list(
-        Node.objects.filter(lease_expires_at__lt=now, swept_at__isnull=True).values_list("node_id", flat=True)
+        Node.objects.filter(lease_expires_at__lt=now, swept_at__isnull=True)
+        .exclude(node_id=sweeper)
+        .values_list("node_id", flat=True)
     )
     for node_id in expired:
         with transaction.atomic():
@@ -107,14 +114,20 @@ def nodes_sweep(*, now=None) -> dict[str, int]:
 def node_reassert(*, node_id: str, channel_name: str, connections: list[tuple[str, str]]) -> int:
     """Mark connected again the (charger id, connection id) pairs a node still
     holds after it had been swept; a charger whose row names another
-    connection now (it reconnected elsewhere) is left alone. Returns how many."""
+    connection now (it reconnected elsewhere) is left alone. Then the node
+    is no longer marked swept. Returns how many were marked connected.
+
+    One row per statement, each committed alone: a transaction over many
+    charger rows would deadlock with the writer's batches, which lock rows
+    of their own; a failure part-way leaves the node marked swept, so its
+    next renewal tries again."""
     now = timezone.now()
     restored = 0
-    with transaction.atomic():
-        for charger_id, connection_id in connections:
-            restored += Charger.objects.filter(charger_id=charger_id, connection_id=connection_id).update(
-                connected=True, node_id=node_id, channel_name=channel_name, disconnected_at=None, updated_at=now
-            )
+    for charger_id, connection_id in sorted(connections):
+        restored += Charger.objects.filter(charger_id=charger_id, connection_id=connection_id).update(
+            connected=True, node_id=node_id, channel_name=channel_name, disconnected_at=None, updated_at=now
+        )
+    Node.objects.filter(node_id=node_id).update(swept_at=None)
     return restored
 
 

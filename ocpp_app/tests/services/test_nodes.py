@@ -74,6 +74,7 @@ def test_a_late_node_finds_itself_swept_and_puts_back_only_what_no_one_replaced(
     connect_on(settings, "node-b", "CP2", "c3")  # CP2 moved meanwhile
     renewal = nodes.node_renew(node_id="node-a", lease=LEASE)
     assert renewal.was_swept
+    assert nodes.node_renew(node_id="node-a", lease=LEASE).was_swept  # until it put its chargers back
     restored = nodes.node_reassert(
         node_id="node-a", channel_name="mailbox.a", connections=[("CP1", "c1"), ("CP2", "c2")]
     )
@@ -109,3 +110,14 @@ def test_a_charger_is_reachable_while_its_socket_and_its_node_live(settings):
     assert not nodes.charger_reachable(charger_id="NOPE", channel_name="mailbox.a")
     expire("node-a")
     assert not nodes.charger_reachable(charger_id="CP1", channel_name="mailbox.a")
+
+
+def test_a_node_never_sweeps_itself(settings):
+    """After a database outage longer than the lease, a node's own row may
+    read expired when it sweeps: it is alive, it is the one sweeping."""
+    nodes.node_start(node_id="node-a", lease=LEASE, host="h", pid=1)
+    connect_on(settings, "node-a", "CP1", "c1")
+    expire("node-a")
+    assert nodes.nodes_sweep(sweeper="node-a") == {}
+    assert connected() == {"CP1": (True, "node-a")}
+    assert nodes.nodes_sweep(sweeper="node-b") == {"node-a": 1}
