@@ -32,10 +32,9 @@ from pathlib import Path
 
 import psutil
 
-from bench import client, measure, scenarios
+from bench import client, measure, phases, scenarios
 from bench.counters import Meter, Sampler
 from bench.headroom import headroom, node_counters, parse_info
-from bench.phases import STORM_PASSWORD, STORM_PREFIX
 from bench.targets import PG_ADMIN_URL, Django, free_port
 
 #: A backend flushes its statistics to pg_stat_database at most once a second
@@ -223,10 +222,7 @@ async def run_cluster_target(target: Cluster, args: argparse.Namespace) -> dict:
 
     # Warm-up, as the single-process targets have: never-seen chargers.
     rec = measure.Recorder()
-    first = await client.connect_many(
-        url, "NEW", args.first_contact, concurrency=args.first_contact, rec=rec, deadline=60
-    )
-    rec.finished = time.perf_counter()
+    first = await phases.first_contact(url, args, rec)
     log("first_contact", {"chargers": args.first_contact, "connected": len(first), **rec.summary()})
     await client.close_all(first)
     await settle(meter)
@@ -234,18 +230,7 @@ async def run_cluster_target(target: Cluster, args: argparse.Namespace) -> dict:
     rec = measure.Recorder()
 
     async def storm() -> list:
-        chargers = await client.connect_many(
-            url,
-            STORM_PREFIX,
-            args.storm,
-            concurrency=args.storm,
-            rec=rec,
-            status=True,
-            password=STORM_PASSWORD,
-            deadline=args.storm_deadline,
-        )
-        rec.finished = time.perf_counter()
-        return chargers
+        return await phases.storm(url, args, rec)
 
     chargers, room, peaks = await measured(meter, storm)
     s = rec.summary()
@@ -309,7 +294,7 @@ def run(args: argparse.Namespace, databases: dict[str, str]) -> dict:
             database = target.database_version()
             databases[database["vendor"]] = database["version"]
             out["redis"] = str(parse_info(target.redis.cli("info", "server")).get("redis_version", "?"))
-            target.precreate(STORM_PREFIX, args.storm, STORM_PASSWORD)
+            target.precreate(phases.STORM_PREFIX, args.storm, phases.STORM_PASSWORD)
             out["runs"][str(workers)] = asyncio.run(run_cluster_target(target, args))
             # What the server warned about goes with the figures.
             log = (target.tmp / "server.out").read_text(errors="replace").splitlines()

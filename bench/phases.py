@@ -33,6 +33,32 @@ def storm_ids(count: int) -> list[str]:
     return [f"{STORM_PREFIX}{i:05d}" for i in range(count)]
 
 
+async def first_contact(url: str, args: argparse.Namespace, rec: measure.Recorder) -> list:
+    """Chargers the server has never seen connect at once (the warm-up)."""
+    first = await client.connect_many(
+        url, "NEW", args.first_contact, concurrency=args.first_contact, rec=rec, deadline=60
+    )
+    rec.finished = time.perf_counter()
+    return first
+
+
+async def storm(url: str, args: argparse.Namespace, rec: measure.Recorder) -> list:
+    """Known chargers, each with its password, connect, boot and send a
+    StatusNotification at once; a charger counts once that is answered."""
+    chargers = await client.connect_many(
+        url,
+        STORM_PREFIX,
+        args.storm,
+        concurrency=args.storm,
+        rec=rec,
+        status=True,
+        password=STORM_PASSWORD,
+        deadline=args.storm_deadline,
+    )
+    rec.finished = time.perf_counter()
+    return chargers
+
+
 async def run_target(target: Target, args: argparse.Namespace, profiler: Profiler) -> dict:
     probe = measure.ServerProbe(target.proc.pid)
     results: dict = {}
@@ -46,31 +72,17 @@ async def run_target(target: Target, args: argparse.Namespace, profiler: Profile
     # First contact: chargers the server has never seen.
     rec = measure.Recorder()
     async with profiler.during("first_contact"):
-        first = await client.connect_many(
-            url, "NEW", args.first_contact, concurrency=args.first_contact, rec=rec, deadline=60
-        )
-        rec.finished = time.perf_counter()
+        first = await first_contact(url, args, rec)
     log("first_contact", {"chargers": args.first_contact, "connected": len(first), **rec.summary()})
     await client.close_all(first)
     await settle(probe)
 
-    # Storm of known chargers, each with its password: connect, boot and send
-    # a StatusNotification at once; a charger counts once that is answered.
+    # Storm of known chargers (see `storm`).
     rss_before = probe.rss()
     probe.mark()
     rec = measure.Recorder()
     async with profiler.during("storm"):
-        chargers = await client.connect_many(
-            url,
-            STORM_PREFIX,
-            args.storm,
-            concurrency=args.storm,
-            rec=rec,
-            status=True,
-            password=STORM_PASSWORD,
-            deadline=args.storm_deadline,
-        )
-        rec.finished = time.perf_counter()
+        chargers = await storm(url, args, rec)
     s = rec.summary()
     log(
         "storm",

@@ -4,6 +4,7 @@ for the admin, and the operator's REST client."""
 import pytest
 
 from ocpp_app.tests.helpers import api_client_for, create_staff
+from ocpp_app.tests.private_postgres import private_postgres  # noqa: F401  (a fixture for every test)
 
 
 @pytest.fixture

@@ -11,10 +11,13 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
-from conftest import free_port
+import pytest
+
+from conftest import BASE_DIR, free_port, require
 
 SERVER_USER = "postgres"
 
@@ -77,3 +80,23 @@ class PrivatePostgres:
             except subprocess.CalledProcessError:
                 pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def private_postgres():
+    """A started PrivatePostgres, removed after the test (skipped without
+    the server binaries, except in CI)."""
+    reason = missing_reason()
+    require(reason is None, reason or "")
+    server = PrivatePostgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+def manage(database_url: str, *args: str) -> None:
+    """`manage.py <args>` against another database (migrate, shell -c ...)."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True, capture_output=True)

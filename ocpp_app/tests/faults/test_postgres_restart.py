@@ -6,9 +6,6 @@ log keeps every frame of the outage too (held back until the database
 returned), with nothing dropped."""
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -19,26 +16,14 @@ import psycopg
 import pytest
 from websockets.sync.client import connect
 
-from conftest import BASE_DIR, require, start_server
-from ocpp_app.tests.private_postgres import PrivatePostgres, missing_reason
+from conftest import start_server
+from ocpp_app.tests.private_postgres import manage
 
 pytestmark = pytest.mark.e2e
 CHARGER = "PGRESTART1"
 READINGS = 40
 ANSWER_WAIT = 4.0  # the charger's own time-out for an answer, then it retries
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def private_postgres():
-    reason = missing_reason()
-    require(reason is None, reason or "")
-    server = PrivatePostgres()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.remove()
 
 
 class RetryingCharger:
@@ -71,11 +56,6 @@ class RetryingCharger:
                 break  # a CALLERROR: try again
             self.retries += 1
             time.sleep(0.5)
-
-
-def manage(database_url: str, *args: str) -> None:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True, capture_output=True)
 
 
 def reading(transaction_id: int, n: int) -> dict:

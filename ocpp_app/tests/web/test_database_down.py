@@ -7,9 +7,6 @@ everything answers 200 again. Needs PostgreSQL's server binaries (initdb,
 pg_ctl); skipped without them, except in CI."""
 
 import json
-import os
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,8 +16,8 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.sync.client import connect
 
-from conftest import BASE_DIR, require, start_server
-from ocpp_app.tests.private_postgres import PrivatePostgres, missing_reason
+from conftest import start_server
+from ocpp_app.tests.private_postgres import manage
 
 pytestmark = pytest.mark.e2e
 API_TOKEN = "a" * 40  # DRF's token: forty characters
@@ -36,23 +33,6 @@ user = get_user_model().objects.create_user("operator", password="pw-operator-12
 Token.objects.create(user=user, key="{API_TOKEN}")
 Charger.objects.create(charger_id="{CHARGER}")
 """
-
-
-@pytest.fixture
-def private_postgres():
-    reason = missing_reason()
-    require(reason is None, reason or "")
-    server = PrivatePostgres()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.remove()
-
-
-def manage(database_url: str, *args: str) -> None:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True, capture_output=True)
 
 
 def get(url: str, **headers: str) -> requests.Response:
