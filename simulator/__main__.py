@@ -20,6 +20,7 @@ EPILOG = """\
 examples:
   python -m simulator --url ws://127.0.0.1:8000/ocpp/SIM1
   python -m simulator --url ws://127.0.0.1:8000/ocpp/SIM1 --rfid TAG1 --interval 5 --kwh 10 --repeat
+  python -m simulator --url ws://127.0.0.1:8000/ocpp/ --id CP7 --idle
   OCPP_SIM_PASSWORD=0123456789abcdef python -m simulator --url wss://csms.example.com/ocpp/CP7
 
 The status line shows the connection state, each connector's status, the
@@ -40,9 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--url",
         required=True,
         help="WebSocket URL of the central system; its last path segment is the charger id "
-        "(e.g. ws://127.0.0.1:8000/ocpp/SIM1)",
+        "unless --id is given (e.g. ws://127.0.0.1:8000/ocpp/SIM1)",
     )
-    p.add_argument("--id", dest="charge_point_id", help="charger id, if it differs from the URL's last segment")
+    p.add_argument(
+        "--id",
+        dest="charge_point_id",
+        help="charger id to connect as: it replaces the URL's last path segment, or is appended to a URL "
+        "ending in '/' (ws://127.0.0.1:8000/ocpp/SIM1 and ws://127.0.0.1:8000/ocpp/ with --id CP7 both "
+        "connect to .../ocpp/CP7), percent-encoded where needed; 1 to 48 characters, "
+        "no '/', '\\', '..' or control characters",
+    )
     p.add_argument(
         "--password",
         default=os.environ.get("OCPP_SIM_PASSWORD"),
@@ -69,7 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--vendor", default="Simulator", help="chargePointVendor in BootNotification (default Simulator)")
     p.add_argument("--model", default="SimCP", help="chargePointModel in BootNotification (default SimCP)")
-    p.add_argument("--serial", default="SIM-0001", help="chargePointSerialNumber in BootNotification")
+    p.add_argument(
+        "--serial",
+        help="chargePointSerialNumber in BootNotification, at most 25 characters (default SIM-<charger id>, "
+        "cut to 25 characters with a hash of the id when longer)",
+    )
     p.add_argument("--drain-timeout", type=float, default=10.0, help="seconds to deliver queued messages on exit")
     p.add_argument("--ca-bundle", help="wss://: PEM file of the CAs to trust (default: the system's)")
     p.add_argument("--client-cert", help="wss://: PEM client certificate to present (security profile 3)")

@@ -2,8 +2,56 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+# The charger-id rule of ocpp_app/lib/validators.py, restated here because
+# that module imports Django; simulator/tests/test_ids.py checks both agree.
+CHARGER_ID_MAX_LENGTH = 48
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+# Query parameters a central system may read the charger id from (this one
+# reads them before the path): ocpp_app/ocpp/identity.py QUERY_KEYS.
+ID_QUERY_KEYS = ("cid", "chargepointid", "charge_point_id", "chargeboxid", "charge_box_id", "chargerid")
+
+# chargePointSerialNumber in BootNotification is a CiString25Type.
+SERIAL_MAX_LENGTH = 25
+
+# Characters a URL path segment may hold as they are (RFC 3986 pchar besides
+# the unreserved ones, which quote() never escapes).
+_PCHAR_SAFE = "!$&'()*+,;=:@"
+
+
+def charger_id_problem(charger_id: str) -> str | None:
+    """Why the central system would refuse `charger_id`, or None when it can
+    name a charger: 1 to 48 characters, no '/' or '\\', no '..' (nor a lone
+    '.'), no control characters, valid Unicode."""
+    if not charger_id:
+        return "empty charger id"
+    if len(charger_id) > CHARGER_ID_MAX_LENGTH:
+        return f"charger id longer than {CHARGER_ID_MAX_LENGTH} characters"
+    if "/" in charger_id or "\\" in charger_id:
+        return "charger id contains a slash"
+    if ".." in charger_id or charger_id == ".":
+        return "charger id contains '..'"
+    if _CONTROL.search(charger_id):
+        return "charger id contains control characters"
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in charger_id):
+        return "charger id is not valid Unicode"
+    return None
+
+
+def default_serial(charger_id: str) -> str:
+    """`SIM-<charger id>`, so that every simulated charger reports its own
+    serial number. Past 25 characters the id is cut and a hash of the whole
+    id appended: ids that differ only in their tail keep different serials."""
+    serial = f"SIM-{charger_id}"
+    if len(serial) <= SERIAL_MAX_LENGTH:
+        return serial
+    digest = hashlib.sha256(charger_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{serial[: SERIAL_MAX_LENGTH - len(digest) - 1]}-{digest}"
 
 
 @dataclass
@@ -11,7 +59,10 @@ class SimulatorConfig:
     """Settings of one simulated charge point.
 
     The charger id is the last non-empty segment of `cp_path` (as the central
-    system reads it), unless `charge_point_id` is given.
+    system reads it), unless `charge_point_id` is given: then the simulator
+    connects as that id, which replaces the last segment of `cp_path` (or is
+    appended to a `cp_path` ending in '/'), percent-encoded where needed.
+    Without `serial`, the serial number is derived from the charger id.
     """
 
     host: str = "127.0.0.1"
@@ -23,7 +74,8 @@ class SimulatorConfig:
     charge_point_id: str | None = None
     vendor: str = "Simulator"
     model: str = "SimCP"
-    serial: str = "SIM-0001"
+    # chargePointSerialNumber; None: default_serial(cp_id).
+    serial: str | None = None
     firmware_version: str = "1.0.0"
     connectors: int = 1
     # Tag presented for sessions; with a tag the charger sends Authorize first.
@@ -64,20 +116,51 @@ class SimulatorConfig:
     cert_dir: str | None = None
     organization: str = ""
 
+    def __post_init__(self) -> None:
+        if self.charge_point_id is not None:
+            if (problem := charger_id_problem(self.charge_point_id)) is not None:
+                raise ValueError(f"invalid charger id {self.charge_point_id!r}: {problem}")
+            query = self.cp_path.partition("?")[2]
+            for name, value in parse_qsl(query, keep_blank_values=True):
+                if name.strip().lower() in ID_QUERY_KEYS and value.strip():
+                    raise ValueError(
+                        f"the URL names its charger in the query ({name}={value}), which a central system "
+                        f"reads before the path: the charger id {self.charge_point_id!r} would be ignored"
+                    )
+        if self.serial is not None and len(self.serial) > SERIAL_MAX_LENGTH:
+            raise ValueError(f"serial number longer than {SERIAL_MAX_LENGTH} characters: {self.serial!r}")
+
+    @property
+    def resource(self) -> str:
+        """The path (and query) connected to, without its leading '/'."""
+        path = self.cp_path.lstrip("/")
+        if self.charge_point_id is None:
+            return path
+        path, mark, query = path.partition("?")
+        head = path[: path.rfind("/") + 1]  # up to the last '/': the last segment goes
+        return f"{head}{quote(self.charge_point_id, safe=_PCHAR_SAFE)}{mark}{query}"
+
     @property
     def ws_url(self) -> str:
-        return f"{self.scheme}://{self.host}:{self.ws_port}/{self.cp_path.lstrip('/')}"
+        return f"{self.scheme}://{self.host}:{self.ws_port}/{self.resource}"
+
+    @property
+    def serial_number(self) -> str:
+        """The chargePointSerialNumber it reports."""
+        return self.serial if self.serial is not None else default_serial(self.cp_id)
 
     @property
     def cp_id(self) -> str:
-        if self.charge_point_id:
+        if self.charge_point_id is not None:
             return self.charge_point_id
         segments = [s for s in self.cp_path.split("?", 1)[0].split("/") if s]
         return unquote(segments[-1]) if segments else "CP1"
 
     @classmethod
     def from_url(cls, url: str, **kwargs) -> SimulatorConfig:
-        """`ws://host:port/path/ID` -> host, port, scheme and path."""
+        """`ws://host:port/path/ID` -> host, port, scheme and path. With
+        `charge_point_id`, the URL's last segment is replaced by that id (a URL
+        ending in '/' gets it appended)."""
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss"):
             raise ValueError(f"not a WebSocket URL (ws:// or wss://): {url!r}")
@@ -87,6 +170,7 @@ class SimulatorConfig:
         path = parts.path.lstrip("/")
         if parts.query:
             path += "?" + parts.query
-        if not [s for s in parts.path.split("/") if s] and not parts.query:
+        named = kwargs.get("charge_point_id") is not None
+        if not named and not [s for s in parts.path.split("/") if s] and not parts.query:
             raise ValueError(f"no charger id in {url!r} (expected ws://host:port/.../<charger id>)")
         return cls(host=parts.hostname, ws_port=port, cp_path=path, scheme=parts.scheme, **kwargs)

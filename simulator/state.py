@@ -27,7 +27,7 @@ class StateMixin:
         return call.BootNotification(
             charge_point_model=self.config.model,
             charge_point_vendor=self.config.vendor,
-            charge_point_serial_number=self.config.serial,
+            charge_point_serial_number=self.config.serial_number,
             firmware_version=self.firmware_version,
             meter_type="SimMeter",
         )
