@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-# The charger-id rule of ocpp_app/lib/validators.py, restated here because
-# that module imports Django; simulator/tests/test_ids.py checks both agree.
-CHARGER_ID_MAX_LENGTH = 48
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+from ocpp_app.lib.ids import QUERY_KEYS, charger_id_problem
 
-# Query parameters a central system may read the charger id from (this one
-# reads them before the path): ocpp_app/ocpp/identity.py QUERY_KEYS.
-ID_QUERY_KEYS = ("cid", "chargepointid", "charge_point_id", "chargeboxid", "charge_box_id", "chargerid")
+# The central system's own id rule and the query keys it reads an id from
+# (ocpp_app/lib/ids.py: pure Python, no Django).
+ID_QUERY_KEYS = QUERY_KEYS
 
 # chargePointSerialNumber in BootNotification is a CiString25Type.
 SERIAL_MAX_LENGTH = 25
@@ -22,25 +18,6 @@ SERIAL_MAX_LENGTH = 25
 # Characters a URL path segment may hold as they are (RFC 3986 pchar besides
 # the unreserved ones, which quote() never escapes).
 _PCHAR_SAFE = "!$&'()*+,;=:@"
-
-
-def charger_id_problem(charger_id: str) -> str | None:
-    """Why the central system would refuse `charger_id`, or None when it can
-    name a charger: 1 to 48 characters, no '/' or '\\', no '..' (nor a lone
-    '.'), no control characters, valid Unicode."""
-    if not charger_id:
-        return "empty charger id"
-    if len(charger_id) > CHARGER_ID_MAX_LENGTH:
-        return f"charger id longer than {CHARGER_ID_MAX_LENGTH} characters"
-    if "/" in charger_id or "\\" in charger_id:
-        return "charger id contains a slash"
-    if ".." in charger_id or charger_id == ".":
-        return "charger id contains '..'"
-    if _CONTROL.search(charger_id):
-        return "charger id contains control characters"
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in charger_id):
-        return "charger id is not valid Unicode"
-    return None
 
 
 def default_serial(charger_id: str) -> str:

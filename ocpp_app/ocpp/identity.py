@@ -5,16 +5,15 @@ whitespace-only values ignored) wins over the path; else the last non-empty
 path segment. Each raw path segment is percent-decoded on its own, so
 `/ocpp/CP%2F1` yields the id `CP/1`, which is refused, never `1`. What makes
 an id acceptable is the rule shared with the admin and the API
-(`lib.validators.charger_id_problem`).
+(`lib.ids.charger_id_problem`).
 """
 
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, unquote_to_bytes
 
-from ocpp_app.lib.validators import charger_id_problem
+from ocpp_app.lib.ids import QUERY_KEYS, charger_id_problem
 
 # In priority order: the first one present wins.
-QUERY_KEYS = ("cid", "chargepointid", "charge_point_id", "chargeboxid", "charge_box_id", "chargerid")
 
 
 class BadChargerId(ValueError):
