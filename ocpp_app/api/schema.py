@@ -1,6 +1,11 @@
-"""OpenAPI post-processing: document the error answers every operation can
-give (DRF produces them outside the views, so drf-spectacular cannot see
-them), so clients and schemathesis know every status code to expect."""
+"""The OpenAPI schema: post-processing that documents the error answers every
+operation can give (DRF produces them outside the views, so drf-spectacular
+cannot see them), so clients and schemathesis know every status code to
+expect; and the schema and docs views, whose errors are JSON like every
+other answer of the API."""
+
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.renderers import JSONRenderer
 
 ERROR_BODY = {
     "type": "object",
@@ -32,3 +37,23 @@ def add_error_responses(result, generator, request, public):
                     code, {"description": description, "content": {"application/json": {"schema": ERROR_BODY}}}
                 )
     return result
+
+
+class JSONErrorsMixin:
+    """Errors rendered as JSON whatever the view renders on success: the
+    schema's YAML renderer would answer a 405 or 406 in YAML, the docs page's
+    template renderer in plain text."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if getattr(response, "exception", False):  # set by APIView.handle_exception
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class SchemaView(JSONErrorsMixin, SpectacularAPIView):
+    pass
+
+
+class SchemaDocsView(JSONErrorsMixin, SpectacularSwaggerView):
+    pass

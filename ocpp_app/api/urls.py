@@ -1,10 +1,10 @@
 """REST API routes, included by ocpp_app/urls.py under /ocpp/."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from ocpp_app.api import certificates, events, firmware, views
+from ocpp_app.api.schema import SchemaDocsView, SchemaView
 from ocpp_app.web import converters  # noqa: F401  (the "cid" path converter)
 
 urlpatterns = [
@@ -43,10 +43,10 @@ urlpatterns = [
     path("transactions/export.csv", views.TransactionExportView.as_view(), name="api-transactions-export"),
     # The schema and its Swagger UI (served from static files, no CDN) are
     # public: they describe the API, every operation still needs staff.
-    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"),
+    path("api/schema/", SchemaView.as_view(permission_classes=[AllowAny]), name="api-schema"),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="ocpp:api-schema", permission_classes=[AllowAny]),
+        SchemaDocsView.as_view(url_name="ocpp:api-schema", permission_classes=[AllowAny]),
         name="api-docs",
     ),
 ]

@@ -1,6 +1,7 @@
 """While the database is unreachable, a request that needed it is answered
 503 with `Retry-After` (JSON for the REST API and the machine endpoints, a
-small page for the pages), not a 500 with a traceback per request.
+small page for the pages: the rule of errors.py), not a 500 with a traceback
+per request.
 
 What counts as unreachable: Django's OperationalError and InterfaceError (the
 server is down, refuses connections, or dropped one), and psycopg's pool
@@ -22,29 +23,17 @@ from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.deprecation import MiddlewareMixin
 from psycopg_pool import PoolTimeout
-from rest_framework.views import APIView
+
+from ocpp_app.web.errors import wants_json
 
 logger = logging.getLogger("ocpp_app.web")
 UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 RETRY_AFTER = 5  # seconds
 LOG_EVERY = 60.0  # seconds between two warnings of one outage
-# The views outside DRF that answer JSON: liveness, readiness, metrics.
-JSON_VIEWS = frozenset({"health", "health-ready", "metrics"})
 
 _lock = threading.Lock()
 _logged_at = -math.inf
 _unlogged = 0
-
-
-def _wants_json(request) -> bool:
-    match = request.resolver_match
-    if match is not None:
-        view_class = getattr(match.func, "cls", None)
-        if isinstance(view_class, type) and issubclass(view_class, APIView):
-            return True
-        if match.url_name in JSON_VIEWS and "ocpp" in match.namespaces:
-            return True
-    return not request.accepts("text/html")
 
 
 def _log(request, error: Exception) -> None:
@@ -71,7 +60,7 @@ class DatabaseUnavailableMiddleware(MiddlewareMixin):
         if not isinstance(exception, UNAVAILABLE):
             return None
         _log(request, exception)
-        if _wants_json(request):
+        if wants_json(request):
             response = JsonResponse({"detail": "database unavailable", "retry_after": RETRY_AFTER}, status=503)
         else:
             response = HttpResponse(render_to_string("ocpp/unavailable.html"), status=503)

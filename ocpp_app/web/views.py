@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -135,7 +135,7 @@ def charger_or_404(cid: str, *, details: bool = False) -> Charger:
         qs = selectors.chargers_with_details(qs)
     charger = qs.first()
     if charger is None:
-        raise Http404("No such charger")
+        raise Http404(f"There is no charger with the id “{cid}”.")
     return selectors.decorate_charger(charger) if details else charger
 
 
@@ -144,7 +144,10 @@ def chosen_transaction(charger: Charger, tx_param: str | None) -> Transaction | 
     tx_id = positive_int(tx_param)
     qs = charger.transactions.all()
     if tx_id is not None:
-        return get_object_or_404(qs, pk=tx_id)
+        tx = qs.filter(pk=tx_id).first()
+        if tx is None:
+            raise Http404(f"Charger “{charger.charger_id}” has no transaction {tx_id}.")
+        return tx
     return qs.filter(stop_time__isnull=True).order_by("-start_time").first() or qs.order_by("-start_time").first()
 
 
@@ -241,7 +244,8 @@ def charger_chart(request, cid: str):
 @require_GET
 def message_log(request, cid: str):
     # Logs are keyed by id string and kept also for chargers that were refused
-    # (no row): an unknown id shows an empty log rather than a 404.
+    # or deleted (no row): their log stays readable while rows remain. An id
+    # with neither a charger nor a logged message is a 404.
     action = request.GET.get("action", "").strip()
     direction = request.GET.get("direction", "").strip()
     if direction not in Direction.values:
@@ -257,12 +261,16 @@ def message_log(request, cid: str):
         after=positive_int(request.GET.get("after")),
         limit=LOG_PAGE_SIZE,
     )
+    charger_exists = Charger.objects.filter(charger_id=cid).exists()
+    # An empty filtered page says nothing of the whole log: ask for one row.
+    if not charger_exists and not page.rows and not selectors.message_log_page(charger_id=cid, limit=1).rows:
+        raise Http404(f"There is no charger and no logged message with the id “{cid}”.")
     return render(
         request,
         "ocpp/message_log.html",
         {
             "cid": cid,
-            "charger_exists": Charger.objects.filter(charger_id=cid).exists(),
+            "charger_exists": charger_exists,
             "page": page,
             "filter_query": query_without(request, "before", "after"),
             "actions": sorted(a.value for a in Action),
@@ -334,7 +342,7 @@ def landing(request, cid: str):
 def _qr_charger(cid: str) -> Charger:
     charger = Charger.objects.filter(charger_id=cid).only("pk", "charger_id", "qr_url", "qr_png", "qr_svg").first()
     if charger is None:
-        raise Http404("No such charger")
+        raise Http404(f"There is no charger with the id “{cid}”.")
     return charger
 
 
@@ -368,7 +376,7 @@ def firmware_download(request, name: str):
     no credentials, so its random 256-bit name is what guards it."""
     path = firmware_path(name)
     if path is None:
-        raise Http404("No such firmware")
+        raise Http404("There is no published firmware with this name.")
     response = FileResponse(path.open("rb"), content_type="application/octet-stream", as_attachment=True)
     response["Cache-Control"] = "private, no-store"
     return response

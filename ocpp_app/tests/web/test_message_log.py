@@ -115,8 +115,9 @@ def test_the_page_query_can_walk_the_index_without_a_sort_on_postgresql():
     assert "msglog_charger_action" in with_action and "Sort" not in with_action
 
 
-def test_it_shows_an_empty_log_for_an_id_without_messages(staff_client):
-    response = staff_client.get(reverse("ocpp:log", args=["GHOST"]))
+def test_it_shows_an_empty_log_when_no_message_matches_the_filters(staff_client):
+    log(cid="GHOST", action="Heartbeat")  # logged, no charger row (refused or deleted)
+    response = staff_client.get(reverse("ocpp:log", args=["GHOST"]) + "?action=BootNotification")
     assert response.status_code == 200
     assert "No messages." in response.content.decode()
 

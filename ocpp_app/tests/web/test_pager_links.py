@@ -21,6 +21,7 @@ def test_it_keeps_the_session_filters_in_its_page_links(staff_client):
 
 
 def test_it_keeps_the_log_filters_and_drops_both_cursors(staff_client):
+    make_charger("CP1")
     url = reverse("ocpp:log", args=["CP1"]) + "?before=40&action=Heartbeat&after=7&direction=in"
     response = staff_client.get(url)
     assert response.context["filter_query"] == "action=Heartbeat&direction=in"
