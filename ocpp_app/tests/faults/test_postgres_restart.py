@@ -19,7 +19,7 @@ from websockets.sync.client import connect
 from conftest import start_server
 from ocpp_app.tests.private_postgres import manage
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.own_services]
 CHARGER = "PGRESTART1"
 READINGS = 40
 ANSWER_WAIT = 4.0  # the charger's own time-out for an answer, then it retries

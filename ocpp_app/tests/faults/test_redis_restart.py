@@ -15,7 +15,7 @@ from ocpp_app.tests import private_redis
 from ocpp_app.tests.commands.samples import ANSWERS, SAMPLES
 from ocpp_app.tests.helpers import connected_charge_point, wait_connected
 
-pytestmark = [pytest.mark.e2e, pytest.mark.redis]
+pytestmark = [pytest.mark.e2e, pytest.mark.own_services]
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from websockets.sync.client import connect
 from conftest import start_server
 from ocpp_app.tests.private_postgres import manage
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.own_services]
 API_TOKEN = "a" * 40  # DRF's token: forty characters
 METRICS_TOKEN = "metrics-token-for-the-outage-test"
 CHARGER = "DOWN1"
