@@ -143,3 +143,25 @@ async def test_it_keeps_the_other_connection_when_a_replacement_fails_authentica
         assert refused is False
         assert await heartbeat_still_answered(first)
         assert (await aget_charger()).connected is True
+
+
+async def test_no_takeover_without_credentials_while_the_old_sockets_node_cannot_be_asked(monkeypatch, caplog):
+    """The channel layer is away (a Redis restart): whether the old socket
+    still answers cannot be told, so the newcomer is refused (503, try
+    again) rather than let in on a guess."""
+    layer = get_channel_layer()
+    elsewhere = await layer.new_channel()
+    await acreate_charger(connected=True, channel_name=elsewhere)
+
+    async def unreachable(channel, message):
+        raise ConnectionError("Error 111 connecting to the channel layer")
+
+    monkeypatch.setattr(layer, "send", unreachable)
+    intruder = communicator()
+    with caplog.at_level("WARNING"):
+        refused, _ = await intruder.connect(timeout=TIMEOUT)
+    await intruder.disconnect()
+    assert refused is False
+    assert "the node holding the live connection cannot be asked now (503)" in caplog.text
+    stored = await aget_charger()
+    assert (stored.connected, stored.channel_name) == (True, elsewhere)  # the live connection stays
