@@ -188,6 +188,21 @@ def _qr_codes_made():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_redis_channel_layer():
+    """Every test gets its own Redis channel layer object. channels_redis keeps
+    per-channel asyncio locks on the layer; a receive cancelled while waiting
+    for one leaves it bound to that test's event loop, and the next test to
+    contend for it fails with "bound to a different event loop". A server has
+    one loop for its life, so this is a test-only concern."""
+    yield
+    from channels.layers import channel_layers
+    from django.conf import settings
+
+    if "redis" in settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "").lower():
+        channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
 def _close_thread_connections():
     """The async ORM runs on asgiref's shared thread, whose persistent database
     connection would otherwise outlive the test database (PostgreSQL refuses to
