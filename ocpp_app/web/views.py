@@ -19,11 +19,13 @@ from ocpp_app.admin.certificates import EXPIRES_SOON, EXPIRY_PARAMETER
 from ocpp_app.lib.timeparse import BadDateTime, parse_datetime_utc
 from ocpp_app.models import Charger, ChargerEventKind, Direction, Transaction
 from ocpp_app.selectors.events import charger_security_events, latest_event, recent_critical_events
+from ocpp_app.selectors.message_log import SEARCH_WINDOW
 from ocpp_app.services import certificates
 from ocpp_app.services.commands.certificates import CERTIFICATE_MAX_CHARS, ROOT_TYPES
 from ocpp_app.services.firmware import firmware_path
 from ocpp_app.services.qr import charger_qr_png, charger_qr_svg
 from ocpp_app.web.exports import transactions_csv_response
+from ocpp_app.web.log_filters import BadLogFilters, message_log_filters
 
 DASHBOARD_PAGE_SIZE = 100
 LOG_PAGE_SIZE = 100
@@ -245,26 +247,21 @@ def charger_chart(request, cid: str):
 def message_log(request, cid: str):
     # Logs are keyed by id string and kept also for chargers that were refused
     # or deleted (no row): their log stays readable while rows remain. An id
-    # with neither a charger nor a logged message is a 404.
-    action = request.GET.get("action", "").strip()
-    direction = request.GET.get("direction", "").strip()
-    if direction not in Direction.values:
-        direction = ""
-    since, until = parse_when(request.GET.get("since")), parse_when(request.GET.get("until"))
-    page = selectors.message_log_page(
-        charger_id=cid,
-        action=action,
-        direction=direction,
-        since=since,
-        until=until,
-        before=positive_int(request.GET.get("before")),
-        after=positive_int(request.GET.get("after")),
-        limit=LOG_PAGE_SIZE,
-    )
+    # with neither a charger nor a logged message is a 404. A bad filter is a
+    # 400 that names it, on the page with its form.
+    try:
+        filters, errors = message_log_filters(request.GET), {}
+    except BadLogFilters as bad:
+        filters, errors = None, bad.errors
+    if filters is None:
+        page = selectors.LogPage(rows=[], newer_cursor=None, older_cursor=None)
+    else:
+        page = selectors.message_log_page(charger_id=cid, **filters, limit=LOG_PAGE_SIZE)
     charger_exists = Charger.objects.filter(charger_id=cid).exists()
     # An empty filtered page says nothing of the whole log: ask for one row.
     if not charger_exists and not page.rows and not selectors.message_log_page(charger_id=cid, limit=1).rows:
         raise Http404(f"There is no charger and no logged message with the id “{cid}”.")
+    form = {key: request.GET.get(key, "") for key in ("q", "action", "direction", "since", "until")}
     return render(
         request,
         "ocpp/message_log.html",
@@ -272,14 +269,14 @@ def message_log(request, cid: str):
             "cid": cid,
             "charger_exists": charger_exists,
             "page": page,
+            "errors": errors,
+            "search_window": SEARCH_WINDOW,
             "filter_query": query_without(request, "before", "after"),
             "actions": sorted(a.value for a in Action),
-            "action": action,
-            "direction": direction,
+            "form": form,
             "directions": Direction.choices,
-            "since": request.GET.get("since", ""),
-            "until": request.GET.get("until", ""),
         },
+        status=400 if errors else 200,
     )
 
 

@@ -127,3 +127,126 @@ def test_the_selector_ignores_other_chargers():
     log(cid="B", n=2)
     page = selectors.message_log_page(charger_id="B")
     assert {m.charger_id for m in page.rows} == {"B"} and len(page.rows) == 2
+
+
+# -- search (?q=) ------------------------------------------------------------------------
+
+
+def texts_of(response) -> list:
+    return [m.payload for m in response.context["page"].rows]
+
+
+def test_the_search_finds_an_id_tag_a_transaction_id_and_a_key(staff_client):
+    log(action="Authorize", payload={"idTag": "RFID-CAFE42"})
+    log(action="StopTransaction", payload={"transactionId": 90125, "meterStop": 10, "idTag": "OTHER"})
+    log(action="DataTransfer", payload={"vendorId": "acme", "data": "x"})
+    log(cid="CP2", action="Authorize", payload={"idTag": "RFID-CAFE42"})
+    url = reverse("ocpp:log", args=["CP1"])
+    assert texts_of(staff_client.get(url + "?q=rfid-cafe")) == [{"idTag": "RFID-CAFE42"}]  # any case
+    assert [p["transactionId"] for p in texts_of(staff_client.get(url + "?q=90125"))] == [90125]
+    assert texts_of(staff_client.get(url + "?q=vendorId")) == [{"vendorId": "acme", "data": "x"}]
+    assert texts_of(staff_client.get(url + "?q=idTag&action=StopTransaction"))[0]["idTag"] == "OTHER"
+    response = staff_client.get(url + "?q=nothing-like-it")
+    assert response.status_code == 200 and "No message contains “nothing-like-it”" in response.content.decode()
+
+
+def test_the_search_finds_quotes_percent_signs_and_non_ascii_text(staff_client):
+    log(action="Authorize", payload={"idTag": 'Zoë "7" 100%'})
+    log(action="Authorize", payload={"idTag": "plain"})
+    url = reverse("ocpp:log", args=["CP1"])
+    for q in ["zoë", '"7"', "100%"]:
+        assert texts_of(staff_client.get(url, {"q": q})) == [{"idTag": 'Zoë "7" 100%'}], q
+    assert texts_of(staff_client.get(url, {"q": "%"})) == [{"idTag": 'Zoë "7" 100%'}]  # not a wildcard
+
+
+def test_the_search_pages_through_its_matches(staff_client):
+    log(n=250, action="Heartbeat", payload={"idTag": "HIT"})
+    log(n=50, action="Heartbeat", payload={"idTag": "MISS"})
+    url = reverse("ocpp:log", args=["CP1"])
+    hits = sorted(MessageLog.objects.filter(payload__idTag="HIT").values_list("id", flat=True), reverse=True)
+    first = staff_client.get(url + "?q=HIT")
+    assert ids_of(first) == hits[:100]
+    second = staff_client.get(url + f"?q=HIT&before={first.context['page'].older_cursor}")
+    assert ids_of(second) == hits[100:200]
+    back = staff_client.get(url + f"?q=HIT&after={second.context['page'].newer_cursor}")
+    assert ids_of(back) == hits[:100]
+
+
+def test_the_search_reads_a_bounded_window_then_offers_to_go_on(staff_client, django_assert_max_num_queries):
+    log(n=1, payload={"idTag": "NEEDLE"})  # the oldest message
+    log(n=selectors.message_log.SEARCH_WINDOW + 10, payload={"idTag": "HAY"})
+    url = reverse("ocpp:log", args=["CP1"])
+    newest_first = list(MessageLog.objects.order_by("-id").values_list("id", flat=True))
+    with django_assert_max_num_queries(6):  # session, user, window edge, matches, charger exists, log exists
+        first = staff_client.get(url + "?q=needle")
+    page = first.context["page"]
+    assert page.rows == [] and page.window_full
+    assert page.older_cursor == newest_first[selectors.message_log.SEARCH_WINDOW - 1]
+    html = first.content.decode()
+    assert f"Searched {selectors.message_log.SEARCH_WINDOW} messages without a match" in html
+    assert f"before={page.older_cursor}" in html
+    further = staff_client.get(url + f"?q=needle&before={page.older_cursor}")
+    assert texts_of(further) == [{"idTag": "NEEDLE"}]
+    assert not further.context["page"].window_full and further.context["page"].older_cursor is None
+
+
+def test_the_search_never_matches_a_redacted_secret(staff_client):
+    # A row written before the log was redacted on its way in.
+    secret = "0123456789abcdef-secret"
+    log(action="ChangeConfiguration", direction="out", payload={"key": "AuthorizationKey", "value": secret})
+    url = reverse("ocpp:log", args=["CP1"])
+    assert ids_of(staff_client.get(url, {"q": secret[:12]})) == []
+    shown = staff_client.get(url, {"q": "AuthorizationKey"})
+    assert [p["key"] for p in texts_of(shown)] == ["AuthorizationKey"]
+    assert secret not in shown.content.decode()
+    assert secret not in staff_client.get(url).content.decode()
+
+
+# -- bad filter values ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ("before=abc", "before"),
+        ("after=-3", "after"),
+        ("before=99999999999999999999", "before"),
+        ("before=5&after=2", "after"),
+        ("action=NoSuchAction", "action"),
+        ("direction=sideways", "direction"),
+        ("since=yesterday", "since"),
+        ("until=2026-13-01T00:00", "until"),
+        ("page=2", "page"),
+        ("q=" + "x" * 201, "q"),
+        ("q=a%00b", "q"),
+    ],
+)
+def test_a_bad_filter_is_a_400_page_naming_the_parameter(staff_client, query, parameter):
+    log(n=3)
+    response = staff_client.get(reverse("ocpp:log", args=["CP1"]) + "?" + query)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f'<li data-parameter="{parameter}"><code>{parameter}</code>:' in html
+    assert '<form class="filters"' in html  # the page, with its form to fix the filter
+    assert ids_of(response) == []  # nothing shown as if the filter had been applied
+
+
+def test_every_bad_parameter_is_named_at_once(staff_client):
+    log(n=1)
+    response = staff_client.get(reverse("ocpp:log", args=["CP1"]) + "?before=x&direction=up&action=Nope")
+    assert response.status_code == 400
+    assert set(response.context["errors"]) == {"before", "direction", "action"}
+
+
+def test_an_action_in_another_case_is_that_action(staff_client):
+    log(action="Heartbeat")
+    log(action="MeterValues")
+    response = staff_client.get(reverse("ocpp:log", args=["CP1"]) + "?action=heartbeat&direction=in")
+    assert response.status_code == 200
+    assert [m.action for m in response.context["page"].rows] == ["Heartbeat"]
+
+
+def test_empty_filter_values_are_no_filter(staff_client):
+    log(n=2)
+    response = staff_client.get(reverse("ocpp:log", args=["CP1"]) + "?q=&action=&direction=&since=&until=&before=")
+    assert response.status_code == 200 and len(ids_of(response)) == 2
