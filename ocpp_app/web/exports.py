@@ -2,7 +2,7 @@
 one column order, one formula-injection rule."""
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from django.db.models import QuerySet
@@ -11,21 +11,6 @@ from django.http import StreamingHttpResponse
 from ocpp_app import selectors
 from ocpp_app.lib.timeparse import format_datetime_utc
 from ocpp_app.models import Transaction
-
-# The columns of the export, which are also the fields of the API's
-# transaction resource, in its order (docs/api.md).
-TRANSACTION_COLUMNS = [
-    "transaction_id",
-    "charger_id",
-    "connector_id",
-    "id_tag",
-    "meter_start",
-    "meter_stop",
-    "start_time",
-    "stop_time",
-    "stop_reason",
-    "energy_wh",
-]
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP
 # "CSV injection"); id tags, stop reasons and charger ids come from chargers.
@@ -48,22 +33,35 @@ def _iso(value: datetime | None) -> str:
     return "" if value is None else format_datetime_utc(value)
 
 
-def transaction_row(tx: Transaction) -> list[object]:
-    """One transaction as CSV cells; energy is what was delivered so far, so a
-    running session shows its energy too (needs transactions_with_live_values)."""
+def _energy(tx: Transaction) -> int | None:
+    # What was delivered so far: a running session shows its energy too.
     energy = selectors.transaction_energy_so_far(tx)
-    return [
-        tx.pk,
-        tx.charger.charger_id,
-        tx.connector_id,
-        tx.id_tag,
-        tx.meter_start,
-        tx.meter_stop,
-        _iso(tx.start_time),
-        _iso(tx.stop_time),
-        tx.stop_reason,
-        None if energy is None else round(energy),
-    ]
+    return None if energy is None else round(energy)
+
+
+# The one definition of the transaction columns: their order and each cell.
+# The sessions page's export, the REST API's export and the API's transaction
+# resource (api/serializers.py: its fields are TRANSACTION_COLUMNS) all take
+# it from here, so they cannot order their columns differently.
+TRANSACTION_CELLS: dict[str, Callable[[Transaction], object]] = {
+    "transaction_id": lambda tx: tx.pk,
+    "charger_id": lambda tx: tx.charger.charger_id,
+    "connector_id": lambda tx: tx.connector_id,
+    "id_tag": lambda tx: tx.id_tag,
+    "meter_start": lambda tx: tx.meter_start,
+    "meter_stop": lambda tx: tx.meter_stop,
+    "start_time": lambda tx: _iso(tx.start_time),
+    "stop_time": lambda tx: _iso(tx.stop_time),
+    "stop_reason": lambda tx: tx.stop_reason,
+    "energy_wh": _energy,
+}
+TRANSACTION_COLUMNS = list(TRANSACTION_CELLS)
+
+
+def transaction_row(tx: Transaction) -> list[object]:
+    """One transaction as CSV cells, in TRANSACTION_COLUMNS order (needs
+    transactions_with_live_values for the energy so far)."""
+    return [cell(tx) for cell in TRANSACTION_CELLS.values()]
 
 
 class _Echo:

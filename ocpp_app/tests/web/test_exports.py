@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from ocpp_app.models import Transaction
 from ocpp_app.tests.helpers import make_charger, make_session
+from ocpp_app.web.exports import TRANSACTION_COLUMNS
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +77,14 @@ def test_both_exports_apply_the_same_filters(exports):
     for query, tags in [("?charger=A", ["AT"]), ("?id_tag=BT", ["BT"]), ("?since=2026-03-02T00:00:00Z", ["BT"])]:
         for name, rows in exports(query).items():
             assert [row[3] for row in rows[1:]] == tags, (name, query)
+
+
+def test_the_exports_and_the_api_resource_share_one_column_order(exports, api_client):
+    make_session(make_charger("CP1"), id_tag="DONE", readings=2, stop=True, start=T0)
+    both = exports()
+    assert both["web"][0] == both["api"][0] == TRANSACTION_COLUMNS
+    (listed,) = api_client.get("/ocpp/transactions/").json()["results"]
+    assert list(listed) == TRANSACTION_COLUMNS  # the JSON keys, in the same order
+    for name, rows in both.items():
+        cells = dict(zip(rows[0], rows[1], strict=True))
+        assert cells == {key: "" if value is None else str(value) for key, value in listed.items()}, name
