@@ -385,6 +385,26 @@ if OCPP_NODE_LEASE < 3:
 OCPP_MESSAGE_LOG_RETENTION_DAYS = env_int("OCPP_MESSAGE_LOG_RETENTION_DAYS", 30)
 OCPP_METER_READING_RETENTION_DAYS = env_int("OCPP_METER_READING_RETENTION_DAYS", 0)
 OCPP_PRUNE_INTERVAL = env_float("OCPP_PRUNE_INTERVAL", 3600.0)
+
+# --- Site load management (services/load.py, management/load_manager.py) -------------
+# How often the load manager looks at every circuit tree (seconds; 0: off).
+OCPP_LOAD_INTERVAL = env_float("OCPP_LOAD_INTERVAL", 1.0)
+# A TxProfile lapses this long after it was sent unless renewed (then the
+# charger's fail-safe applies): the bound on how long an offline charger's
+# last limit keeps counting.
+OCPP_LOAD_PROFILE_DURATION = env_int("OCPP_LOAD_PROFILE_DURATION", 900)
+# The chargingProfileId of the fail-safe; a connector's TxProfile is this + its connector id.
+OCPP_LOAD_PROFILE_ID = env_int("OCPP_LOAD_PROFILE_ID", 31000)
+# The stack level of the load manager's profiles: keep operators' own profiles on other levels.
+OCPP_LOAD_STACK_LEVEL = env_int("OCPP_LOAD_STACK_LEVEL", 2)
+# An EV drawing this many amperes below its limit passes the rest on (and gets it back near its limit).
+OCPP_LOAD_MARGIN = env_float("OCPP_LOAD_MARGIN", 2.0)
+# A session's limit is raised at most once per this many seconds (lowered at once).
+OCPP_LOAD_MIN_INTERVAL = env_float("OCPP_LOAD_MIN_INTERVAL", 5.0)
+# A charger that refused a profile is counted at its maximum, and tried again after this many seconds.
+OCPP_LOAD_RETRY = env_float("OCPP_LOAD_RETRY", 600.0)
+# A circuit's load is sampled for its chart every this many seconds.
+OCPP_LOAD_SAMPLE_INTERVAL = env_float("OCPP_LOAD_SAMPLE_INTERVAL", 10.0)
 OCPP_PRUNE_BATCH = env_int("OCPP_PRUNE_BATCH", 5000)
 for _name in ("OCPP_MESSAGE_LOG_RETENTION_DAYS", "OCPP_METER_READING_RETENTION_DAYS"):
     if globals()[_name] < 0:

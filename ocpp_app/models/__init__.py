@@ -10,6 +10,7 @@ from ocpp_app.models.certificates import (
     RevokedCertificateSerial,
 )
 from ocpp_app.models.chargers import Charger, Connector, RegistrationStatus, SecurityProfile, StatusNotificationRecord
+from ocpp_app.models.circuits import Circuit, CircuitLoadSample, CircuitSchedule, LoadAllocation, Phase
 from ocpp_app.models.commands import (
     ChargingProfileRecord,
     Command,
@@ -36,6 +37,11 @@ __all__ = [
     "ChargerEvent",
     "ChargerEventKind",
     "ChargingProfileRecord",
+    "Circuit",
+    "CircuitLoadSample",
+    "CircuitSchedule",
+    "LoadAllocation",
+    "Phase",
     "Command",
     "CommandStatus",
     "Connector",

@@ -42,4 +42,5 @@ class LocalListEntry(models.Model):
 
     class Meta:
         ordering = ["id_tag"]
+        verbose_name_plural = "local list entries"
         constraints = [models.UniqueConstraint(fields=["charger", "id_tag"], name="uniq_local_list_tag")]

@@ -2,6 +2,7 @@
 each connector and the history of StatusNotifications."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -13,6 +14,7 @@ from ocpp_app.lib.validators import (
     validate_latitude,
     validate_longitude,
 )
+from ocpp_app.models.circuits import PHASE_COUNTS, Phase, amperes
 
 
 class RegistrationStatus(models.TextChoices):
@@ -88,6 +90,25 @@ class Charger(models.Model):
     log_status = models.CharField(max_length=40, blank=True)
     log_status_at = models.DateTimeField(null=True, blank=True)
     local_list_version = models.IntegerField(null=True, blank=True)
+
+    # Site load management (models/circuits.py, services/load.py): the
+    # circuit it hangs from, how it is wired and what an EV on it accepts.
+    circuit = models.ForeignKey(
+        "ocpp_app.Circuit", null=True, blank=True, on_delete=models.SET_NULL, related_name="chargers"
+    )
+    phases = models.PositiveSmallIntegerField(choices=PHASE_COUNTS, default=3)
+    phase = models.CharField(
+        max_length=2, choices=Phase.choices, default=Phase.L1, help_text="The site phase of a single-phase charger"
+    )
+    min_current = amperes(default=Decimal("6"), help_text="The least current an EV accepts (A per phase)")
+    max_current = amperes(default=Decimal("32"), help_text="The charger's own maximum (A per phase)")
+    load_priority = models.SmallIntegerField(default=0, help_text="Higher is served first")
+    # Whether the load manager can steer it: "" not tried yet, ok, rejected, unsupported.
+    load_control = models.CharField(max_length=12, blank=True)
+    load_control_detail = models.CharField(max_length=200, blank=True)
+    load_control_at = models.DateTimeField(null=True, blank=True)
+    # The fail-safe (TxDefaultProfile) the charger accepted, applied by itself while it cannot reach us.
+    failsafe_limit = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
 
     # QR code of the public landing page, made when the charger is saved.
     qr_url = models.CharField(max_length=500, blank=True)

@@ -29,7 +29,15 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ocpp_app.models import Command, DataTransferRecord, MessageLog, MeterReading, Node, StatusNotificationRecord
+from ocpp_app.models import (
+    CircuitLoadSample,
+    Command,
+    DataTransferRecord,
+    MessageLog,
+    MeterReading,
+    Node,
+    StatusNotificationRecord,
+)
 
 logger = logging.getLogger("ocpp_app.retention")
 
@@ -43,6 +51,7 @@ STATUS_NOTIFICATIONS = "status_notifications"
 DATA_TRANSFERS = "data_transfers"
 METER_READINGS = "meter_readings"
 NODES = "nodes"
+CIRCUIT_SAMPLES = "circuit_samples"
 
 
 @dataclass(frozen=True)
@@ -66,8 +75,9 @@ def _dead_node(cutoff: datetime) -> Q:
     return Q(stopped_at__lt=cutoff) | Q(lease_expires_at__lt=cutoff, swept_at__isnull=False)
 
 
-# In the order they are pruned; the first four follow the message-log
-# retention, meter readings their own, nodes a fixed one.
+# In the order they are pruned; the first four and the circuits' load
+# samples follow the message-log retention, meter readings their own, nodes
+# a fixed one.
 _TABLES = (
     _Table(MESSAGE_LOG, MessageLog, "timestamp", _older("timestamp")),
     _Table(COMMANDS, Command, "created_at", _older("created_at")),
@@ -75,6 +85,7 @@ _TABLES = (
     _Table(DATA_TRANSFERS, DataTransferRecord, "created_at", _older("created_at")),
     _Table(METER_READINGS, MeterReading, "received_at", _older("received_at")),
     _Table(NODES, Node, "lease_expires_at", _dead_node),
+    _Table(CIRCUIT_SAMPLES, CircuitLoadSample, "at", _older("at")),
 )
 TABLES: tuple[str, ...] = tuple(t.label for t in _TABLES)
 
@@ -86,7 +97,7 @@ def retention_days(*, message_log_days: int | None = None, meter_reading_days: i
     for name, value in (("message_log_days", log_days), ("meter_reading_days", reading_days)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{name}={value!r}: use a whole number of days, or 0 to keep everything")
-    days = dict.fromkeys((MESSAGE_LOG, COMMANDS, STATUS_NOTIFICATIONS, DATA_TRANSFERS), log_days)
+    days = dict.fromkeys((MESSAGE_LOG, COMMANDS, STATUS_NOTIFICATIONS, DATA_TRANSFERS, CIRCUIT_SAMPLES), log_days)
     return {**days, METER_READINGS: reading_days, NODES: NODE_RETENTION_DAYS}
 
 

@@ -28,6 +28,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from ocpp_app.consumers import LIVE
+from ocpp_app.management.load_manager import LoadManager
 from ocpp_app.management.node_keeper import NodeKeeper
 from ocpp_app.runtime.http_protocol import ChargerH11Protocol
 from ocpp_app.runtime.mailbox import get_mailbox
@@ -224,7 +225,8 @@ def _uvicorn_config(options: dict) -> uvicorn.Config:
 
 def serve_node(options: dict, *, reuse_port: bool, stdout) -> None:
     """One node: uvicorn on this process's event loop, beside the node's
-    housekeeping (its lease, the sweep of dead nodes, the prune)."""
+    housekeeping (its lease, the sweep of dead nodes, the prune) and the load
+    manager (site load management)."""
     config = _uvicorn_config(options)
     server = uvicorn.Server(config)
     sock = listening_socket(options["host"], options["port"], reuse_port=reuse_port)
@@ -248,6 +250,7 @@ def serve_node(options: dict, *, reuse_port: bool, stdout) -> None:
             stdout.write(f"marked {cleared} charger(s) of node {settings.OCPP_NODE_ID} offline")
             stdout.flush()
         housekeeping = asyncio.get_running_loop().create_task(keeper.run())
+        balancing = asyncio.get_running_loop().create_task(LoadManager(node_id=settings.OCPP_NODE_ID).run())
         # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal
         # again for the handlers it found: ours take note and let the lease
         # end below instead of dying before it.
@@ -257,6 +260,7 @@ def serve_node(options: dict, *, reuse_port: bool, stdout) -> None:
             await server.serve(sockets=[sock])
         finally:
             housekeeping.cancel()
+            balancing.cancel()
             try:
                 await keeper.stop()
             except Exception as error:  # the database may be the reason we stop

@@ -69,6 +69,7 @@ def test_it_deletes_what_is_older_than_the_given_retentions_and_prints_the_rows_
         "data_transfers: 0 deleted (older than 30 days)",
         "meter_readings: 3 deleted (older than 365 days)",
         "nodes: 0 deleted (older than 7 days)",
+        "circuit_samples: 0 deleted (older than 30 days)",
         "total: 7 deleted",
     ]
     # The session stays, without its readings.

@@ -11,6 +11,8 @@ from django.utils import timezone
 from ocpp_app.models import (
     Charger,
     ChargerEvent,
+    Circuit,
+    CircuitLoadSample,
     Command,
     DataTransferRecord,
     MessageLog,
@@ -84,6 +86,9 @@ def test_it_deletes_rows_older_than_their_retention_and_keeps_the_recent_ones(ch
     tx = a_session(charger)
     readings(charger, tx, age=91, count=3)
     readings(charger, tx, age=89)
+    circuit = Circuit.objects.create(name="Main", max_current=32)
+    for age in (31, 31, 29):
+        CircuitLoadSample.objects.create(circuit=circuit, at=days_ago(age), limit=32, allocated=10)
 
     deleted = prune(now=NOW, message_log_days=30, meter_reading_days=90)
 
@@ -94,7 +99,9 @@ def test_it_deletes_rows_older_than_their_retention_and_keeps_the_recent_ones(ch
         "data_transfers": 2,
         "meter_readings": 3,
         "nodes": 0,
+        "circuit_samples": 2,
     }
+    assert CircuitLoadSample.objects.count() == 1
     assert counts() == {
         "MessageLog": 1,
         "Command": 1,

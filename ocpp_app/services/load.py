@@ -1,0 +1,661 @@
+"""Site load management: the circuit tree's rules, and the load manager's
+plan (what limit each active session gets and which charging profiles to
+send) and its record of what the chargers did with them.
+
+The tree is edited only through `circuit_write`, `circuit_delete` and
+`charger_load_update`: each checks the whole tree as it would be after the
+change, inside one transaction, and saves nothing when any rule breaks
+(LoadConfigError names the field).
+
+`load_plan` reads the tree, the active sessions on its chargers and their
+latest Current.Import, runs the allocator (lib/allocation.py) and returns the
+profile orders to send; the load manager (management/load_manager.py) sends
+them and reports each outcome to `load_applied`. Enforcement over OCPP 1.6:
+
+- a TxProfile per session (Absolute, from now, for OCPP_LOAD_PROFILE_DURATION
+  seconds, renewed while the charger is online): if the charger loses us, the
+  profile lapses and its fail-safe takes over;
+- a TxDefaultProfile on connector 0 per charger, the fail-safe: the share
+  each connector would get if every connector on the tree charged at once,
+  so the tree holds even while no charger can reach the central system;
+- a charger that refuses profiles, or has no Smart Charging, is counted at
+  its own maximum, as a load we cannot steer, and flagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ocpp_app.lib import allocation
+from ocpp_app.models import (
+    Charger,
+    Circuit,
+    CircuitLoadSample,
+    CircuitSchedule,
+    Connector,
+    LoadAllocation,
+    MeterReading,
+    Transaction,
+)
+from ocpp_app.services.commands.base import config_keys
+from ocpp_app.services.nodes import nodes_alive
+
+TENTH = Decimal("0.1")
+MEASURE_WINDOW = timedelta(minutes=10)  # a Current.Import older than this is not a measurement
+LOAD_FIELDS = ("circuit", "phases", "phase", "min_current", "max_current", "load_priority")
+
+# Order kinds.
+TX = "tx"  # SetChargingProfile TxProfile on the session's connector
+FAILSAFE = "failsafe"  # SetChargingProfile TxDefaultProfile on connector 0
+CLEAR_TX = "clear_tx"  # ClearChargingProfile of our TxProfile (charger detached)
+CLEAR_FAILSAFE = "clear_failsafe"  # ClearChargingProfile of our fail-safe (charger detached)
+
+
+class LoadConfigError(ValueError):
+    """A tree change that breaks a rule: {field: [messages]}; nothing saved."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def tenths(value) -> Decimal:
+    return Decimal(str(value)).quantize(TENTH, rounding=ROUND_FLOOR)
+
+
+def _sum(value: float) -> Decimal:
+    """A sum of limits to one decimal (to the nearest: floats add 10.6 three times to 31.79999)."""
+    return Decimal(str(round(value, 1)))
+
+
+# --- the tree's rules ---------------------------------------------------------------
+
+
+def _tree_problems(circuits: dict[int, Circuit], chargers: list[Charger]) -> dict[str, list[str]]:
+    """Every rule spanning rows, on the tree as it would be."""
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    for circuit in circuits.values():
+        seen = {circuit.pk}
+        parent_id = circuit.parent_id
+        while parent_id is not None:
+            if parent_id in seen:
+                add("parent", f"circuit {circuit.name!r} would be its own ancestor: a tree has no cycle")
+                return errors
+            if parent_id not in circuits:
+                add("parent", f"unknown parent circuit {parent_id}")
+                return errors
+            seen.add(parent_id)
+            parent_id = circuits[parent_id].parent_id
+    for circuit in circuits.values():
+        parent = circuits.get(circuit.parent_id) if circuit.parent_id is not None else None
+        if parent is None:
+            continue
+        if circuit.max_current > parent.max_current:
+            add(
+                "max_current",
+                f"circuit {circuit.name!r} ({circuit.max_current} A) is above its parent "
+                f"{parent.name!r} ({parent.max_current} A)",
+            )
+        if circuit.phases == 3 and parent.phases == 1:
+            add("phases", f"three-phase circuit {circuit.name!r} under single-phase {parent.name!r}")
+        if circuit.phases == 1 and parent.phases == 1 and circuit.phase != parent.phase:
+            add(
+                "phase", f"circuit {circuit.name!r} is on {circuit.phase}, its parent {parent.name!r} on {parent.phase}"
+            )
+    for charger in chargers:
+        circuit = circuits.get(charger.circuit_id)
+        if circuit is None:
+            continue
+        if charger.phases == 3 and circuit.phases == 1:
+            add(
+                "phases",
+                f"three-phase charger {charger.charger_id!r} on single-phase circuit {circuit.name!r}: "
+                "set the charger's phases to 1",
+            )
+        if charger.min_current > charger.max_current:
+            add("min_current", f"charger {charger.charger_id!r}: min_current is above max_current")
+    return errors
+
+
+def _check_schedule(rows: list[dict], limit: Decimal) -> list[str]:
+    problems = []
+    for index, row in enumerate(rows):
+        days = row.get("days", "0,1,2,3,4,5,6")
+        parts = [part.strip() for part in str(days).split(",") if part.strip()]
+        if not parts or any(part not in "0123456" or len(part) != 1 for part in parts):
+            problems.append(f"schedule[{index}].days: weekdays 0 (Monday) to 6, comma-separated")
+        if row.get("start") == row.get("end"):
+            problems.append(f"schedule[{index}]: start and end are the same")
+        if row["max_current"] > limit:
+            problems.append(f"schedule[{index}].max_current is above the circuit's max_current")
+    return problems
+
+
+@transaction.atomic
+def circuit_write(
+    *,
+    circuit: Circuit | None,
+    fields: dict,
+    chargers: list[str] | None = None,
+    schedule: list[dict] | None = None,
+) -> Circuit:
+    """Create (circuit None) or change a circuit, attaching exactly the given
+    chargers (by id) when `chargers` is given, replacing its schedule when
+    `schedule` is. Every rule is checked on the whole tree first."""
+    tree = {c.pk: c for c in Circuit.objects.select_for_update().order_by("pk")}
+    if circuit is None:
+        circuit = Circuit(**fields)
+        circuit.pk = -1  # a placeholder id in the check
+    else:
+        circuit = tree.get(circuit.pk) or circuit
+        for name, value in fields.items():
+            setattr(circuit, name, value)
+    tree[circuit.pk] = circuit
+    errors: dict[str, list[str]] = {}
+    attached = list(Charger.objects.select_for_update().filter(circuit__isnull=False).exclude(circuit_id=circuit.pk))
+    if chargers is not None:
+        found = {c.charger_id: c for c in Charger.objects.filter(charger_id__in=chargers)}
+        unknown = sorted(set(chargers) - found.keys())
+        if unknown:
+            errors["chargers"] = [f"unknown charger(s): {', '.join(unknown)}"]
+        mine = list(found.values())
+    else:
+        mine = list(Charger.objects.filter(circuit_id=circuit.pk)) if circuit.pk != -1 else []
+    for charger in mine:
+        charger.circuit_id = circuit.pk
+        if circuit.phases == 1:
+            charger.phase = circuit.phase
+    others = [c for c in attached if c.charger_id not in {m.charger_id for m in mine}]
+    for name, messages in _tree_problems(tree, others + mine).items():
+        errors.setdefault(name, []).extend(messages)
+    if schedule is not None:
+        problems = _check_schedule(schedule, Decimal(circuit.max_current))
+        if problems:
+            errors["schedule"] = problems
+    elif circuit.pk != -1:
+        lower = CircuitSchedule.objects.filter(circuit_id=circuit.pk, max_current__gt=circuit.max_current)
+        if lower.exists():
+            errors.setdefault("max_current", []).append("a schedule window of this circuit is above it")
+    if errors:
+        raise LoadConfigError(errors)
+    if circuit.pk == -1:
+        circuit.pk = None
+    circuit.save()
+    if chargers is not None:
+        Charger.objects.filter(circuit_id=circuit.pk).exclude(charger_id__in=chargers).update(circuit=None)
+        for charger in mine:
+            charger.circuit_id = circuit.pk
+            charger.save(update_fields=["circuit", "phase", "updated_at"])
+    elif circuit.phases == 1:
+        Charger.objects.filter(circuit_id=circuit.pk).update(phase=circuit.phase)
+    if schedule is not None:
+        CircuitSchedule.objects.filter(circuit=circuit).delete()
+        CircuitSchedule.objects.bulk_create(CircuitSchedule(circuit=circuit, **row) for row in schedule)
+    return circuit
+
+
+@transaction.atomic
+def circuit_delete(*, circuit: Circuit) -> int:
+    """Delete a circuit without sub-circuits; its chargers are detached (the
+    load manager then clears the profiles it set on them). Returns how many
+    chargers were detached."""
+    if Circuit.objects.filter(parent_id=circuit.pk).exists():
+        raise LoadConfigError({"circuit": ["it has sub-circuits: delete or move them first"]})
+    detached = Charger.objects.filter(circuit_id=circuit.pk).update(circuit=None)
+    circuit.delete()
+    return detached
+
+
+@transaction.atomic
+def charger_load_update(*, charger: Charger, fields: dict) -> Charger:
+    """Attach a charger to a circuit (or None) and set how it is wired and
+    what it accepts; checked against the tree."""
+    tree = {c.pk: c for c in Circuit.objects.select_for_update()}
+    for name, value in fields.items():
+        setattr(charger, name, value)
+    circuit = tree.get(charger.circuit_id) if charger.circuit_id is not None else None
+    if charger.circuit_id is not None and circuit is None:
+        raise LoadConfigError({"circuit": [f"unknown circuit {charger.circuit_id}"]})
+    if circuit is not None and circuit.phases == 1:
+        charger.phase = circuit.phase
+    errors = _tree_problems(tree, [charger])
+    if errors:
+        raise LoadConfigError(errors)
+    charger.save(update_fields=[*{*fields, "phase"}, "updated_at"])
+    return charger
+
+
+# --- the plan --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileOrder:
+    """One charging-profile command for the load manager to send."""
+
+    charger_id: str
+    kind: str  # TX, FAILSAFE, CLEAR_TX, CLEAR_FAILSAFE
+    connector_id: int
+    limit: Decimal = Decimal("0")  # amperes per phase
+    transaction_id: int | None = None
+    phases: int = 3
+    voltage: Decimal = Decimal("230")
+    unit: str = "A"  # A, or W when the charger takes only Power
+    decrease: bool = True  # sent before the increases of the same pass
+
+    def payload(self, *, now: datetime) -> dict:
+        """The SetChargingProfile / ClearChargingProfile payload."""
+        base = settings.OCPP_LOAD_PROFILE_ID
+        if self.kind in (CLEAR_TX, CLEAR_FAILSAFE):
+            return {"id": base + self.connector_id if self.kind == CLEAR_TX else base}
+        rate = self.limit if self.unit == "A" else (self.limit * self.voltage * self.phases).quantize(TENTH)
+        schedule = {
+            "chargingRateUnit": self.unit,
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": float(rate), "numberPhases": self.phases}],
+        }
+        profile = {"stackLevel": settings.OCPP_LOAD_STACK_LEVEL, "chargingSchedule": schedule}
+        if self.kind == TX:
+            schedule["startSchedule"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+            schedule["duration"] = int(settings.OCPP_LOAD_PROFILE_DURATION)
+            profile.update(
+                chargingProfileId=base + self.connector_id,
+                transactionId=self.transaction_id,
+                chargingProfilePurpose="TxProfile",
+                chargingProfileKind="Absolute",
+            )
+        else:
+            profile.update(
+                chargingProfileId=base, chargingProfilePurpose="TxDefaultProfile", chargingProfileKind="Relative"
+            )
+        return {"connectorId": self.connector_id, "csChargingProfiles": profile}
+
+
+@dataclass
+class Plan:
+    orders: list[ProfileOrder] = field(default_factory=list)
+    sessions: int = 0
+
+
+def limit_in_force(circuit: Circuit, windows: list[CircuitSchedule], now: datetime) -> Decimal:
+    """The circuit's limit now: its max_current, or a schedule window's lower one."""
+    local = timezone.localtime(now)
+    moment, weekday = local.time(), str(local.weekday())
+    limit = Decimal(circuit.max_current)
+    for window in windows:
+        days = {d.strip() for d in window.days.split(",")}
+        if window.start < window.end:
+            inside = window.start <= moment < window.end and weekday in days
+        else:  # past midnight: the window belongs to the day it started
+            yesterday = str((local.weekday() - 1) % 7)
+            inside = (moment >= window.start and weekday in days) or (moment < window.end and yesterday in days)
+        if inside:
+            limit = min(limit, Decimal(window.max_current))
+    return limit
+
+
+def charger_rate_unit(charger: Charger) -> str:
+    """A, unless the charger's ChargingScheduleAllowedChargingRateUnit allows only Power."""
+    value = (config_keys(charger).get("ChargingScheduleAllowedChargingRateUnit") or {}).get("value") or ""
+    units = {part.strip() for part in str(value).split(",") if part.strip()}
+    return "W" if units and "Current" not in units and "Power" in units else "A"
+
+
+def charger_smart_charging(charger: Charger) -> bool | None:
+    """Whether SupportedFeatureProfiles lists SmartCharging (None: not known)."""
+    value = (config_keys(charger).get("SupportedFeatureProfiles") or {}).get("value")
+    if not isinstance(value, str):
+        return None
+    return "SmartCharging" in {part.strip() for part in value.split(",")}
+
+
+def _latest_currents(tx_ids: list[int], now: datetime) -> dict[int, Decimal]:
+    """Per transaction, its latest Current.Import (highest phase) from the last minutes."""
+    rows = (
+        MeterReading.objects.filter(
+            transaction_id__in=tx_ids, measurand="Current.Import", timestamp__gte=now - MEASURE_WINDOW
+        )
+        .order_by("transaction_id", "-timestamp")
+        .values_list("transaction_id", "timestamp", "phase", "value_numeric")
+    )
+    latest: dict[int, tuple] = {}
+    values: dict[int, list[tuple[str, float]]] = {}
+    for tx_id, timestamp, phase, value in rows:
+        if value is None:
+            continue
+        if tx_id not in latest:
+            latest[tx_id] = timestamp
+        if timestamp == latest[tx_id]:
+            values.setdefault(tx_id, []).append((phase, value))
+    currents = {}
+    for tx_id, readings in values.items():
+        phased = [value for phase, value in readings if phase.startswith("L") and not phase.startswith("L1-")]
+        currents[tx_id] = tenths(max(phased or [value for _, value in readings]))
+    return currents
+
+
+def _site_phases(charger: Charger, circuit: Circuit) -> tuple[str, ...]:
+    if circuit.phases == 1:
+        return (circuit.phase,)
+    return allocation.PHASES if charger.phases == 3 else (charger.phase,)
+
+
+def _tree(circuits: list[Circuit], schedules: dict[int, list], now: datetime) -> list[allocation.Circuit]:
+    return [
+        allocation.Circuit(
+            id=c.pk,
+            parent=c.parent_id,
+            limit=float(limit_in_force(c, schedules.get(c.pk, []), now)),
+            phases=c.site_phases,
+        )
+        for c in circuits
+    ]
+
+
+def _failsafe_limits(tree, circuits: dict[int, Circuit], chargers: list[Charger]) -> dict[int, Decimal]:
+    """The fail-safe per charger: each connector's share with every connector
+    of the tree charging at once (a charger's connectors each get the least
+    of their shares, as a TxDefaultProfile on connector 0 applies to each)."""
+    connectors: dict[int, int] = {}
+    for charger_pk, connector_id in Connector.objects.filter(
+        charger_id__in=[c.pk for c in chargers], connector_id__gt=0
+    ).values_list("charger_id", "connector_id"):
+        connectors[charger_pk] = max(connectors.get(charger_pk, 0), connector_id)
+    demands = []
+    for charger in chargers:
+        for connector_id in range(1, max(1, connectors.get(charger.pk, 1)) + 1):
+            demands.append(
+                allocation.Demand(
+                    key=(charger.pk, connector_id),
+                    circuit=charger.circuit_id,
+                    phases=_site_phases(charger, circuits[charger.circuit_id]),
+                    minimum=float(charger.min_current),
+                    maximum=float(charger.max_current),
+                    priority=charger.load_priority,
+                    order=(charger.charger_id, connector_id),
+                )
+            )
+    grants = allocation.allocate(tree, demands, margin=float(settings.OCPP_LOAD_MARGIN))
+    limits: dict[int, Decimal] = {}
+    for (charger_pk, _), grant in grants.items():
+        value = tenths(grant.limit)
+        limits[charger_pk] = min(limits.get(charger_pk, value), value)
+    return limits
+
+
+def load_plan(*, now: datetime | None = None) -> Plan:
+    """Allocate every tree and return the orders that bring the chargers to it.
+    Writes the allocation of every session (LoadAllocation) in one transaction."""
+    now = now or timezone.now()
+    circuits = list(Circuit.objects.all())
+    by_pk = {c.pk: c for c in circuits}
+    schedules: dict[int, list] = {}
+    for window in CircuitSchedule.objects.all():
+        schedules.setdefault(window.circuit_id, []).append(window)
+    tree = _tree(circuits, schedules, now)
+    chargers = list(
+        Charger.objects.filter(circuit__isnull=False).defer("qr_png", "qr_svg", "last_meter_values", "password_hash")
+    )
+    alive = set(nodes_alive(now=now))
+    online = {c.pk for c in chargers if c.connected and (not c.node_id or c.node_id in alive)}
+    transactions = list(
+        Transaction.objects.filter(charger__in=[c.pk for c in chargers], stop_time__isnull=True).order_by("id")
+    )
+    allocations = {a.transaction_id: a for a in LoadAllocation.objects.filter(transaction__in=transactions)}
+    currents = _latest_currents([t.pk for t in transactions], now)
+    chargers_by_pk = {c.pk: c for c in chargers}
+    retry_after = timedelta(seconds=settings.OCPP_LOAD_RETRY)
+
+    def steerable(charger: Charger) -> bool:
+        if charger_smart_charging(charger) is False:
+            return False
+        if charger.load_control in (LoadAllocation.State.REJECTED, LoadAllocation.State.UNSUPPORTED):
+            return charger.load_control_at is None or now - charger.load_control_at >= retry_after
+        return True
+
+    demands: list[allocation.Demand] = []
+    for tx in transactions:
+        charger = chargers_by_pk[tx.charger_id]
+        current = allocations.get(tx.pk)
+        fixed = None
+        if not steerable(charger):
+            fixed = float(charger.max_current)
+        elif charger.pk not in online:
+            # Its last limit holds until it lapses; then its fail-safe (or, never told one, its maximum).
+            if (
+                current is not None
+                and current.sent_limit is not None
+                and current.expires_at
+                and current.expires_at > now
+            ):
+                fixed = float(current.sent_limit)
+            else:
+                fixed = float(charger.failsafe_limit if charger.failsafe_limit is not None else charger.max_current)
+        previous = current.sent_limit if current is not None and current.sent_limit is not None else None
+        measured = currents.get(tx.pk)
+        demands.append(
+            allocation.Demand(
+                key=tx.pk,
+                circuit=charger.circuit_id,
+                phases=_site_phases(charger, by_pk[charger.circuit_id]),
+                minimum=float(charger.min_current),
+                maximum=float(charger.max_current),
+                priority=charger.load_priority,
+                order=(tx.start_time, tx.pk),
+                draw=float(measured) if measured is not None else None,
+                previous=float(previous) if previous is not None else None,
+                fixed=fixed,
+            )
+        )
+    grants = allocation.allocate(tree, demands, margin=float(settings.OCPP_LOAD_MARGIN))
+
+    plan = Plan(sessions=len(transactions))
+    min_interval = timedelta(seconds=settings.OCPP_LOAD_MIN_INTERVAL)
+    renew_before = timedelta(seconds=settings.OCPP_LOAD_PROFILE_DURATION / 3)
+    with transaction.atomic():
+        for tx in transactions:
+            charger = chargers_by_pk[tx.charger_id]
+            grant = grants[tx.pk]
+            row = allocations.get(tx.pk) or LoadAllocation(
+                transaction=tx, charger=charger, connector_id=tx.connector_id
+            )
+            row.circuit_id = charger.circuit_id
+            row.limit = tenths(grant.limit)
+            row.reason = grant.reason
+            row.bottleneck_id = grant.bottleneck
+            row.measured = currents.get(tx.pk)
+            if grant.reason == allocation.FIXED:
+                if not steerable(charger):
+                    row.state = charger.load_control or LoadAllocation.State.UNSUPPORTED
+                    row.detail = charger.load_control_detail or "the charger does not support Smart Charging"
+                else:
+                    row.state = LoadAllocation.State.OFFLINE
+                    row.detail = "offline: its last limit counts until it lapses, then its fail-safe"
+            elif row.state in (LoadAllocation.State.OFFLINE, LoadAllocation.State.REJECTED, "unsupported"):
+                row.state = LoadAllocation.State.PENDING
+                row.detail = ""
+            row.save()
+            if grant.reason == allocation.FIXED:
+                continue
+            sent = row.sent_limit
+            changed = sent is None or abs(row.limit - sent) >= TENTH
+            lapsing = row.expires_at is None or row.expires_at - now < renew_before
+            increase = sent is not None and row.limit > sent
+            if increase and row.sent_at is not None and now - row.sent_at < min_interval:
+                continue  # raised at most every OCPP_LOAD_MIN_INTERVAL: no profile storm
+            if changed or lapsing:
+                plan.orders.append(
+                    ProfileOrder(
+                        charger_id=charger.charger_id,
+                        kind=TX,
+                        connector_id=tx.connector_id,
+                        limit=row.limit,
+                        transaction_id=tx.pk,
+                        phases=len(_site_phases(charger, by_pk[charger.circuit_id])),
+                        voltage=Decimal(by_pk[charger.circuit_id].voltage),
+                        unit=charger_rate_unit(charger),
+                        decrease=not increase,
+                    )
+                )
+        # Rows of sessions no longer under management: ended, or detached.
+        stale = LoadAllocation.objects.exclude(transaction__in=transactions).select_related("charger", "transaction")
+        for row in stale:
+            if row.transaction.stop_time is None and row.sent_limit is not None and row.charger.connected:
+                plan.orders.append(
+                    ProfileOrder(charger_id=row.charger.charger_id, kind=CLEAR_TX, connector_id=row.connector_id)
+                )
+            else:
+                row.delete()
+
+    failsafes = _failsafe_limits(tree, by_pk, [c for c in chargers if steerable(c)]) if chargers else {}
+    for charger in chargers:
+        target = failsafes.get(charger.pk)
+        if target is None or charger.pk not in online or charger.failsafe_limit == target:
+            continue
+        circuit = by_pk[charger.circuit_id]
+        plan.orders.append(
+            ProfileOrder(
+                charger_id=charger.charger_id,
+                kind=FAILSAFE,
+                connector_id=0,
+                limit=target,
+                phases=len(_site_phases(charger, circuit)),
+                voltage=Decimal(circuit.voltage),
+                unit=charger_rate_unit(charger),
+                decrease=charger.failsafe_limit is None or target < charger.failsafe_limit,
+            )
+        )
+    for charger in Charger.objects.filter(circuit__isnull=True, failsafe_limit__isnull=False, connected=True).only(
+        "charger_id"
+    ):
+        plan.orders.append(ProfileOrder(charger_id=charger.charger_id, kind=CLEAR_FAILSAFE, connector_id=0))
+    return plan
+
+
+def load_applied(*, order: ProfileOrder, status: str, detail: str = "", now: datetime | None = None) -> None:
+    """Record what a charger did with an order. `status`: accepted, rejected
+    (the charger said Rejected), unsupported (CALLERROR NotSupported or
+    NotImplemented), or failed (not connected, time-out: tried again later)."""
+    now = now or timezone.now()
+    charger = Charger.objects.filter(charger_id=order.charger_id).first()
+    if charger is None:
+        return
+    if status in ("rejected", "unsupported"):
+        Charger.objects.filter(pk=charger.pk).update(
+            load_control=status, load_control_detail=detail[:200], load_control_at=now
+        )
+    elif status == "accepted" and order.kind in (TX, FAILSAFE):
+        Charger.objects.filter(pk=charger.pk).update(load_control="ok", load_control_detail="", load_control_at=now)
+    if order.kind == TX:
+        row = LoadAllocation.objects.filter(transaction_id=order.transaction_id).first()
+        if row is None:
+            return
+        if status == "accepted":
+            row.sent_limit, row.sent_at = order.limit, now
+            row.expires_at = now + timedelta(seconds=settings.OCPP_LOAD_PROFILE_DURATION)
+            row.state, row.detail = LoadAllocation.State.APPLIED, ""
+        elif status in ("rejected", "unsupported"):
+            row.state, row.detail = status, detail[:200]
+        else:
+            row.detail = detail[:200]
+        row.save()
+    elif order.kind == FAILSAFE and status == "accepted":
+        Charger.objects.filter(pk=charger.pk).update(failsafe_limit=order.limit)
+    elif order.kind == CLEAR_TX and status in ("accepted", "rejected", "unknown") and charger.circuit_id is None:
+        LoadAllocation.objects.filter(charger=charger, connector_id=order.connector_id).delete()
+    elif order.kind == CLEAR_FAILSAFE and status in ("accepted", "rejected", "unknown"):
+        Charger.objects.filter(pk=charger.pk).update(failsafe_limit=None)
+
+
+def load_confirmed(*, transaction_id: int, limit: Decimal | None) -> None:
+    """What GetCompositeSchedule says the charger applies to the session."""
+    LoadAllocation.objects.filter(transaction_id=transaction_id).update(confirmed_limit=limit)
+
+
+def load_sample(*, now: datetime | None = None) -> int:
+    """One CircuitLoadSample per circuit: its limit in force, and the allocated
+    and measured current of its most loaded phase. Returns how many."""
+    now = now or timezone.now()
+    circuits = list(Circuit.objects.all())
+    if not circuits:
+        return 0
+    schedules: dict[int, list] = {}
+    for window in CircuitSchedule.objects.all():
+        schedules.setdefault(window.circuit_id, []).append(window)
+    tree = _tree(circuits, schedules, now)
+    by_pk = {c.pk: c for c in circuits}
+    rows = list(LoadAllocation.objects.select_related("charger").filter(circuit__isnull=False))
+    demands = [
+        allocation.Demand(
+            key=row.pk,
+            circuit=row.circuit_id,
+            phases=_site_phases(row.charger, by_pk[row.circuit_id]),
+            minimum=0,
+            maximum=0,
+        )
+        for row in rows
+        if row.circuit_id in by_pk
+    ]
+    allocated = allocation.circuit_loads(tree, demands, {row.pk: float(row.limit) for row in rows})
+    measured = allocation.circuit_loads(tree, demands, {row.pk: float(row.measured or 0) for row in rows})
+    CircuitLoadSample.objects.bulk_create(
+        CircuitLoadSample(
+            circuit_id=c.id,
+            at=now,
+            limit=tenths(c.limit),
+            allocated=_sum(max(allocated[c.id].values(), default=0)),
+            measured=_sum(max(measured[c.id].values(), default=0)),
+        )
+        for c in tree
+    )
+    return len(tree)
+
+
+def circuit_live(circuit: Circuit) -> dict:
+    """A circuit's live picture for its page and API detail: its limit in
+    force, per phase the allocated and measured load below it, and each
+    session's allocation."""
+    now = timezone.now()
+    circuits = list(Circuit.objects.all())
+    by_pk = {c.pk: c for c in circuits}
+    schedules: dict[int, list] = {}
+    for window in CircuitSchedule.objects.all():
+        schedules.setdefault(window.circuit_id, []).append(window)
+    tree = _tree(circuits, schedules, now)
+    below = {c.id for c in tree if circuit.pk in allocation.path_to_root({x.id: x for x in tree}, c.id)}
+    rows = list(
+        LoadAllocation.objects.filter(circuit_id__in=below)
+        .select_related("charger", "transaction", "bottleneck")
+        .order_by("charger__charger_id", "connector_id")
+    )
+    demands = [
+        allocation.Demand(
+            key=r.pk, circuit=r.circuit_id, phases=_site_phases(r.charger, by_pk[r.circuit_id]), minimum=0, maximum=0
+        )
+        for r in rows
+    ]
+    allocated = allocation.circuit_loads(tree, demands, {r.pk: float(r.limit) for r in rows})[circuit.pk]
+    measured = allocation.circuit_loads(tree, demands, {r.pk: float(r.measured or 0) for r in rows})[circuit.pk]
+    return {
+        "limit": limit_in_force(circuit, schedules.get(circuit.pk, []), now),
+        "phases": {p: {"allocated": round(allocated[p], 1), "measured": round(measured[p], 1)} for p in allocated},
+        "sessions": rows,
+    }
+
+
+def circuit_samples(circuit: Circuit, *, since: datetime) -> list[CircuitLoadSample]:
+    return list(CircuitLoadSample.objects.filter(circuit=circuit, at__gte=since).order_by("at"))
+
+
+def chargers_flagged() -> list[Charger]:
+    """Attached chargers the load manager cannot steer."""
+    return list(Charger.objects.filter(circuit__isnull=False).filter(Q(load_control__in=["rejected", "unsupported"])))

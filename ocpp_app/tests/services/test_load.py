@@ -1,0 +1,252 @@
+"""Site load management's service: the tree's rules (nothing half-saved) and
+the plan the load manager sends, on the real database."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from ocpp_app.models import Charger, Circuit, LoadAllocation, MeterReading, Node
+from ocpp_app.services import load
+from ocpp_app.tests.helpers import make_charger, make_session
+
+pytestmark = pytest.mark.django_db
+
+
+def circuit(name="Main", max_current="32", **fields):
+    return load.circuit_write(circuit=None, fields={"name": name, "max_current": Decimal(max_current), **fields})
+
+
+def attach(charger, site, **fields):
+    return load.charger_load_update(charger=charger, fields={"circuit": site, **fields})
+
+
+def current(tx, amperes, *, at=None):
+    at = at or timezone.now()
+    for phase in ("L1", "L2", "L3"):
+        MeterReading.objects.create(
+            charger=tx.charger,
+            connector_id=tx.connector_id,
+            transaction=tx,
+            timestamp=at,
+            measurand="Current.Import",
+            phase=phase,
+            unit="A",
+            value=str(amperes),
+            value_numeric=amperes,
+        )
+
+
+def orders_by_charger(plan):
+    return {(o.charger_id, o.kind): o for o in plan.orders}
+
+
+class TestTreeRules:
+    def test_a_cycle_is_refused_and_nothing_changes(self):
+        main = circuit()
+        feeder = circuit("Feeder", "16", parent_id=main.pk)
+        with pytest.raises(load.LoadConfigError) as error:
+            load.circuit_write(circuit=main, fields={"parent_id": feeder.pk})
+        assert "cycle" in str(error.value.errors["parent"])
+        main.refresh_from_db()
+        assert main.parent_id is None
+
+    def test_a_child_above_its_parent_is_refused(self):
+        main = circuit()
+        with pytest.raises(load.LoadConfigError) as error:
+            circuit("Feeder", "40", parent_id=main.pk)
+        assert "above its parent" in error.value.errors["max_current"][0]
+        assert not Circuit.objects.filter(name="Feeder").exists()
+        # Lowering a parent under its child is refused the same way.
+        circuit("Feeder", "20", parent_id=main.pk)
+        with pytest.raises(load.LoadConfigError):
+            load.circuit_write(circuit=main, fields={"max_current": Decimal("16")})
+        assert Circuit.objects.get(pk=main.pk).max_current == 32
+
+    def test_unknown_chargers_leave_the_tree_as_it_was(self):
+        make_charger("CP1")
+        with pytest.raises(load.LoadConfigError) as error:
+            load.circuit_write(
+                circuit=None, fields={"name": "Main", "max_current": Decimal("32")}, chargers=["CP1", "NOPE"]
+            )
+        assert error.value.errors["chargers"] == ["unknown charger(s): NOPE"]
+        assert not Circuit.objects.exists()
+        assert Charger.objects.get(charger_id="CP1").circuit_id is None
+
+    def test_three_phase_charger_on_a_single_phase_circuit_is_refused(self):
+        site = circuit(phases=1, phase="L2")
+        charger = make_charger("CP1")
+        with pytest.raises(load.LoadConfigError) as error:
+            attach(charger, site)
+        assert "set the charger's phases to 1" in error.value.errors["phases"][0]
+        attach(Charger.objects.get(charger_id="CP1"), site, phases=1)
+        assert Charger.objects.get(charger_id="CP1").phase == "L2"  # the circuit's phase
+
+    def test_a_circuit_with_sub_circuits_cannot_be_deleted_and_chargers_are_detached(self):
+        main = circuit()
+        feeder = circuit("Feeder", "16", parent_id=main.pk)
+        attach(make_charger("CP1"), feeder)
+        with pytest.raises(load.LoadConfigError):
+            load.circuit_delete(circuit=main)
+        assert load.circuit_delete(circuit=feeder) == 1
+        assert Charger.objects.get(charger_id="CP1").circuit_id is None
+
+
+class TestPlan:
+    def three_on_32(self):
+        site = circuit()
+        sessions = []
+        for index in range(3):
+            charger = make_charger(f"CP{index}")
+            attach(charger, site)
+            sessions.append(make_session(charger, readings=0, start=timezone.now() - timedelta(minutes=10 - index)))
+        return site, sessions
+
+    def test_three_sessions_on_32_a_get_equal_tx_profiles_and_a_fail_safe_each(self):
+        _, sessions = self.three_on_32()
+        plan = load.load_plan()
+        orders = orders_by_charger(plan)
+        assert {orders[(f"CP{i}", load.TX)].limit for i in range(3)} == {Decimal("10.6")}
+        # Fail-safe: every connector of the tree at once.
+        assert {orders[(f"CP{i}", load.FAILSAFE)].limit for i in range(3)} == {Decimal("10.6")}
+        payload = orders[("CP0", load.TX)].payload(now=timezone.now())
+        profile = payload["csChargingProfiles"]
+        assert profile["chargingProfilePurpose"] == "TxProfile"
+        assert profile["transactionId"] == sessions[0].pk
+        assert profile["chargingSchedule"]["chargingSchedulePeriod"] == [
+            {"startPeriod": 0, "limit": 10.6, "numberPhases": 3}
+        ]
+        assert LoadAllocation.objects.filter(state=LoadAllocation.State.PENDING).count() == 3
+
+    def test_once_applied_nothing_is_sent_again_until_something_changes(self):
+        self.three_on_32()
+        for order in load.load_plan().orders:
+            load.load_applied(order=order, status="accepted")
+        assert load.load_plan().orders == []
+        # The circuit lowered to 12 A: two sessions keep 6 A, the latest is paused.
+        load.circuit_write(circuit=Circuit.objects.get(), fields={"max_current": Decimal("12")})
+        orders = orders_by_charger(load.load_plan())
+        assert (orders[("CP0", load.TX)].limit, orders[("CP1", load.TX)].limit) == (Decimal("6"), Decimal("6"))
+        assert orders[("CP2", load.TX)].limit == 0
+        assert all(order.decrease for order in orders.values())
+        paused = LoadAllocation.objects.get(charger__charger_id="CP2")
+        assert paused.reason == "paused"
+
+    def test_an_ev_drawing_less_passes_its_share_on(self):
+        _, sessions = self.three_on_32()
+        for order in load.load_plan().orders:
+            load.load_applied(order=order, status="accepted")
+        current(sessions[0], 4.0)
+        current(sessions[1], 10.5)
+        current(sessions[2], 10.6)
+        orders = orders_by_charger(load.load_plan())
+        assert orders[("CP0", load.TX)].limit == Decimal("6")  # 4 A drawn + 2 A margin
+        # The others' raise waits for OCPP_LOAD_MIN_INTERVAL after their last profile.
+        assert ("CP1", load.TX) not in orders
+        later = load.load_plan(now=timezone.now() + timedelta(seconds=10))
+        raised = orders_by_charger(later)
+        assert raised[("CP1", load.TX)].limit == raised[("CP2", load.TX)].limit == Decimal("13")
+        assert not raised[("CP1", load.TX)].decrease
+
+    def test_an_offline_charger_s_last_limit_counts_until_it_lapses_then_its_fail_safe(self, settings):
+        _, sessions = self.three_on_32()
+        for order in load.load_plan().orders:
+            load.load_applied(order=order, status="accepted")
+        Charger.objects.filter(charger_id="CP2").update(connected=False)
+        plan = load.load_plan()
+        assert ("CP2", load.TX) not in orders_by_charger(plan)
+        row = LoadAllocation.objects.get(charger__charger_id="CP2")
+        assert (row.state, row.limit) == ("offline", Decimal("10.6"))
+        lapsed = timezone.now() + timedelta(seconds=settings.OCPP_LOAD_PROFILE_DURATION + 1)
+        load.load_plan(now=lapsed)
+        assert LoadAllocation.objects.get(charger__charger_id="CP2").limit == Decimal("10.6")  # its fail-safe
+
+    def test_a_charger_on_a_dead_node_counts_as_offline(self):
+        self.three_on_32()
+        Node.objects.create(node_id="gone", lease_expires_at=timezone.now() - timedelta(seconds=5))
+        Charger.objects.filter(charger_id="CP1").update(node_id="gone")
+        load.load_plan()
+        assert LoadAllocation.objects.get(charger__charger_id="CP1").state == "offline"
+
+    def test_a_charger_that_rejects_is_counted_at_its_maximum_and_flagged(self):
+        _, sessions = self.three_on_32()
+        orders = orders_by_charger(load.load_plan())
+        load.load_applied(
+            order=orders[("CP0", load.TX)], status="rejected", detail="SetChargingProfile answered Rejected"
+        )
+        charger = Charger.objects.get(charger_id="CP0")
+        assert (charger.load_control, charger.load_control_detail) == (
+            "rejected",
+            "SetChargingProfile answered Rejected",
+        )
+        plan = orders_by_charger(load.load_plan())
+        assert ("CP0", load.TX) not in plan
+        # 32 A - its 32 A maximum: nothing left for the others' minimum.
+        assert plan[("CP1", load.TX)].limit == plan[("CP2", load.TX)].limit == 0
+        assert LoadAllocation.objects.get(charger=charger).state == "rejected"
+
+    def test_a_charger_without_smart_charging_is_never_sent_profiles(self):
+        site = circuit()
+        charger = make_charger(
+            "CP1", config={"configurationKey": {"SupportedFeatureProfiles": {"value": "Core", "readonly": True}}}
+        )
+        attach(charger, site, max_current=Decimal("16"))
+        make_session(Charger.objects.get(charger_id="CP1"), readings=0)
+        plan = load.load_plan()
+        assert plan.orders == []
+        row = LoadAllocation.objects.get()
+        assert (row.reason, row.limit, row.state) == ("fixed", Decimal("16"), "unsupported")
+
+    def test_power_only_chargers_get_watts(self):
+        site = circuit()
+        charger = make_charger(
+            "CP1",
+            config={"configurationKey": {"ChargingScheduleAllowedChargingRateUnit": {"value": "Power"}}},
+        )
+        attach(charger, site, max_current=Decimal("16"))
+        make_session(Charger.objects.get(charger_id="CP1"), readings=0)
+        order = orders_by_charger(load.load_plan())[("CP1", load.TX)]
+        schedule = order.payload(now=timezone.now())["csChargingProfiles"]["chargingSchedule"]
+        assert schedule["chargingRateUnit"] == "W"
+        assert schedule["chargingSchedulePeriod"][0]["limit"] == 16 * 230 * 3
+
+    def test_a_detached_charger_gets_its_profiles_cleared(self):
+        site, sessions = self.three_on_32()
+        for order in load.load_plan().orders:
+            load.load_applied(order=order, status="accepted")
+        load.charger_load_update(charger=Charger.objects.get(charger_id="CP0"), fields={"circuit": None})
+        orders = orders_by_charger(load.load_plan())
+        assert (("CP0", load.CLEAR_TX) in orders) and (("CP0", load.CLEAR_FAILSAFE) in orders)
+        assert orders[("CP0", load.CLEAR_TX)].payload(now=timezone.now()) == {"id": 31001}
+        for kind in (load.CLEAR_TX, load.CLEAR_FAILSAFE):
+            load.load_applied(order=orders[("CP0", kind)], status="accepted")
+        assert not LoadAllocation.objects.filter(charger__charger_id="CP0").exists()
+        assert Charger.objects.get(charger_id="CP0").failsafe_limit is None
+
+    def test_a_peak_hour_window_lowers_the_limit(self):
+        site = circuit()
+        now = timezone.localtime()
+        start = (now - timedelta(minutes=5)).time()
+        end = (now + timedelta(minutes=5)).time()
+        if start > end:
+            pytest.skip("around midnight")
+        load.circuit_write(
+            circuit=site,
+            fields={},
+            schedule=[{"days": "0,1,2,3,4,5,6", "start": start, "end": end, "max_current": Decimal("12")}],
+        )
+        assert load.limit_in_force(site, list(site.schedule.all()), timezone.now()) == 12
+        with pytest.raises(load.LoadConfigError):
+            load.circuit_write(
+                circuit=site,
+                fields={},
+                schedule=[{"days": "7", "start": start, "end": end, "max_current": Decimal("40")}],
+            )
+
+    def test_samples_record_the_load_against_the_limit(self):
+        site, _ = self.three_on_32()
+        load.load_plan()
+        assert load.load_sample() == 1
+        sample = site.samples.get()
+        assert (sample.limit, sample.allocated) == (Decimal("32"), Decimal("31.8"))
