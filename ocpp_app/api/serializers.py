@@ -5,9 +5,19 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ocpp_app.models import RFID, Charger, Connector, MessageLog, MeterReading, RegistrationStatus, Transaction
+from ocpp_app.models import (
+    RFID,
+    Charger,
+    Connector,
+    LoadAllocation,
+    MessageLog,
+    MeterReading,
+    RegistrationStatus,
+    Transaction,
+)
 from ocpp_app.services.chargers import BOOT_IDENTITY_FIELDS, charger_set_password
 from ocpp_app.services.commands import CSMS_ACTIONS
+from ocpp_app.services.load import LOAD_FIELDS, LoadConfigError, charger_load_update
 from ocpp_app.services.secrets import InvalidPassword, redact
 from ocpp_app.web.exports import TRANSACTION_COLUMNS
 
@@ -40,11 +50,40 @@ class MessageSerializer(serializers.ModelSerializer):
         return redact(message.action, message.payload)
 
 
+class AllocationSerializer(serializers.ModelSerializer):
+    charger_id = serializers.CharField(source="charger.charger_id", read_only=True)
+    transaction_id = serializers.IntegerField(read_only=True)
+    circuit = serializers.IntegerField(source="circuit_id", read_only=True)
+    bottleneck = serializers.IntegerField(source="bottleneck_id", read_only=True, allow_null=True)
+    allocated = serializers.DecimalField(source="limit", max_digits=6, decimal_places=1, read_only=True)
+
+    class Meta:
+        model = LoadAllocation
+        fields = [
+            "charger_id",
+            "connector_id",
+            "transaction_id",
+            "circuit",
+            "allocated",
+            "measured",
+            "reason",
+            "bottleneck",
+            "state",
+            "sent_limit",
+            "confirmed_limit",
+            "expires_at",
+            "detail",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
 class ChargerSerializer(serializers.ModelSerializer):
     connected = serializers.BooleanField(read_only=True)
     state = serializers.ChoiceField(choices=["online", "stale", "offline"], read_only=True)
     connectors = ConnectorSerializer(many=True, read_only=True)
     active_transactions = serializers.SerializerMethodField()
+    load = serializers.SerializerMethodField()
     has_password = serializers.BooleanField(read_only=True)
     # Write-only: the Basic-auth password (AuthorizationKey) is stored hashed
     # and never returned. "" or null removes it.
@@ -76,8 +115,16 @@ class ChargerSerializer(serializers.ModelSerializer):
             "active_transactions",
             "has_password",
             "password",
+            *LOAD_FIELDS,
+            "load_control",
+            "load_control_detail",
+            "failsafe_limit",
+            "load",
         ]
         read_only_fields = [
+            "load_control",
+            "load_control_detail",
+            "failsafe_limit",
             "last_path",
             "last_heartbeat",
             *BOOT_IDENTITY_FIELDS,
@@ -86,6 +133,12 @@ class ChargerSerializer(serializers.ModelSerializer):
             "diagnostics_status",
             "local_list_version",
         ]
+
+    @extend_schema_field(
+        {"type": "array", "items": {"type": "object"}, "description": "the load manager's limit per active session"}
+    )
+    def get_load(self, charger: Charger) -> list[dict]:
+        return AllocationSerializer(charger.allocations.select_related("charger"), many=True).data
 
     @extend_schema_field(ActiveTransactionSerializer(many=True))
     def get_active_transactions(self, charger: Charger) -> list[dict]:
@@ -104,16 +157,34 @@ class ChargerSerializer(serializers.ModelSerializer):
 
     def create(self, validated_data):
         password = validated_data.pop("password", None)
+        load_fields = self._load_fields(validated_data)
         with transaction.atomic():
             charger = super().create(validated_data)
+            if load_fields:
+                charger = self._set_load(charger, load_fields)
             if password:
                 charger = self._set_password(charger, password)
         return charger
 
+    @staticmethod
+    def _load_fields(validated_data: dict) -> dict:
+        return {name: validated_data.pop(name) for name in LOAD_FIELDS if name in validated_data}
+
+    @staticmethod
+    def _set_load(charger: Charger, fields: dict) -> Charger:
+        """Its circuit and wiring: checked against the tree (services/load.py)."""
+        try:
+            return charger_load_update(charger=charger, fields=fields)
+        except LoadConfigError as exc:
+            raise serializers.ValidationError(exc.errors) from None
+
     def update(self, instance, validated_data):
         password_given = "password" in validated_data
         password = validated_data.pop("password", None)
+        load_fields = self._load_fields(validated_data)
         with transaction.atomic():
+            if load_fields:
+                instance = self._set_load(instance, load_fields)
             for name, value in validated_data.items():
                 setattr(instance, name, value)
             if validated_data:

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.permissions import AllowAny
 
-from ocpp_app.api import certificates, events, firmware, message_log, views
+from ocpp_app.api import certificates, circuits, events, firmware, message_log, views
 from ocpp_app.api.schema import SchemaDocsView, SchemaView
 from ocpp_app.web import converters  # noqa: F401  (the "cid" path converter)
 
@@ -38,6 +38,8 @@ urlpatterns = [
         certificates.IssuedCertificateRevokeView.as_view(),
         name="api-certificate-revoke",
     ),
+    path("circuits/", circuits.CircuitListView.as_view(), name="api-circuits"),
+    path("circuits/<int:pk>/", circuits.CircuitDetailView.as_view(), name="api-circuit"),
     path("rfids/", views.RFIDListView.as_view(), name="api-rfids"),
     path("rfids/<cid:id_tag>/", views.RFIDDetailView.as_view(), name="api-rfid"),
     path("transactions/", views.TransactionListView.as_view(), name="api-transactions"),

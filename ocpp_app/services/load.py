@@ -114,6 +114,8 @@ def _tree_problems(circuits: dict[int, Circuit], chargers: list[Charger]) -> dic
                 "phase", f"circuit {circuit.name!r} is on {circuit.phase}, its parent {parent.name!r} on {parent.phase}"
             )
     for charger in chargers:
+        if charger.min_current > charger.max_current:
+            add("min_current", f"charger {charger.charger_id!r}: min_current is above max_current")
         circuit = circuits.get(charger.circuit_id)
         if circuit is None:
             continue
@@ -123,8 +125,6 @@ def _tree_problems(circuits: dict[int, Circuit], chargers: list[Charger]) -> dic
                 f"three-phase charger {charger.charger_id!r} on single-phase circuit {circuit.name!r}: "
                 "set the charger's phases to 1",
             )
-        if charger.min_current > charger.max_current:
-            add("min_current", f"charger {charger.charger_id!r}: min_current is above max_current")
     return errors
 
 
