@@ -93,8 +93,26 @@ def decorate_charger(charger: Charger) -> Charger:
     charger.connector_list = [c for c in connectors if c.connector_id != 0]
     charger.charger_connector = next((c for c in connectors if c.connector_id == 0), None)
     charger.current_state = charger.state
+    charger.last_seen_at = last_seen_at(charger)
+    charger.fault_connectors = [c for c in connectors if connector_has_fault(c)]
     charger.power_w = sum(tx.power_w or 0.0 for tx in active) if active else None
     return charger
+
+
+def last_seen_at(charger: Charger):
+    """When anything was last heard from the charger: `last_seen` (any
+    message), else the latest of the other signs of life (a heartbeat, a
+    connection, a boot) for a row written before `last_seen` was kept or in
+    the seconds before it is; None only when it was truly never seen."""
+    if charger.last_seen is not None:
+        return charger.last_seen
+    signs = [charger.last_heartbeat, charger.connected_since, charger.last_boot_at]
+    return max(filter(None, signs), default=None)
+
+
+def connector_has_fault(connector: Connector) -> bool:
+    """Faulted, or reporting an error code other than NoError."""
+    return connector.status in FAULT_STATUSES or connector.error_code not in ("", "NoError")
 
 
 @dataclass

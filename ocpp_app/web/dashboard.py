@@ -16,6 +16,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from ocpp_app import selectors
+from ocpp_app.lib.timeparse import format_datetime_utc
 from ocpp_app.models import Charger
 from ocpp_app.runtime.events import DASHBOARD_GROUP
 
@@ -26,6 +27,10 @@ logger = logging.getLogger(__name__)
 # connection): its row is sent so the page can add it.
 NEW_CHARGER_KINDS = ("connected", "boot")
 MAX_FOLLOWED = 500
+
+
+def _utc(value) -> str | None:
+    return None if value is None else format_datetime_utc(value, timespec="seconds")
 
 
 def dashboard_update(
@@ -47,7 +52,19 @@ def dashboard_update(
                 "state": charger.current_state,
                 "vendor": charger.vendor,
                 "kinds": kinds.get(charger.charger_id, []),
-                "connectors": [{"id": c.connector_id, "status": c.status} for c in charger.connectors.all()],
+                "connectors": [
+                    {
+                        "id": c.connector_id,
+                        "status": c.status,
+                        "error_code": c.error_code,
+                        "vendor_error_code": c.vendor_error_code,
+                        "vendor_id": c.vendor_id,
+                        "info": c.info,
+                    }
+                    for c in charger.connectors.all()
+                ],
+                "last_heartbeat": _utc(charger.last_heartbeat),
+                "last_seen": _utc(charger.last_seen_at),
                 "html": render_to_string("ocpp/_charger_row.html", {"charger": charger}),
                 "point": points.get(charger.charger_id),
             }

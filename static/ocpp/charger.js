@@ -71,6 +71,40 @@
   }
 
   // -- live ------------------------------------------------------------------
+  // A connector's error as templates/ocpp/_connector_fault.html draws it;
+  // text from chargers goes in as text, never as markup.
+  function faultDetails(conn) {
+    var box = document.createElement("span");
+    box.className = "fault-details";
+    box.dataset.role = "fault";
+    function part(tag, className, text, title) {
+      var el = document.createElement(tag);
+      if (className) el.className = className;
+      if (title) el.title = title;
+      el.textContent = text;
+      box.appendChild(document.createTextNode(box.childNodes.length ? " " : ""));
+      box.appendChild(el);
+      return el;
+    }
+    if (conn.error_code && conn.error_code !== "NoError") part("b", "error-code", conn.error_code);
+    else if (conn.error_code) box.appendChild(document.createTextNode(conn.error_code));
+    if (conn.vendor_error_code) {
+      var code = part("span", "vendor-error", "vendor code ", "vendorErrorCode");
+      var value = document.createElement("code");
+      value.textContent = conn.vendor_error_code;
+      code.appendChild(value);
+    }
+    if (conn.vendor_id) part("span", "vendor-id", "(" + conn.vendor_id + ")", "vendorId");
+    if (conn.info) part("span", "fault-info", "· " + conn.info, "info");
+    return box;
+  }
+
+  // An ISO time of the update as the page writes times (UTC, to the second).
+  function setTime(id, iso) {
+    var el = document.getElementById(id);
+    if (el) el.textContent = iso ? iso.slice(0, 19).replace("T", " ") : "never";
+  }
+
   window.ocppLive({
     only: function () { return [chargerId]; },
     refreshEvery: 30000,
@@ -90,7 +124,14 @@
           pill.textContent = conn.status || "?";
           var source = fresh.content.querySelector('[data-connector="' + conn.id + '"]');
           if (source) pill.className = source.className;
+          var cell = document.querySelector('#connectors [data-fault-connector="' + conn.id + '"]');
+          if (cell) {
+            cell.textContent = "";
+            cell.appendChild(faultDetails(conn));
+          }
         });
+        setTime("last-heartbeat", c.last_heartbeat);
+        setTime("last-seen", c.last_seen);
         if (c.kinds.indexOf("meter") !== -1 || c.kinds.indexOf("transaction") !== -1) refreshChart();
       });
     },

@@ -47,7 +47,10 @@ async def test_it_pushes_the_rerendered_row_of_a_changed_charger():
     (row,) = update["chargers"]
     assert row["charger_id"] == "LIVE1" and row["state"] == "online"
     assert 'data-charger-id="LIVE1"' in row["html"] and "st-charging" in row["html"]
-    assert row["connectors"] == [{"id": 1, "status": "Charging"}]
+    assert row["connectors"] == [
+        {"id": 1, "status": "Charging", "error_code": "NoError", "vendor_error_code": "", "vendor_id": "", "info": ""}
+    ]
+    assert row["last_seen"] is not None and row["last_seen"].endswith("Z")
     assert update["counts"]["charging"] == 1
     await communicator.disconnect()
 
