@@ -4,6 +4,7 @@ from django import forms
 
 from ocpp_app.admin.widgets import LatLngMapWidget
 from ocpp_app.models import Charger
+from ocpp_app.services.load import charger_load_errors
 
 
 class ChargerAdminForm(forms.ModelForm):
@@ -22,6 +23,12 @@ class ChargerAdminForm(forms.ModelForm):
             "latitude",
             "longitude",
             "config",
+            "circuit",
+            "phases",
+            "phase",
+            "min_current",
+            "max_current",
+            "load_priority",
         ]
         widgets = {"latitude": forms.NumberInput(attrs={"step": "0.000001"}), "longitude": LatLngMapWidget()}
 
@@ -30,3 +37,12 @@ class ChargerAdminForm(forms.ModelForm):
         if (cleaned.get("latitude") is None) != (cleaned.get("longitude") is None):
             raise forms.ValidationError("Set both latitude and longitude, or neither.")
         return cleaned
+
+    def _post_clean(self):
+        # Its circuit and wiring, against the whole tree (services/load.py).
+        super()._post_clean()
+        if self.errors:
+            return
+        for field, messages in charger_load_errors(self.instance).items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)

@@ -114,7 +114,16 @@ class ChargerAdmin(admin.ModelAdmin):
     ]
     list_filter = ["registration_status", "connected", "require_rfid", "vendor"]
     search_fields = ["charger_id", "name", "vendor", "model", "serial_number", "charge_box_serial_number"]
-    readonly_fields = [*CHARGER_REPORTED, "has_password", "qr_code", "created_at", "updated_at"]
+    readonly_fields = [
+        *CHARGER_REPORTED,
+        "has_password",
+        "qr_code",
+        "load_control",
+        "load_control_detail",
+        "failsafe_limit",
+        "created_at",
+        "updated_at",
+    ]
     actions = [*CHARGER_ADMIN_ACTIONS]
     inlines = [ConnectorInline]
     list_per_page = 100
@@ -133,6 +142,22 @@ class ChargerAdmin(admin.ModelAdmin):
             },
         ),
         ("Position", {"fields": ["latitude", "longitude"]}),
+        (
+            "Load management",
+            {
+                "fields": [
+                    "circuit",
+                    "phases",
+                    "phase",
+                    "min_current",
+                    "max_current",
+                    "load_priority",
+                    "load_control",
+                    "load_control_detail",
+                    "failsafe_limit",
+                ]
+            },
+        ),
         ("Landing page", {"fields": ["qr_code"]}),
         (
             "Identity (BootNotification)",

@@ -142,25 +142,15 @@ def _check_schedule(rows: list[dict], limit: Decimal) -> list[str]:
     return problems
 
 
-@transaction.atomic
-def circuit_write(
-    *,
-    circuit: Circuit | None,
-    fields: dict,
-    chargers: list[str] | None = None,
-    schedule: list[dict] | None = None,
-) -> Circuit:
-    """Create (circuit None) or change a circuit, attaching exactly the given
-    chargers (by id) when `chargers` is given, replacing its schedule when
-    `schedule` is. Every rule is checked on the whole tree first."""
+def _circuit_change(circuit: Circuit | None, fields: dict, chargers: list[str] | None, schedule: list[dict] | None):
+    """The circuit as it would be, the chargers it would hold, and every rule
+    that change breaks ({field: [messages]}), the tree's rows locked."""
     tree = {c.pk: c for c in Circuit.objects.select_for_update().order_by("pk")}
     if circuit is None:
         circuit = Circuit(**fields)
         circuit.pk = -1  # a placeholder id in the check
-    else:
-        circuit = tree.get(circuit.pk) or circuit
-        for name, value in fields.items():
-            setattr(circuit, name, value)
+    for name, value in fields.items():
+        setattr(circuit, name, value)
     tree[circuit.pk] = circuit
     errors: dict[str, list[str]] = {}
     attached = list(Charger.objects.select_for_update().filter(circuit__isnull=False).exclude(circuit_id=circuit.pk))
@@ -187,6 +177,35 @@ def circuit_write(
         lower = CircuitSchedule.objects.filter(circuit_id=circuit.pk, max_current__gt=circuit.max_current)
         if lower.exists():
             errors.setdefault("max_current", []).append("a schedule window of this circuit is above it")
+    return circuit, mine, errors
+
+
+def circuit_errors(*, circuit: Circuit, chargers: list[str] | None = None) -> dict[str, list[str]]:
+    """What saving this (changed, unsaved) circuit would break; nothing saved.
+    The admin's form asks this before it saves."""
+    with transaction.atomic():
+        pk = circuit.pk
+        _, _, errors = _circuit_change(circuit if pk else None, {} if pk else _own_fields(circuit), chargers, None)
+        circuit.pk = pk
+    return errors
+
+
+def _own_fields(circuit: Circuit) -> dict:
+    return {f.attname: getattr(circuit, f.attname) for f in Circuit._meta.concrete_fields if not f.primary_key}
+
+
+@transaction.atomic
+def circuit_write(
+    *,
+    circuit: Circuit | None,
+    fields: dict,
+    chargers: list[str] | None = None,
+    schedule: list[dict] | None = None,
+) -> Circuit:
+    """Create (circuit None) or change a circuit, attaching exactly the given
+    chargers (by id) when `chargers` is given, replacing its schedule when
+    `schedule` is. Every rule is checked on the whole tree first."""
+    circuit, mine, errors = _circuit_change(circuit, fields, chargers, schedule)
     if errors:
         raise LoadConfigError(errors)
     if circuit.pk == -1:
@@ -217,19 +236,26 @@ def circuit_delete(*, circuit: Circuit) -> int:
     return detached
 
 
+def charger_load_errors(charger: Charger) -> dict[str, list[str]]:
+    """What this (changed, unsaved) charger's load settings break against the
+    tree; a single-phase circuit's phase is set on it. Nothing saved."""
+    with transaction.atomic():
+        tree = {c.pk: c for c in Circuit.objects.select_for_update()}
+    circuit = tree.get(charger.circuit_id) if charger.circuit_id is not None else None
+    if charger.circuit_id is not None and circuit is None:
+        return {"circuit": [f"unknown circuit {charger.circuit_id}"]}
+    if circuit is not None and circuit.phases == 1:
+        charger.phase = circuit.phase
+    return _tree_problems(tree, [charger])
+
+
 @transaction.atomic
 def charger_load_update(*, charger: Charger, fields: dict) -> Charger:
     """Attach a charger to a circuit (or None) and set how it is wired and
     what it accepts; checked against the tree."""
-    tree = {c.pk: c for c in Circuit.objects.select_for_update()}
     for name, value in fields.items():
         setattr(charger, name, value)
-    circuit = tree.get(charger.circuit_id) if charger.circuit_id is not None else None
-    if charger.circuit_id is not None and circuit is None:
-        raise LoadConfigError({"circuit": [f"unknown circuit {charger.circuit_id}"]})
-    if circuit is not None and circuit.phases == 1:
-        charger.phase = circuit.phase
-    errors = _tree_problems(tree, [charger])
+    errors = charger_load_errors(charger)
     if errors:
         raise LoadConfigError(errors)
     charger.save(update_fields=[*{*fields, "phase"}, "updated_at"])
