@@ -21,10 +21,16 @@ examples:
   python -m simulator --url ws://127.0.0.1:8000/ocpp/SIM1
   python -m simulator --url ws://127.0.0.1:8000/ocpp/SIM1 --rfid TAG1 --interval 5 --kwh 10 --repeat
   python -m simulator --url ws://127.0.0.1:8000/ocpp/ --id CP7 --idle
+  python -m simulator --url ws://127.0.0.1:8000/ocpp/SIM1 --phases 1 --power 7.4 --ev-max-current 16
+  python -m simulator --url ws://127.0.0.1:8000/ocpp/SIM1 --rate-units Power --ev-pause-after 120
   OCPP_SIM_PASSWORD=0123456789abcdef python -m simulator --url wss://csms.example.com/ocpp/CP7
 
 The status line shows the connection state, each connector's status, the
-running transaction and its energy. Ctrl-C (or SIGTERM) stops the running
+running transaction and its energy, the current offered (the limit in force
+by the charging profiles, A per phase) and the car's draw. The car can be
+changed at runtime with DataTransfer vendorId <--vendor> (default Simulator),
+messageId "ev", data e.g. {"connectorId": 1, "maxCurrent": 10} or
+{"connectorId": 1, "pause": true}. Ctrl-C (or SIGTERM) stops the running
 session with StopTransaction, delivers queued messages for up to
 --drain-timeout seconds and exits with status 0.
 """
@@ -68,6 +74,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="energy flows this many times faster than real time (default 60: 10 kWh at 11 kW in ~1 min; 1 = real time)",
     )
     p.add_argument("--connectors", type=int, default=1, help="number of connectors (default 1)")
+    p.add_argument(
+        "--phases",
+        type=int,
+        choices=(1, 3),
+        default=3,
+        help="phases of the supply, 1 or 3 (default 3); --power over them is the rated current per phase",
+    )
+    p.add_argument(
+        "--ev-max-current",
+        type=float,
+        default=32.0,
+        metavar="A",
+        help="the car's own maximum current per phase, in A (default 32); it draws less when offered less "
+        "and nothing under 6 A",
+    )
+    p.add_argument(
+        "--ev-pause-after",
+        type=float,
+        metavar="S",
+        help="the car pauses by itself S seconds after plug-in (SuspendedEV) until resumed by DataTransfer",
+    )
+    p.add_argument(
+        "--rate-units",
+        default="Current,Power",
+        metavar="Current|Power|Current,Power",
+        help="ChargingScheduleAllowedChargingRateUnit: the units a charging profile may use (default Current,Power)",
+    )
+    p.add_argument(
+        "--no-smart-charging",
+        dest="smart_charging",
+        action="store_false",
+        help="no SmartCharging feature profile: Set/ClearChargingProfile and GetCompositeSchedule get a "
+        "CALLERROR NotSupported",
+    )
     p.add_argument("--repeat", action="store_true", help="start a new session after each one, until Ctrl-C")
     p.add_argument("--pause", type=float, default=10.0, help="seconds between sessions with --repeat (default 10)")
     p.add_argument(
@@ -111,6 +151,11 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         power_kw=args.power,
         speed=args.speed,
         connectors=args.connectors,
+        phases=args.phases,
+        ev_max_current=args.ev_max_current,
+        ev_pause_after=args.ev_pause_after,
+        rate_units=args.rate_units,
+        smart_charging=args.smart_charging,
         repeat=args.repeat,
         pause=args.pause,
         vendor=args.vendor,

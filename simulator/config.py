@@ -15,6 +15,9 @@ ID_QUERY_KEYS = QUERY_KEYS
 # chargePointSerialNumber in BootNotification is a CiString25Type.
 SERIAL_MAX_LENGTH = 25
 
+# The values ChargingScheduleAllowedChargingRateUnit may take.
+RATE_UNIT_NAMES = ("Current", "Power")
+
 # Characters a URL path segment may hold as they are (RFC 3986 pchar besides
 # the unreserved ones, which quote() never escapes).
 _PCHAR_SAFE = "!$&'()*+,;=:@"
@@ -70,12 +73,21 @@ class SimulatorConfig:
     repeat: bool = False
     # Seconds between sessions in repeat mode.
     pause: float = 10.0
-    # Voltage per phase and number of phases, for the current and power values.
+    # Voltage per phase and number of phases (1 or 3), for the current and
+    # power values; power_kw over them is the charger's rated current.
     voltage: float = 230.0
     phases: int = 3
     # State of charge of the simulated car at plug-in and its battery (kWh).
     soc_start: float = 20.0
     battery_kwh: float = 60.0
+    # The car's own maximum current per phase, and the seconds after plug-in
+    # when it pauses by itself (SuspendedEV; None: never).
+    ev_max_current: float = 32.0
+    ev_pause_after: float | None = None
+    # Whether the charger has the SmartCharging feature profile, and the
+    # units its schedules may use (ChargingScheduleAllowedChargingRateUnit).
+    smart_charging: bool = True
+    rate_units: str = "Current,Power"
     # Reconnect back-off: first wait, doubling up to the maximum (s).
     reconnect_min: float = 1.0
     reconnect_max: float = 60.0
@@ -106,6 +118,16 @@ class SimulatorConfig:
                     )
         if self.serial is not None and len(self.serial) > SERIAL_MAX_LENGTH:
             raise ValueError(f"serial number longer than {SERIAL_MAX_LENGTH} characters: {self.serial!r}")
+        if self.phases not in (1, 3):
+            raise ValueError(f"phases must be 1 or 3, not {self.phases}")
+        if not self.ev_max_current > 0:
+            raise ValueError(f"the car's maximum current must be above 0 A, not {self.ev_max_current}")
+        if self.ev_pause_after is not None and not self.ev_pause_after >= 0:
+            raise ValueError(f"the car's pause must come 0 s or more after plug-in, not {self.ev_pause_after}")
+        units = [u.strip() for u in self.rate_units.split(",")]
+        if not units or any(u not in RATE_UNIT_NAMES for u in units) or len(set(units)) != len(units):
+            raise ValueError(f"rate units must be Current, Power or Current,Power, not {self.rate_units!r}")
+        self.rate_units = ",".join(units)
 
     @property
     def resource(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SUPPORTED_PROFILES = "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger"
-SAMPLED_MEASURANDS = "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage,SoC"
+SAMPLED_MEASURANDS = "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Current.Offered,Voltage,SoC"
 
 
 @dataclass
@@ -19,8 +19,18 @@ class Key:
     kind: str = "str"  # str, int, bool, csl (comma-separated list)
 
 
-def default_keys(*, connectors: int, heartbeat_interval: int, sample_interval: float) -> dict[str, Key]:
-    return {
+def default_keys(
+    *,
+    connectors: int,
+    heartbeat_interval: int,
+    sample_interval: float,
+    smart_charging: bool = True,
+    rate_units: str = "Current,Power",
+) -> dict[str, Key]:
+    """The keys of a charger; without the SmartCharging feature profile it
+    neither lists it nor has that profile's keys, as a real one would not."""
+    profiles = SUPPORTED_PROFILES if smart_charging else SUPPORTED_PROFILES.replace(",SmartCharging", "")
+    keys = {
         "AllowOfflineTxForUnknownId": Key("false", kind="bool"),
         "AuthorizationCacheEnabled": Key("true", kind="bool"),
         "AuthorizeRemoteTxRequests": Key("false", kind="bool"),
@@ -40,7 +50,7 @@ def default_keys(*, connectors: int, heartbeat_interval: int, sample_interval: f
         "StopTransactionOnInvalidId": Key("true", kind="bool"),
         "StopTxnAlignedData": Key("", kind="csl"),
         "StopTxnSampledData": Key("Energy.Active.Import.Register", kind="csl"),
-        "SupportedFeatureProfiles": Key(SUPPORTED_PROFILES, readonly=True, kind="csl"),
+        "SupportedFeatureProfiles": Key(profiles, readonly=True, kind="csl"),
         "TransactionMessageAttempts": Key("3", kind="int"),
         "TransactionMessageRetryInterval": Key("10", kind="int"),
         "UnlockConnectorOnEVSideDisconnect": Key("true", kind="bool"),
@@ -49,11 +59,15 @@ def default_keys(*, connectors: int, heartbeat_interval: int, sample_interval: f
         "LocalAuthListMaxLength": Key("100", readonly=True, kind="int"),
         "SendLocalListMaxLength": Key("100", readonly=True, kind="int"),
         "ReserveConnectorZeroSupported": Key("false", readonly=True, kind="bool"),
-        "ChargeProfileMaxStackLevel": Key("10", readonly=True, kind="int"),
-        "ChargingScheduleAllowedChargingRateUnit": Key("Current,Power", readonly=True, kind="csl"),
-        "ChargingScheduleMaxPeriods": Key("24", readonly=True, kind="int"),
-        "MaxChargingProfilesInstalled": Key("10", readonly=True, kind="int"),
     }
+    if smart_charging:
+        keys |= {
+            "ChargeProfileMaxStackLevel": Key("10", readonly=True, kind="int"),
+            "ChargingScheduleAllowedChargingRateUnit": Key(rate_units, readonly=True, kind="csl"),
+            "ChargingScheduleMaxPeriods": Key("24", readonly=True, kind="int"),
+            "MaxChargingProfilesInstalled": Key("10", readonly=True, kind="int"),
+        }
+    return keys
 
 
 def valid_value(kind: str, value: str) -> bool:

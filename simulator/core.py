@@ -27,9 +27,11 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from simulator.certificates import CertificatesMixin
 from simulator.configuration import default_keys
+from simulator.ev import EV
 from simulator.handlers import SimChargePoint
 from simulator.model import Connector, Reservation, Session, utc_iso
 from simulator.outbox import OutboxMixin, Queued
+from simulator.profiles import ProfileStore
 from simulator.sessions import SessionsMixin
 from simulator.state import StateMixin
 
@@ -52,10 +54,26 @@ class ChargePointSimulator(SessionsMixin, StateMixin, OutboxMixin, CertificatesM
         self.state = "idle"  # idle, connecting, booting, pending, rejected, online, offline, stopped
         self.last_error = ""
         self.heartbeat_interval = 60
-        self.connectors: dict[int, Connector] = {i: Connector(i) for i in range(1, max(1, config.connectors) + 1)}
+        self.connectors: dict[int, Connector] = {
+            i: Connector(
+                i,
+                ev=EV(
+                    max_current=config.ev_max_current,
+                    battery_kwh=config.battery_kwh,
+                    soc=config.soc_start,
+                    pause_after=config.ev_pause_after,
+                ),
+            )
+            for i in range(1, max(1, config.connectors) + 1)
+        }
         self.configuration = default_keys(
-            connectors=len(self.connectors), heartbeat_interval=60, sample_interval=config.interval
+            connectors=len(self.connectors),
+            heartbeat_interval=60,
+            sample_interval=config.interval,
+            smart_charging=config.smart_charging,
+            rate_units=config.rate_units,
         )
+        self.profiles = ProfileStore()
         self.auth_cache: dict[str, str] = {}
         self.local_list: dict[str, str] = {}
         self.local_list_version = 0
@@ -379,6 +397,9 @@ class ChargePointSimulator(SessionsMixin, StateMixin, OutboxMixin, CertificatesM
                     f" tx {tx} {session.delivered_wh / 1000:.2f}/{self.config.kwh_max:.2f} kWh"
                     f" {session.power_w / 1000:.1f} kW"
                 )
+            text += f" limit {self.limit_in_force(connector):.1f} A"
+            if session is not None:
+                text += f" draw {session.current_a:.1f} A"
             parts.append(text)
         parts.append(f"sessions {self.stats.sessions}")
         if self.outbox:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from ocpp.exceptions import NotSupportedError
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import (
@@ -48,6 +49,7 @@ class SimulatedCharger(Protocol):
     auth_cache: dict[str, str]
     local_list_version: int
     certificate_installed: bool
+    smart_charging: bool
 
     def now_iso(self) -> str: ...
     def connector_for_remote_start(self, connector_id: int | None) -> Connector | None: ...
@@ -61,9 +63,17 @@ class SimulatedCharger(Protocol):
     async def send_pending_statuses(self) -> None: ...
     def configuration_changed(self, key: str) -> None: ...
     async def send_triggered(self, message: str, connector_id: int | None) -> None: ...
-    def apply_charging_profile(self, connector_id: int, profile: dict) -> bool: ...
-    def clear_charging_profiles(self, connector_id: int | None) -> bool: ...
-    def power_limit_w(self, connector_id: int) -> float: ...
+    def set_charging_profile(self, connector_id: int, data: dict, *, remote_start: bool = False) -> str: ...
+    def clear_charging_profile(
+        self,
+        *,
+        profile_id: int | None = None,
+        connector_id: int | None = None,
+        purpose: str | None = None,
+        stack_level: int | None = None,
+    ) -> bool: ...
+    def composite_schedule(self, connector_id: int, duration: int, unit: str | None) -> dict | None: ...
+    def ev_command(self, data: str | None) -> tuple[str, str | None]: ...
     def reserve(self, connector_id: int, expiry_date: str, id_tag: str, reservation_id: int) -> str: ...
     def cancel_reservation(self, reservation_id: int) -> bool: ...
     def update_local_list(self, version: int, update_type: str, entries: list) -> str: ...
@@ -87,6 +97,10 @@ TRIGGERABLE = {
 
 SIGN_CERTIFICATE = "SignChargePointCertificate"
 
+# DataTransfer messageIds the simulator answers (vendorId: its --vendor).
+ECHO = "echo"
+EV_MESSAGE = "ev"
+
 
 class SimChargePoint(ChargePoint):
     def __init__(self, charge_point_id: str, connection, sim: SimulatedCharger, **kwargs) -> None:
@@ -100,10 +114,12 @@ class SimChargePoint(ChargePoint):
         connector = self.sim.connector_for_remote_start(connector_id)
         if connector is None:
             return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.rejected)
+        # A charger without SmartCharging knows nothing of the profile.
+        if charging_profile and self.sim.smart_charging:
+            if self.sim.set_charging_profile(connector.id, charging_profile, remote_start=True) != "Accepted":
+                return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.rejected)
         # Claim the connector now so that a second RemoteStart is refused.
         connector.claimed = True
-        if charging_profile:
-            self.sim.apply_charging_profile(connector.id, charging_profile)
         return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.accepted)
 
     @after(Action.remote_start_transaction)
@@ -174,7 +190,10 @@ class SimChargePoint(ChargePoint):
     def on_data_transfer(self, vendor_id: str, message_id: str | None = None, data: str | None = None, **_):
         if vendor_id != self.sim.config.vendor:
             return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
-        if message_id not in (None, "echo"):
+        if message_id == EV_MESSAGE:
+            status, answer = self.sim.ev_command(data)
+            return call_result.DataTransfer(status=DataTransferStatus(status), data=answer)
+        if message_id not in (None, ECHO):
             return call_result.DataTransfer(status=DataTransferStatus.unknown_message_id)
         return call_result.DataTransfer(status=DataTransferStatus.accepted, data=data)
 
@@ -220,42 +239,45 @@ class SimChargePoint(ChargePoint):
 
     # -- Smart charging ------------------------------------------------------
 
+    def _smart_charging(self, action: str) -> None:
+        """Without the SmartCharging feature profile these actions are known
+        but not supported: a CALLERROR NotSupported, as from a real charger."""
+        if not self.sim.smart_charging:
+            raise NotSupportedError(
+                description=f"{action}: this charger has no SmartCharging feature profile",
+                details={"cause": "SupportedFeatureProfiles has no SmartCharging"},
+            )
+
     @on(Action.set_charging_profile)
     def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict, **_):
-        if connector_id != 0 and connector_id not in self.sim.connectors:
-            return call_result.SetChargingProfile(status=ChargingProfileStatus.rejected)
-        purpose = cs_charging_profiles.get("charging_profile_purpose")
-        if purpose == "TxProfile" and (connector_id == 0 or self.sim.connectors[connector_id].session is None):
-            # §5.16: a TxProfile needs a transaction on that connector.
-            return call_result.SetChargingProfile(status=ChargingProfileStatus.rejected)
-        if not self.sim.apply_charging_profile(connector_id, cs_charging_profiles):
-            return call_result.SetChargingProfile(status=ChargingProfileStatus.rejected)
-        return call_result.SetChargingProfile(status=ChargingProfileStatus.accepted)
+        self._smart_charging("SetChargingProfile")
+        status = self.sim.set_charging_profile(connector_id, cs_charging_profiles)
+        return call_result.SetChargingProfile(status=ChargingProfileStatus(status))
 
     @on(Action.clear_charging_profile)
-    def on_clear_charging_profile(self, connector_id: int | None = None, **_):
-        cleared = self.sim.clear_charging_profiles(connector_id)
+    def on_clear_charging_profile(
+        self,
+        id: int | None = None,
+        connector_id: int | None = None,
+        charging_profile_purpose=None,
+        stack_level=None,
+        **_,
+    ):
+        self._smart_charging("ClearChargingProfile")
+        cleared = self.sim.clear_charging_profile(
+            profile_id=id, connector_id=connector_id, purpose=charging_profile_purpose, stack_level=stack_level
+        )
         return call_result.ClearChargingProfile(
             status=ClearChargingProfileStatus.accepted if cleared else ClearChargingProfileStatus.unknown
         )
 
     @on(Action.get_composite_schedule)
     def on_get_composite_schedule(self, connector_id: int, duration: int, charging_rate_unit: str | None = None, **_):
-        if connector_id != 0 and connector_id not in self.sim.connectors:
+        self._smart_charging("GetCompositeSchedule")
+        schedule = self.sim.composite_schedule(connector_id, duration, charging_rate_unit)
+        if schedule is None:
             return call_result.GetCompositeSchedule(status=GetCompositeScheduleStatus.rejected)
-        limit_w = self.sim.power_limit_w(connector_id)
-        unit = charging_rate_unit or "W"
-        limit = limit_w if unit == "W" else limit_w / (self.sim.config.voltage * self.sim.config.phases)
-        return call_result.GetCompositeSchedule(
-            status=GetCompositeScheduleStatus.accepted,
-            connector_id=connector_id,
-            schedule_start=self.sim.now_iso(),
-            charging_schedule={
-                "duration": duration,
-                "charging_rate_unit": unit,
-                "charging_schedule_period": [{"start_period": 0, "limit": round(limit, 1)}],
-            },
-        )
+        return call_result.GetCompositeSchedule(status=GetCompositeScheduleStatus.accepted, **schedule)
 
     # -- Reservation ---------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""The simulated charger's data: its connectors, sessions and reservations,
-and the clock it stamps its messages with."""
+"""The simulated charger's data: its connectors (each with the car plugged
+into it), sessions and reservations, and the clock it stamps its messages
+with."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ocpp_app.lib.timeparse import BadDateTime, format_datetime_utc, parse_datetime_utc
+from simulator.ev import EV
 
 
 def utc_iso(when: datetime | None = None) -> str:
@@ -34,6 +36,11 @@ class Session:
     transaction_id: int | None = None
     id_tag_status: str | None = None
     delivered_wh: float = 0.0
+    # What the charger offers (the limit in force, A per phase; None until
+    # the first sample), what the car draws (A per phase) and the power.
+    offered_a: float | None = None
+    current_a: float = 0.0
+    phases: int = 0
     power_w: float = 0.0
     meter_values_sent: int = 0
     stop_reason: str | None = None
@@ -72,7 +79,7 @@ class Connector:
     # A ChangeAvailability that waits for the running session to end.
     scheduled_operative: bool | None = None
     meter_wh: float = 0.0
-    limit_w: float | None = None
+    ev: EV = field(default_factory=EV)
     session: Session | None = None
     claimed: bool = False
     reservation: Reservation | None = None

@@ -1,5 +1,11 @@
 """Charging sessions of a simulated charger: authorize, start, deliver
-energy with periodic MeterValues, stop."""
+energy with periodic MeterValues, stop.
+
+At every sample the charger works out the current it offers (the limit in
+force by its charging profiles, shared under a ChargePointMaxProfile) and
+the car (simulator/ev.py) draws what it takes of it; the energy of the next
+interval flows at that draw, so energy and power follow the profiles as they
+start and lapse."""
 
 from __future__ import annotations
 
@@ -11,7 +17,12 @@ from datetime import UTC, datetime
 
 from ocpp.v16 import call
 
+from simulator.ev import MIN_CURRENT
 from simulator.model import Connector, Session, utc_iso
+
+PHASE_NAMES = ("L1", "L2", "L3")
+# The statuses of a running transaction that follow the draw.
+DELIVERING = ("Charging", "SuspendedEV", "SuspendedEVSE")
 
 
 class SessionsMixin:
@@ -39,29 +50,24 @@ class SessionsMixin:
         tag = id_tag or "SIMULATOR"
         session = Session(connector.id, tag, meter_start=round(connector.meter_wh), start_time=datetime.now(UTC))
         if not (connector.operative and self.charger_operative):
-            session.request_stop("Other")
-            session.done.set()
-            return session
+            return self._not_started(connector, session, "Other")
         authorize = bool(id_tag) and (not remote or self.configuration["AuthorizeRemoteTxRequests"].value == "true")
         if authorize:
             status = await self._authorize(tag)
             if status != "Accepted":
                 self.last_error = f"id tag {tag} not accepted: {status}"
                 session.id_tag_status = status
-                session.request_stop("DeAuthorized")
-                session.done.set()
-                return session
+                return self._not_started(connector, session, "DeAuthorized")
         reservation = connector.reservation
         if reservation is not None:
             if reservation.id_tag != tag:
-                session.request_stop("Other")
-                session.done.set()
-                return session
+                return self._not_started(connector, session, "Other")
             session.reservation_id = reservation.reservation_id
             connector.reservation = None
             self.reservations.pop(reservation.reservation_id, None)
 
         connector.session = session
+        connector.ev.plug_in(self.config.soc_start, time.monotonic())
         self.stats.sessions += 1
         try:
             await self.set_status(connector, "Preparing")
@@ -79,7 +85,6 @@ class SessionsMixin:
             if self.online:
                 # Online, a charger starts delivering once the CSMS answered.
                 await asyncio.wait({asyncio.ensure_future(session.answered.wait())}, timeout=self.config.call_timeout)
-            await self.set_status(connector, "Charging")
             await self._deliver(connector, session)
             end = self.sample(connector, session, "Transaction.End")
             await self.set_status(connector, "Finishing")
@@ -95,6 +100,9 @@ class SessionsMixin:
                 session,
             )
         finally:
+            # Its TxProfiles end with the transaction (before the connector is
+            # free: a RemoteStart may bring the next one's).
+            self.profiles.end_transaction(connector.id)
             connector.session = None
             session.done.set()
         if connector.scheduled_operative is not None:
@@ -102,27 +110,33 @@ class SessionsMixin:
         await self.set_status(connector, connector.idle_status)
         return session
 
+    def _not_started(self, connector: Connector, session: Session, reason: str) -> Session:
+        """A session that never began: a profile its RemoteStart brought goes."""
+        self.profiles.end_transaction(connector.id)
+        session.request_stop(reason)
+        session.done.set()
+        return session
+
     async def _deliver(self, connector: Connector, session: Session) -> None:
-        """Charge until the kWh target or a stop request, one MeterValues per
-        sample interval."""
+        """Charge until the kWh target, a full battery or a stop request, one
+        MeterValues per sample interval. Each interval's energy flows at the
+        draw decided at its start."""
         target_wh = self.config.kwh_max * 1000
+        await self._follow_limit(connector, session)
         last = time.monotonic()
         while session.stop_reason is None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(session.stop_event.wait(), self.sample_interval)
             now = time.monotonic()
-            power = self.power_limit_w(connector.id)
-            delta = min(power * (now - last) * self.config.speed / 3600, target_wh - session.delivered_wh)
+            delta = min(session.power_w * (now - last) * self.config.speed / 3600, target_wh - session.delivered_wh)
+            delta = max(0.0, delta)
             last = now
-            session.power_w = power
-            connector.meter_wh += max(0.0, delta)
-            session.delivered_wh += max(0.0, delta)
+            connector.meter_wh += delta
+            session.delivered_wh += delta
+            connector.ev.charge(delta)
             if session.stop_reason is not None:
                 break
-            if power <= 0 and connector.status == "Charging":
-                await self.set_status(connector, "SuspendedEVSE")
-            elif power > 0 and connector.status == "SuspendedEVSE":
-                await self.set_status(connector, "Charging")
+            await self._follow_limit(connector, session)
             self.enqueue(
                 call.MeterValues(
                     connector_id=connector.id,
@@ -132,15 +146,36 @@ class SessionsMixin:
                 session,
             )
             session.meter_values_sent += 1
-            if session.delivered_wh >= target_wh - 0.5:
-                # The car is full and the driver unplugs.
+            if session.delivered_wh >= target_wh - 0.5 or connector.ev.full:
+                # The car is full (or has what the driver wanted): unplugged.
                 session.request_stop("EVDisconnected")
 
+    async def _follow_limit(self, connector: Connector, session: Session) -> None:
+        """Re-evaluate the limit in force and the car's draw; the status
+        follows: SuspendedEVSE when less than MIN_CURRENT is offered,
+        SuspendedEV when the car takes nothing, else Charging."""
+        connector.ev.tick(time.monotonic())
+        offer = self.allocate()[connector.id]
+        session.offered_a, session.phases = offer.amps, offer.phases
+        session.current_a = connector.ev.draw(offer.amps)
+        session.power_w = session.current_a * self.config.voltage * offer.phases
+        if offer.amps < MIN_CURRENT:
+            status = "SuspendedEVSE"
+        elif session.current_a <= 0:
+            status = "SuspendedEV"
+        else:
+            status = "Charging"
+        if connector.status != status and (connector.status in DELIVERING or connector.status == "Preparing"):
+            await self.set_status(connector, status)
+
     def sample(self, connector: Connector, session: Session | None, context: str) -> dict:
-        """One meter value: energy register, power, current, voltage, SoC."""
+        """One meter value: energy register, power, the current of each phase
+        and the current offered, voltage, SoC."""
         power = session.power_w if session is not None else 0.0
+        current = session.current_a if session is not None else 0.0
+        in_use = session.phases if session is not None and session.phases else self.config.phases
+        offered = self.limit_in_force(connector)
         voltage = self.config.voltage + random.uniform(-2, 2)
-        current = power / (voltage * max(1, self.config.phases))
         values = [
             {
                 "value": str(round(connector.meter_wh)),
@@ -150,13 +185,25 @@ class SessionsMixin:
                 "unit": "Wh",
             },
             {"value": f"{power:.0f}", "context": context, "measurand": "Power.Active.Import", "unit": "W"},
-            {"value": f"{current:.1f}", "context": context, "measurand": "Current.Import", "unit": "A"},
+        ]
+        for index, phase in enumerate(PHASE_NAMES[: self.config.phases]):
+            amps = current if index < in_use else 0.0
+            values.append(
+                {"value": f"{amps:.1f}", "context": context, "measurand": "Current.Import", "phase": phase, "unit": "A"}
+            )
+        values += [
+            {"value": f"{offered:.1f}", "context": context, "measurand": "Current.Offered", "unit": "A"},
             {"value": f"{voltage:.1f}", "context": context, "measurand": "Voltage", "unit": "V"},
         ]
         if session is not None:
-            soc = min(100.0, self.config.soc_start + session.delivered_wh / (self.config.battery_kwh * 10))
             values.append(
-                {"value": f"{soc:.0f}", "context": context, "measurand": "SoC", "location": "EV", "unit": "Percent"}
+                {
+                    "value": f"{connector.ev.soc:.0f}",
+                    "context": context,
+                    "measurand": "SoC",
+                    "location": "EV",
+                    "unit": "Percent",
+                }
             )
         return {"timestamp": utc_iso(), "sampled_value": values}
 

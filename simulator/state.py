@@ -1,15 +1,31 @@
 """What the central system's commands do to a simulated charger's state:
-statuses and availability, smart charging limits, reservations, the local
-authorization list, firmware and diagnostics, triggered messages."""
+statuses and availability, charging profiles (kept and evaluated by
+simulator/profiles.py) and the cars (simulator/ev.py), reservations, the
+local authorization list, firmware and diagnostics, triggered messages."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import math
 from datetime import UTC, datetime
 
 from ocpp.v16 import call
 
+from simulator.ev import share
 from simulator.model import Reservation, parse_time, utc_iso
+from simulator.profiles import CHARGE_POINT_MAX, TX_PROFILE, Allowance, Capabilities, ChargingProfile, Electrical, Tx
+
+logger = logging.getLogger("simulator")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class StateMixin:
@@ -17,7 +33,6 @@ class StateMixin:
     (its sessions are in SessionsMixin)."""
 
     charger_operative = True
-    charger_limit_w: float | None = None
     step_delay = 0.5  # seconds between the steps of diagnostics/firmware sequences
 
     # -- statuses ------------------------------------------------------------------
@@ -76,42 +91,163 @@ class StateMixin:
 
     # -- smart charging ------------------------------------------------------------------
 
-    def apply_charging_profile(self, connector_id: int, profile: dict) -> bool:
-        schedule = profile.get("charging_schedule") or {}
-        unit = schedule.get("charging_rate_unit")
-        periods = schedule.get("charging_schedule_period") or []
-        if unit not in ("A", "W") or not periods:
-            return False
-        period = min(periods, key=lambda p: p.get("start_period", 0))
+    @property
+    def smart_charging(self) -> bool:
+        return self.config.smart_charging
+
+    @property
+    def electrical(self) -> Electrical:
+        """The charger's supply; --power over its phases is its rated current."""
+        voltage, phases = self.config.voltage, self.config.phases
+        return Electrical(voltage, phases, self.config.power_kw * 1000 / (voltage * phases))
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities.from_keys(
+            self.configuration["ChargingScheduleAllowedChargingRateUnit"].value,
+            max_stack_level=self._int_key("ChargeProfileMaxStackLevel", 10),
+            max_periods=self._int_key("ChargingScheduleMaxPeriods", 24),
+            max_installed=self._int_key("MaxChargingProfilesInstalled", 10),
+        )
+
+    def _tx(self, connector) -> Tx | None:
+        session = connector.session
+        return Tx(session.transaction_id, session.start_time) if session is not None else None
+
+    def set_charging_profile(self, connector_id: int, data: dict, *, remote_start: bool = False) -> str:
+        """SetChargingProfile (§5.16), or the profile of a RemoteStartTransaction
+        (`remote_start`: the transaction it is for is about to start).
+        Accepted or Rejected, as a real charger answers."""
+        if connector_id != 0 and connector_id not in self.connectors:
+            return "Rejected"
         try:
-            limit = float(period["limit"])
-        except (KeyError, TypeError, ValueError):
-            return False
-        phases = period.get("number_phases") or self.config.phases
-        watts = limit if unit == "W" else limit * self.config.voltage * phases
-        if connector_id == 0:
-            self.charger_limit_w = watts
-        else:
-            self.connectors[connector_id].limit_w = watts
-        return True
+            profile = ChargingProfile.parse(data)
+        except ValueError as error:
+            return self._refuse_profile(str(error))
+        if profile.purpose == CHARGE_POINT_MAX and connector_id != 0:
+            return self._refuse_profile("a ChargePointMaxProfile goes on connector 0")
+        if profile.purpose == TX_PROFILE:
+            session = self.connectors[connector_id].session if connector_id else None
+            if remote_start:
+                if profile.transaction_id is not None:
+                    return self._refuse_profile("a RemoteStartTransaction profile has no transactionId")
+            elif session is None:
+                return self._refuse_profile("a TxProfile needs a transaction on its connector")
+            elif profile.transaction_id is not None and profile.transaction_id != session.transaction_id:
+                return self._refuse_profile(f"transaction {profile.transaction_id} is not running here")
+        elif remote_start:
+            return self._refuse_profile("a RemoteStartTransaction profile must be a TxProfile")
+        capabilities = self.capabilities()
+        if (problem := capabilities.problem(profile)) is not None:
+            return self._refuse_profile(problem)
+        if not self.profiles.install(connector_id, profile, max_installed=capabilities.max_installed):
+            return self._refuse_profile(f"MaxChargingProfilesInstalled is {capabilities.max_installed}")
+        return "Accepted"
 
-    def clear_charging_profiles(self, connector_id: int | None) -> bool:
-        cleared = False
-        if connector_id in (None, 0) and self.charger_limit_w is not None:
-            self.charger_limit_w, cleared = None, True
-        for connector in self.connectors.values():
-            if connector_id in (None, 0, connector.id) and connector.limit_w is not None:
-                connector.limit_w, cleared = None, True
-        return cleared
+    def _refuse_profile(self, why: str) -> str:
+        """Logged (seen with -v), not a last error: the charger is fine."""
+        logger.info("%s: charging profile rejected: %s", self.config.cp_id, why)
+        return "Rejected"
 
-    def power_limit_w(self, connector_id: int) -> float:
-        limits = [self.config.power_kw * 1000]
-        if self.charger_limit_w is not None:
-            limits.append(self.charger_limit_w)
-        connector = self.connectors.get(connector_id)
-        if connector is not None and connector.limit_w is not None:
-            limits.append(connector.limit_w)
-        return max(0.0, min(limits))
+    def clear_charging_profile(
+        self,
+        *,
+        profile_id: int | None = None,
+        connector_id: int | None = None,
+        purpose: str | None = None,
+        stack_level: int | None = None,
+    ) -> bool:
+        return self.profiles.clear(
+            profile_id=profile_id, connector_id=connector_id, purpose=purpose, stack_level=stack_level
+        )
+
+    def composite_schedule(self, connector_id: int, duration: int, unit: str | None) -> dict | None:
+        """GetCompositeSchedule's answer over [now, now + duration], or None
+        for an unknown connector. Without a unit, the first allowed one."""
+        if connector_id != 0 and connector_id not in self.connectors:
+            return None
+        if unit is None:
+            unit = (self.capabilities().units or ("A",))[0]
+        now = datetime.now(UTC)
+        start = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as utc_iso writes it
+        txs = {c.id: self._tx(c) for c in self.connectors.values()}
+        periods, covered = self.profiles.composite(connector_id, txs, start, duration, unit, self.electrical)
+        return {
+            "connector_id": connector_id,
+            "schedule_start": utc_iso(start),
+            "charging_schedule": {
+                "duration": covered,
+                "start_schedule": utc_iso(start),
+                "charging_rate_unit": unit,
+                "charging_schedule_period": periods,
+            },
+        }
+
+    def allocate(self) -> dict[int, Allowance]:
+        """What each connector with a session is offered now: its own limit in
+        force, within what the others leave of the ChargePointMaxProfile."""
+        now = datetime.now(UTC)
+        elec = self.electrical
+        busy = [c for c in self.connectors.values() if c.session is not None]
+        txs = {c.id: self._tx(c) for c in busy}
+        own = {c.id: self.profiles.connector_allowance(c.id, now, elec, txs[c.id], now, capped=False) for c in busy}
+        cap_rate = self.profiles.cap_rate(now, min((tx.start for tx in txs.values()), default=now))
+        phases = {cid: a.phases for cid, a in own.items()}
+        cap = None
+        if cap_rate is not None:
+            capped = elec.allowance([cap_rate], rated=False)
+            cap = capped.amps
+            phases = {cid: min(p, capped.phases) for cid, p in phases.items()}
+        amps = {cid: a.amps for cid, a in own.items()}
+        offered = share(cap, amps, {c.id: c.ev.draw(amps[c.id]) for c in busy})
+        return {cid: Allowance(offered[cid], phases[cid]) for cid in offered}
+
+    def limit_in_force(self, connector) -> float:
+        """The current offered on a connector (A per phase): its session's,
+        or what a session starting now would get."""
+        session = connector.session
+        if session is not None and session.offered_a is not None:
+            return session.offered_a
+        now = datetime.now(UTC)
+        return self.profiles.connector_allowance(connector.id, now, self.electrical, self._tx(connector), now).amps
+
+    # -- the car (DataTransfer vendor <vendor>, message "ev") ------------------------------
+
+    def ev_command(self, data: str | None) -> tuple[str, str | None]:
+        """Change the car on a connector at runtime: data is a JSON object
+        with `connectorId` (default 1) and any of `maxCurrent` (A per phase,
+        0 or more), `pause` (true/false) and `soc` (0 to 100). Answers
+        Accepted with the car's state, or Rejected for anything else."""
+        try:
+            request = json.loads(data) if data else {}
+        except ValueError:
+            return "Rejected", None
+        if not isinstance(request, dict) or set(request) - {"connectorId", "maxCurrent", "pause", "soc"}:
+            return "Rejected", None
+        connector_id = request.get("connectorId", 1)
+        connector = self.connectors.get(connector_id) if _is_int(connector_id) else None
+        if connector is None:
+            return "Rejected", None
+        max_current, pause, soc = request.get("maxCurrent"), request.get("pause"), request.get("soc")
+        if max_current is not None and not (_is_number(max_current) and max_current >= 0):
+            return "Rejected", None
+        if pause is not None and not isinstance(pause, bool):
+            return "Rejected", None
+        if soc is not None and not (_is_number(soc) and 0 <= soc <= 100):
+            return "Rejected", None
+        ev = connector.ev
+        if max_current is not None:
+            ev.max_current = float(max_current)
+        if pause is not None:
+            ev.paused = pause
+        if soc is not None:
+            ev.soc = float(soc)
+        state = {
+            "connectorId": connector.id,
+            "maxCurrent": ev.max_current,
+            "paused": ev.paused,
+            "soc": round(ev.soc, 1),
+        }
+        return "Accepted", json.dumps(state)
 
     # -- reservations --------------------------------------------------------------------
 

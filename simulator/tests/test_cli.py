@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from simulator.__main__ import build_parser
+import pytest
+
+from simulator.__main__ import build_parser, config_from_args, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,6 +23,37 @@ def test_help_explains_every_flag():
         for flag in action.option_strings:
             assert flag in result.stdout
         assert action.help, f"{action.option_strings} has no help"
+
+
+def test_the_charging_flags_reach_the_configuration():
+    def config(*flags):
+        return config_from_args(build_parser().parse_args(["--url", "ws://127.0.0.1:1/ocpp/X", *flags]))
+
+    default = config()
+    assert (default.phases, default.ev_max_current, default.ev_pause_after) == (3, 32.0, None)
+    assert (default.rate_units, default.smart_charging) == ("Current,Power", True)
+    chosen = config(
+        "--phases",
+        "1",
+        "--ev-max-current",
+        "10",
+        "--ev-pause-after",
+        "60",
+        "--rate-units",
+        "Power",
+        "--no-smart-charging",
+    )
+    assert (chosen.phases, chosen.ev_max_current, chosen.ev_pause_after) == (1, 10.0, 60.0)
+    assert (chosen.rate_units, chosen.smart_charging) == ("Power", False)
+
+
+@pytest.mark.parametrize(
+    "flags", [["--phases", "2"], ["--rate-units", "Amps"], ["--ev-max-current", "0"], ["--ev-pause-after", "-5"]]
+)
+def test_a_charger_or_car_that_cannot_be_is_a_usage_error(flags, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["--url", "ws://127.0.0.1:1/ocpp/X", *flags])
+    assert exit.value.code == 2 and "Traceback" not in capsys.readouterr().err
 
 
 def test_a_bad_url_is_a_usage_error_not_a_traceback():

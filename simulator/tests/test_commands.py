@@ -167,14 +167,15 @@ async def test_set_charging_profile_limits_the_power(csms, sim):
     count = len(csms.actions("MeterValues"))
     await csms.wait_for(lambda: len(csms.actions("MeterValues")) > count + 1)
     assert last_power(csms) == 8 * 230 * 3
+    # 5000 W over 3 phases is 7.2 A a phase (3000 W would be under the 6 A a car needs).
     result = await send(
         csms,
-        call.SetChargingProfile(connector_id=0, cs_charging_profiles=tx_profile(3000, "W", "ChargePointMaxProfile")),
+        call.SetChargingProfile(connector_id=0, cs_charging_profiles=tx_profile(5000, "W", "ChargePointMaxProfile")),
     )
     assert result.status == "Accepted"
     count = len(csms.actions("MeterValues"))
     await csms.wait_for(lambda: len(csms.actions("MeterValues")) > count + 1)
-    assert last_power(csms) == 3000
+    assert last_power(csms) == 5000
     assert (await send(csms, call.ClearChargingProfile())).status == "Accepted"
 
 
