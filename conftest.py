@@ -101,9 +101,10 @@ class ServerProcess:
         return self.output.read_text(errors="replace") if self.output.exists() else ""
 
 
-def start_server(database_url: str, tmp_dir: Path, **extra_env: str) -> ServerProcess:
-    """`manage.py serve` (uvicorn, as in production) against the given database."""
-    port = free_port()
+def start_server(database_url: str, tmp_dir: Path, *, port: int | None = None, **extra_env: str) -> ServerProcess:
+    """`manage.py serve` (uvicorn, as in production) against the given
+    database, on `port` (a server started again where one stopped) or a free one."""
+    port = port or free_port()
     log_dir = tmp_dir / f"logs-{port}"
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {
@@ -141,15 +142,16 @@ def start_server(database_url: str, tmp_dir: Path, **extra_env: str) -> ServerPr
 
 @pytest.fixture
 def server_factory(transactional_db, tmp_path):
-    """Start real servers on the test database: `server_factory(**env)`.
+    """Start real servers on the test database: `server_factory(**env)`
+    (`port=` to start one again where another stopped).
     Tests read what the server stored through the ORM (same database)."""
     from django.db import connection
 
     url = database_url_of(connection.settings_dict)
     servers: list[ServerProcess] = []
 
-    def factory(**env: str) -> ServerProcess:
-        server = start_server(url, tmp_path, **env)
+    def factory(*, port: int | None = None, **env: str) -> ServerProcess:
+        server = start_server(url, tmp_path, port=port, **env)
         servers.append(server)
         return server
 

@@ -529,16 +529,21 @@ def staff_session(username: str = "operator", *, superuser: bool = False) -> str
 
 
 @contextlib.asynccontextmanager
-async def browser_page(chromium: str, server, *, session: str | None = None, viewport=(1280, 900)):
-    """A page of a fresh browser context; every request off the test server
-    (map tiles from the internet) is refused so nothing depends on a network."""
+async def browser_page(
+    chromium: str, server, *, session: str | None = None, viewport=(1280, 900), timezone_id: str | None = None
+):
+    """A page of a fresh browser context (in the time zone `timezone_id`, else
+    the machine's); every request off the test server (map tiles from the
+    internet) is refused so nothing depends on a network."""
     from playwright.async_api import async_playwright
 
     host = urlsplit(server.http_url).hostname
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            context = await browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+            context = await browser.new_context(
+                viewport={"width": viewport[0], "height": viewport[1]}, timezone_id=timezone_id
+            )
             if session:
                 await context.add_cookies(
                     [{"name": settings.SESSION_COOKIE_NAME, "value": session, "domain": host, "path": "/"}]

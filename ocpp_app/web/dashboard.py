@@ -96,6 +96,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             return
         self.pending: dict[str, list[str]] = {}
         self.pending_points: set[str] = set()
+        self.counts_asked = False  # a refresh was asked for: send the counts even with no rows
         self.only: set[str] | None = None  # None: every charger
         self.follow_new = False
         self.flush_task: asyncio.Task | None = None
@@ -124,6 +125,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             for cid in ids[:MAX_FOLLOWED]:
                 if isinstance(cid, str):
                     self.pending.setdefault(cid, [])
+            # A page that shows no rows still shows counts and markers: it
+            # gets an update after its refresh too (once back after an outage).
+            self.counts_asked = True
             self._schedule()
 
     async def charger_events(self, message: dict) -> None:
@@ -159,7 +163,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(settings.OCPP_DASHBOARD_THROTTLE)
-        while self.pending or self.pending_points:
+        while self.pending or self.pending_points or self.counts_asked:
+            self.counts_asked = False
             batch, self.pending = self.pending, {}
             points, self.pending_points = self.pending_points - set(batch), set()
             try:

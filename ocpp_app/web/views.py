@@ -162,6 +162,7 @@ COMMANDS = [
     ("Unlock connector", "UnlockConnector", ["connectorId"]),
     ("Change availability", "ChangeAvailability", ["connectorId", "type"]),
     ("Trigger status", "TriggerMessage", ["connectorId"]),
+    ("Get configuration", "GetConfiguration", ["key"]),
 ]
 
 

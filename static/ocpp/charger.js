@@ -16,6 +16,35 @@
     ];
   }
 
+  // Times as the rest of the site writes them: ISO 8601, UTC
+  // (YYYY-MM-DD HH:MM), never uPlot's default US month/day and 12-hour clock.
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+  function isoDay(d) { return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()); }
+  function isoMinute(d) { return pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()); }
+  function isoTime(seconds, withSeconds) {
+    var d = new Date(seconds * 1000);
+    return isoDay(d) + " " + isoMinute(d) + (withSeconds ? ":" + pad(d.getUTCSeconds()) : "");
+  }
+  // Axis labels: the date where it changes (and on the first label), the
+  // time of day under it; whole days alone when the ticks are days apart.
+  function timeAxisValues(u, splits, axisIdx, space, incr) {
+    var previous = null;
+    return splits.map(function (ts) {
+      if (ts == null) return null;
+      var d = new Date(ts * 1000);
+      var day = isoDay(d);
+      var label;
+      if (incr >= 86400) label = day;
+      else {
+        var time = isoMinute(d) + (incr < 60 ? ":" + pad(d.getUTCSeconds()) : "");
+        label = day !== previous ? day + "\n" + time : time;
+      }
+      previous = day;
+      return label;
+    });
+  }
+  window.ocppChartTimes = { axis: timeAxisValues, legend: function (ts) { return isoTime(ts, true); } };
+
   function draw(data) {
     if (!data.t.length) {
       emptyEl.hidden = false;
@@ -31,8 +60,10 @@
       {
         width: width,
         height: 300,
+        // Ticks fall on whole UTC hours and days.
+        tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
         series: [
-          {},
+          { label: "Time (UTC)", value: function (u, ts) { return ts == null ? "—" : isoTime(ts, true); } },
           { label: "Power (kW)", stroke: "#2563eb", width: 2, scale: "kW", spanGaps: true },
           { label: "Energy (kWh)", stroke: "#16a34a", width: 2, scale: "kWh", spanGaps: true, fill: "rgba(22,163,74,0.08)" },
         ],
@@ -40,7 +71,7 @@
           kW: { range: function (u, min, max) { return [0, Math.max(1, (max || 0) * 1.1)]; } },
           kWh: { range: function (u, min, max) { return [0, Math.max(0.1, (max || 0) * 1.1)]; } },
         },
-        axes: [{}, { scale: "kW", label: "kW" }, { scale: "kWh", label: "kWh", side: 1, grid: { show: false } }],
+        axes: [{ values: timeAxisValues, size: 56 }, { scale: "kW", label: "kW" }, { scale: "kWh", label: "kWh", side: 1, grid: { show: false } }],
       },
       columns(data),
       chartEl
@@ -109,6 +140,7 @@
     only: function () { return [chargerId]; },
     refreshEvery: 30000,
     visibleIds: function () { return [chargerId]; },
+    onReconnected: refreshChart,
     onUpdate: function (update) {
       update.chargers.forEach(function (c) {
         if (c.charger_id !== chargerId) return;
@@ -184,6 +216,56 @@
     return [action + ": HTTP " + result.status + " " + (REASONS[result.status] || "") + "\n" + detail, "error"];
   }
 
+  // A GetConfiguration answer as a table (key, value, read-only) and its
+  // unknown keys, instead of its JSON; charger text goes in as text.
+  function showConfiguration(box, body) {
+    var reply = body.response || {};
+    var keys = reply.configurationKey || [];
+    var unknown = reply.unknownKey || [];
+    box.textContent = "";
+    box.className = "answer ok config-answer";
+    var title = document.createElement("div");
+    title.textContent = "GetConfiguration → " + keys.length + " key" + (keys.length === 1 ? "" : "s");
+    box.appendChild(title);
+    if (keys.length) {
+      var table = document.createElement("table");
+      table.className = "grid config-table";
+      var head = table.createTHead().insertRow();
+      ["Key", "Value", "Read-only"].forEach(function (text) {
+        var th = document.createElement("th");
+        th.textContent = text;
+        head.appendChild(th);
+      });
+      var tbody = table.createTBody();
+      keys.forEach(function (item) {
+        var row = tbody.insertRow();
+        row.dataset.key = item.key;
+        cell(row, item.key, "config-key");
+        cell(row, item.value == null ? "" : item.value, "config-value");
+        cell(row, item.readonly ? "yes" : "no");
+      });
+      box.appendChild(table);
+    }
+    if (unknown.length) {
+      var note = document.createElement("div");
+      note.className = "unknown-keys";
+      note.textContent = "Unknown to the charger: " + unknown.join(", ");
+      box.appendChild(note);
+    }
+  }
+
+  // The configuration card again from the page, once an answer changed it.
+  function reloadConfiguration() {
+    fetch(location.href, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(new Error("HTTP " + r.status)); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("configuration");
+        var card = document.getElementById("configuration");
+        if (fresh && card) card.replaceWith(fresh);
+      })
+      .catch(function () {});
+  }
+
   function command(action, payload) {
     return post(page.dataset.actionUrl, { action: action, payload: payload });
   }
@@ -200,8 +282,18 @@
       var button = form.querySelector("button");
       button.disabled = true;
       show(answer, action + ": waiting for the charger…", "");
+      if (form.dataset.list && payload[form.dataset.list]) {
+        payload[form.dataset.list] = payload[form.dataset.list].split(",").map(function (k) { return k.trim(); }).filter(Boolean);
+      }
       command(action, payload)
-        .then(function (result) { show.apply(null, [answer].concat(describe(action, result))); })
+        .then(function (result) {
+          if (action === "GetConfiguration" && result.status === 200 && result.body && result.body.response) {
+            showConfiguration(answer, result.body);
+            reloadConfiguration();
+          } else {
+            show.apply(null, [answer].concat(describe(action, result)));
+          }
+        })
         .catch(function (err) { show(answer, action + ": " + err, "error"); })
         .finally(function () { button.disabled = false; });
     });

@@ -106,6 +106,7 @@ def test_it_offers_the_common_commands_against_the_api_endpoint(staff_client):
         "UnlockConnector",
         "ChangeAvailability",
         "TriggerMessage",
+        "GetConfiguration",
     ):
         assert f'data-action="{action}"' in html
     assert 'data-action-url="/ocpp/chargers/CP%207%23a:%C3%BC/action/"' in html

@@ -81,6 +81,18 @@ async def test_it_refreshes_rows_the_browser_asks_for():
     await communicator.disconnect()
 
 
+async def test_a_refresh_without_rows_still_answers_with_the_counts():
+    # A page showing no rows, back after an outage, must learn the counts too.
+    communicator, _ = await communicator_for(await database_sync_to_async(create_staff)("u"))
+    await communicator.receive_json_from()
+    await database_sync_to_async(make_charger)("NEW1", statuses=("Faulted",))
+    await communicator.send_json_to({"only": [], "follow_new": True, "refresh": []})
+    update = await communicator.receive_json_from(timeout=5)
+    assert update["chargers"] == [] and update["counts"]["total"] == 1 and update["counts"]["faulted"] == 1
+    assert 'data-count="total"><b>1</b>' in update["counts_html"]
+    await communicator.disconnect()
+
+
 async def test_it_leaves_the_group_on_disconnect():
     communicator, _ = await communicator_for(await database_sync_to_async(create_staff)("u"))
     await communicator.receive_json_from()
