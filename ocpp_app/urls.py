@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from ocpp_app.web import converters, ops, views  # noqa: F401  (converters registers the "cid" path converter)
+from ocpp_app.web import circuits, converters, ops, views  # noqa: F401  (converters registers the "cid" path converter)
 
 app_name = "ocpp"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("chargers/<cid:cid>/view/chart/", views.charger_chart, name="charger-chart"),
     path("log/<cid:cid>/", views.message_log, name="log"),
     path("sessions/", views.sessions, name="sessions"),
+    path("circuits/view/", circuits.circuit_list, name="circuits"),
+    path("circuits/<int:pk>/view/", circuits.circuit_detail, name="circuit-view"),
     path("sessions/export.csv", views.sessions_csv, name="sessions-csv"),
     path("c/<cid:cid>/", views.landing, name="landing"),
     path("c/<cid:cid>/qr.png", views.qr_png, name="qr-png"),

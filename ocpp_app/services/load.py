@@ -678,6 +678,22 @@ def circuit_live(circuit: Circuit) -> dict:
     }
 
 
+REASONS = {
+    allocation.SHARE: "fair share of {bottleneck}",
+    allocation.MAXIMUM: "its own maximum",
+    allocation.DRAW: "its draw plus the margin: the EV takes less",
+    allocation.PAUSED: "paused: {bottleneck} cannot give its minimum",
+    allocation.FIXED: "counted as drawn: not steered",
+}
+
+
+def describe(row: LoadAllocation) -> str:
+    """Why a session has its limit, in words (the circuit and charger pages)."""
+    name = row.bottleneck.name if row.bottleneck_id and row.bottleneck else "the circuit"
+    text = REASONS.get(row.reason, row.reason).format(bottleneck=repr(name) if row.bottleneck_id else name)
+    return f"{text} ({row.detail})" if row.detail else text
+
+
 def circuit_samples(circuit: Circuit, *, since: datetime) -> list[CircuitLoadSample]:
     return list(CircuitLoadSample.objects.filter(circuit=circuit, at__gte=since).order_by("at"))
 

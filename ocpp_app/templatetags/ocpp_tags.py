@@ -7,6 +7,7 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 
+from ocpp_app.services.load import describe
 from ocpp_app.services.qr import charger_qr_png
 
 register = template.Library()
@@ -73,3 +74,11 @@ def charger_qr(charger, size: int = 180, inline: bool = False, css_class: str = 
         size,
         charger.charger_id,
     )
+
+
+@register.inclusion_tag("ocpp/_charger_load.html")
+def charger_load(charger):
+    """The charger page's load card: its circuit, and per active session the
+    limit the load manager gives it and why (nothing when not attached)."""
+    rows = list(charger.allocations.select_related("bottleneck").order_by("connector_id"))
+    return {"charger": charger, "rows": [{"row": row, "why": describe(row)} for row in rows]}
