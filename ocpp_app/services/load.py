@@ -423,6 +423,8 @@ def load_plan(*, now: datetime | None = None) -> Plan:
     Writes the allocation of every session (LoadAllocation) in one transaction."""
     now = now or timezone.now()
     circuits = list(Circuit.objects.all())
+    if not circuits and not _anything_to_release():
+        return Plan()  # no tree: a pass costs three small queries
     by_pk = {c.pk: c for c in circuits}
     schedules: dict[int, list] = {}
     for window in CircuitSchedule.objects.all():
@@ -487,6 +489,7 @@ def load_plan(*, now: datetime | None = None) -> Plan:
     plan = Plan(sessions=len(transactions))
     min_interval = timedelta(seconds=settings.OCPP_LOAD_MIN_INTERVAL)
     renew_before = timedelta(seconds=settings.OCPP_LOAD_PROFILE_DURATION / 3)
+    before = {row.pk: _row_state(row) for row in allocations.values()}
     with transaction.atomic():
         for tx in transactions:
             charger = chargers_by_pk[tx.charger_id]
@@ -509,7 +512,8 @@ def load_plan(*, now: datetime | None = None) -> Plan:
             elif row.state in (LoadAllocation.State.OFFLINE, LoadAllocation.State.REJECTED, "unsupported"):
                 row.state = LoadAllocation.State.PENDING
                 row.detail = ""
-            row.save()
+            if row.pk is None or _row_state(row) != before.get(row.pk):
+                row.save()  # only what changed: a pass a second must not write every session
             if grant.reason == allocation.FIXED:
                 continue
             sent = row.sent_limit
@@ -565,6 +569,18 @@ def load_plan(*, now: datetime | None = None) -> Plan:
     ):
         plan.orders.append(ProfileOrder(charger_id=charger.charger_id, kind=CLEAR_FAILSAFE, connector_id=0))
     return plan
+
+
+def _row_state(row: LoadAllocation) -> tuple:
+    return (row.circuit_id, row.limit, row.reason, row.bottleneck_id, row.measured, row.state, row.detail)
+
+
+def _anything_to_release() -> bool:
+    """Profiles the load manager set that must be cleared (a tree deleted)."""
+    return (
+        LoadAllocation.objects.exists()
+        or Charger.objects.filter(circuit__isnull=True, failsafe_limit__isnull=False, connected=True).exists()
+    )
 
 
 def load_applied(*, order: ProfileOrder, status: str, detail: str = "", now: datetime | None = None) -> None:
