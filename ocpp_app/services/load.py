@@ -344,11 +344,15 @@ def charger_smart_charging(charger: Charger) -> bool | None:
     return "SmartCharging" in {part.strip() for part in value.split(",")}
 
 
-def _latest_currents(tx_ids: list[int], now: datetime) -> dict[int, Decimal]:
-    """Per transaction, its latest Current.Import (highest phase) from the last minutes."""
+def _latest_currents(now: datetime) -> dict[int, Decimal]:
+    """Per active session on an attached charger, its latest Current.Import
+    (highest phase) from the last minutes."""
     rows = (
         MeterReading.objects.filter(
-            transaction_id__in=tx_ids, measurand="Current.Import", timestamp__gte=now - MEASURE_WINDOW
+            transaction__stop_time__isnull=True,
+            transaction__charger__circuit__isnull=False,
+            measurand="Current.Import",
+            timestamp__gte=now - MEASURE_WINDOW,
         )
         .order_by("transaction_id", "-timestamp")
         .values_list("transaction_id", "timestamp", "phase", "value_numeric")
@@ -387,13 +391,16 @@ def _tree(circuits: list[Circuit], schedules: dict[int, list], now: datetime) ->
     ]
 
 
+_failsafe_memo: dict[tuple, dict] = {}
+
+
 def _failsafe_limits(tree, circuits: dict[int, Circuit], chargers: list[Charger]) -> dict[int, Decimal]:
     """The fail-safe per charger: each connector's share with every connector
     of the tree charging at once (a charger's connectors each get the least
     of their shares, as a TxDefaultProfile on connector 0 applies to each)."""
     connectors: dict[int, int] = {}
     for charger_pk, connector_id in Connector.objects.filter(
-        charger_id__in=[c.pk for c in chargers], connector_id__gt=0
+        charger__circuit__isnull=False, connector_id__gt=0
     ).values_list("charger_id", "connector_id"):
         connectors[charger_pk] = max(connectors.get(charger_pk, 0), connector_id)
     demands = []
@@ -410,7 +417,12 @@ def _failsafe_limits(tree, circuits: dict[int, Circuit], chargers: list[Charger]
                     order=(charger.charger_id, connector_id),
                 )
             )
-    grants = allocation.allocate(tree, demands, margin=float(settings.OCPP_LOAD_MARGIN))
+    key = (tuple(tree), tuple(demands), settings.OCPP_LOAD_MARGIN)
+    grants = _failsafe_memo.get(key)
+    if grants is None:  # the same tree and chargers as the last pass: the same fail-safes
+        grants = allocation.allocate(tree, demands, margin=float(settings.OCPP_LOAD_MARGIN))
+        _failsafe_memo.clear()
+        _failsafe_memo[key] = grants
     limits: dict[int, Decimal] = {}
     for (charger_pk, _), grant in grants.items():
         value = tenths(grant.limit)
@@ -418,9 +430,41 @@ def _failsafe_limits(tree, circuits: dict[int, Circuit], chargers: list[Charger]
     return limits
 
 
+# What a pass reads of each attached charger (never its QR images or meter-value blobs;
+# its configuration only when a rule needs it).
+PLAN_FIELDS = (
+    "id",
+    "charger_id",
+    "circuit_id",
+    "phases",
+    "phase",
+    "min_current",
+    "max_current",
+    "load_priority",
+    "load_control",
+    "load_control_detail",
+    "load_control_at",
+    "failsafe_limit",
+    "connected",
+    "node_id",
+)
+ROW_FIELDS = ("circuit_id", "limit", "reason", "bottleneck_id", "measured", "state", "detail")
+
+
+def _with_config(chargers: list[Charger]) -> None:
+    """Load the configuration of these chargers in one query."""
+    missing = [c for c in chargers if "config" in c.get_deferred_fields()]
+    if missing:
+        configs = dict(Charger.objects.filter(pk__in=[c.pk for c in missing]).values_list("pk", "config"))
+        for charger in missing:
+            charger.config = configs.get(charger.pk) or {}
+
+
 def load_plan(*, now: datetime | None = None) -> Plan:
     """Allocate every tree and return the orders that bring the chargers to it.
-    Writes the allocation of every session (LoadAllocation) in one transaction."""
+    Writes the allocation of every session (LoadAllocation) that changed, in
+    one transaction. A steady pass (nothing changed) reads a dozen queries
+    and writes nothing."""
     now = now or timezone.now()
     circuits = list(Circuit.objects.all())
     if not circuits and not _anything_to_release():
@@ -430,21 +474,30 @@ def load_plan(*, now: datetime | None = None) -> Plan:
     for window in CircuitSchedule.objects.all():
         schedules.setdefault(window.circuit_id, []).append(window)
     tree = _tree(circuits, schedules, now)
-    chargers = list(
-        Charger.objects.filter(circuit__isnull=False).defer("qr_png", "qr_svg", "last_meter_values", "password_hash")
-    )
+    chargers = list(Charger.objects.filter(circuit__isnull=False).only(*PLAN_FIELDS))
+    # A charger that accepted a profile supports Smart Charging; the others' configuration says.
+    _with_config([c for c in chargers if c.load_control != "ok"])
     alive = set(nodes_alive(now=now))
     online = {c.pk for c in chargers if c.connected and (not c.node_id or c.node_id in alive)}
+    # Joins, not lists of ids: a list of 500 ids costs more to build than to run.
     transactions = list(
-        Transaction.objects.filter(charger__in=[c.pk for c in chargers], stop_time__isnull=True).order_by("id")
+        Transaction.objects.filter(charger__circuit__isnull=False, stop_time__isnull=True)
+        .only("id", "charger_id", "connector_id", "start_time")
+        .order_by("id")
     )
-    allocations = {a.transaction_id: a for a in LoadAllocation.objects.filter(transaction__in=transactions)}
-    currents = _latest_currents([t.pk for t in transactions], now)
+    tx_ids = [t.pk for t in transactions]
+    allocations = {
+        row["transaction_id"]: row
+        for row in LoadAllocation.objects.filter(
+            transaction__stop_time__isnull=True, transaction__charger__circuit__isnull=False
+        ).values("id", "transaction_id", *ROW_FIELDS, "sent_limit", "sent_at", "expires_at")
+    }
+    currents = _latest_currents(now)
     chargers_by_pk = {c.pk: c for c in chargers}
     retry_after = timedelta(seconds=settings.OCPP_LOAD_RETRY)
 
     def steerable(charger: Charger) -> bool:
-        if charger_smart_charging(charger) is False:
+        if charger.load_control != "ok" and charger_smart_charging(charger) is False:
             return False
         if charger.load_control in (LoadAllocation.State.REJECTED, LoadAllocation.State.UNSUPPORTED):
             return charger.load_control_at is None or now - charger.load_control_at >= retry_after
@@ -453,22 +506,17 @@ def load_plan(*, now: datetime | None = None) -> Plan:
     demands: list[allocation.Demand] = []
     for tx in transactions:
         charger = chargers_by_pk[tx.charger_id]
-        current = allocations.get(tx.pk)
+        current = allocations.get(tx.pk) or {}
+        sent_limit, expires_at = current.get("sent_limit"), current.get("expires_at")
         fixed = None
         if not steerable(charger):
             fixed = float(charger.max_current)
         elif charger.pk not in online:
             # Its last limit holds until it lapses; then its fail-safe (or, never told one, its maximum).
-            if (
-                current is not None
-                and current.sent_limit is not None
-                and current.expires_at
-                and current.expires_at > now
-            ):
-                fixed = float(current.sent_limit)
+            if sent_limit is not None and expires_at and expires_at > now:
+                fixed = float(sent_limit)
             else:
                 fixed = float(charger.failsafe_limit if charger.failsafe_limit is not None else charger.max_current)
-        previous = current.sent_limit if current is not None and current.sent_limit is not None else None
         measured = currents.get(tx.pk)
         demands.append(
             allocation.Demand(
@@ -480,7 +528,7 @@ def load_plan(*, now: datetime | None = None) -> Plan:
                 priority=charger.load_priority,
                 order=(tx.start_time, tx.pk),
                 draw=float(measured) if measured is not None else None,
-                previous=float(previous) if previous is not None else None,
+                previous=float(sent_limit) if sent_limit is not None else None,
                 fixed=fixed,
             )
         )
@@ -489,68 +537,88 @@ def load_plan(*, now: datetime | None = None) -> Plan:
     plan = Plan(sessions=len(transactions))
     min_interval = timedelta(seconds=settings.OCPP_LOAD_MIN_INTERVAL)
     renew_before = timedelta(seconds=settings.OCPP_LOAD_PROFILE_DURATION / 3)
-    before = {row.pk: _row_state(row) for row in allocations.values()}
+    ordering: list[tuple[Charger, Transaction, Decimal, bool]] = []
     with transaction.atomic():
+        created: list[LoadAllocation] = []
         for tx in transactions:
             charger = chargers_by_pk[tx.charger_id]
             grant = grants[tx.pk]
-            row = allocations.get(tx.pk) or LoadAllocation(
-                transaction=tx, charger=charger, connector_id=tx.connector_id
-            )
-            row.circuit_id = charger.circuit_id
-            row.limit = tenths(grant.limit)
-            row.reason = grant.reason
-            row.bottleneck_id = grant.bottleneck
-            row.measured = currents.get(tx.pk)
+            current = allocations.get(tx.pk)
+            row = {
+                "circuit_id": charger.circuit_id,
+                "limit": tenths(grant.limit),
+                "reason": grant.reason,
+                "bottleneck_id": grant.bottleneck,
+                "measured": currents.get(tx.pk),
+                "state": current["state"] if current else LoadAllocation.State.PENDING,
+                "detail": current["detail"] if current else "",
+            }
             if grant.reason == allocation.FIXED:
                 if not steerable(charger):
-                    row.state = charger.load_control or LoadAllocation.State.UNSUPPORTED
-                    row.detail = charger.load_control_detail or "the charger does not support Smart Charging"
+                    row["state"] = charger.load_control or LoadAllocation.State.UNSUPPORTED
+                    row["detail"] = charger.load_control_detail or "the charger does not support Smart Charging"
                 else:
-                    row.state = LoadAllocation.State.OFFLINE
-                    row.detail = "offline: its last limit counts until it lapses, then its fail-safe"
-            elif row.state in (LoadAllocation.State.OFFLINE, LoadAllocation.State.REJECTED, "unsupported"):
-                row.state = LoadAllocation.State.PENDING
-                row.detail = ""
-            if row.pk is None or _row_state(row) != before.get(row.pk):
-                row.save()  # only what changed: a pass a second must not write every session
+                    row["state"] = LoadAllocation.State.OFFLINE
+                    row["detail"] = "offline: its last limit counts until it lapses, then its fail-safe"
+            elif row["state"] in (LoadAllocation.State.OFFLINE, LoadAllocation.State.REJECTED, "unsupported"):
+                row["state"], row["detail"] = LoadAllocation.State.PENDING, ""
+            if current is None:
+                created.append(
+                    LoadAllocation(transaction_id=tx.pk, charger_id=charger.pk, connector_id=tx.connector_id, **row)
+                )
+            elif any(current[name] != value for name, value in row.items()):
+                # Only what changed: a pass a second must not write every session.
+                LoadAllocation.objects.filter(pk=current["id"]).update(**row, updated_at=now)
             if grant.reason == allocation.FIXED:
                 continue
-            sent = row.sent_limit
-            changed = sent is None or abs(row.limit - sent) >= TENTH
-            lapsing = row.expires_at is None or row.expires_at - now < renew_before
-            increase = sent is not None and row.limit > sent
-            if increase and row.sent_at is not None and now - row.sent_at < min_interval:
+            sent = current["sent_limit"] if current else None
+            sent_at = current["sent_at"] if current else None
+            expires = current["expires_at"] if current else None
+            changed = sent is None or abs(row["limit"] - sent) >= TENTH
+            lapsing = expires is None or expires - now < renew_before
+            increase = sent is not None and row["limit"] > sent
+            if increase and sent_at is not None and now - sent_at < min_interval:
                 continue  # raised at most every OCPP_LOAD_MIN_INTERVAL: no profile storm
             if changed or lapsing:
+                ordering.append((charger, tx, row["limit"], increase))
+        LoadAllocation.objects.bulk_create(created)
+        # Rows of sessions no longer under management: ended, or detached.
+        stale = LoadAllocation.objects.exclude(transaction_id__in=tx_ids).select_related("charger", "transaction")
+        for stale_row in stale:
+            if (
+                stale_row.transaction.stop_time is None
+                and stale_row.sent_limit is not None
+                and stale_row.charger.connected
+            ):
                 plan.orders.append(
                     ProfileOrder(
-                        charger_id=charger.charger_id,
-                        kind=TX,
-                        connector_id=tx.connector_id,
-                        limit=row.limit,
-                        transaction_id=tx.pk,
-                        phases=len(_site_phases(charger, by_pk[charger.circuit_id])),
-                        voltage=Decimal(by_pk[charger.circuit_id].voltage),
-                        unit=charger_rate_unit(charger),
-                        decrease=not increase,
+                        charger_id=stale_row.charger.charger_id, kind=CLEAR_TX, connector_id=stale_row.connector_id
                     )
                 )
-        # Rows of sessions no longer under management: ended, or detached.
-        stale = LoadAllocation.objects.exclude(transaction__in=transactions).select_related("charger", "transaction")
-        for row in stale:
-            if row.transaction.stop_time is None and row.sent_limit is not None and row.charger.connected:
-                plan.orders.append(
-                    ProfileOrder(charger_id=row.charger.charger_id, kind=CLEAR_TX, connector_id=row.connector_id)
-                )
             else:
-                row.delete()
+                stale_row.delete()
 
-    failsafes = _failsafe_limits(tree, by_pk, [c for c in chargers if steerable(c)]) if chargers else {}
-    for charger in chargers:
-        target = failsafes.get(charger.pk)
-        if target is None or charger.pk not in online or charger.failsafe_limit == target:
-            continue
+    steered = [c for c in chargers if steerable(c)]
+    failsafes = _failsafe_limits(tree, by_pk, steered) if steered else {}
+    refreshing = [c for c in chargers if c.pk in online and failsafes.get(c.pk) not in (None, c.failsafe_limit)]
+    _with_config([charger for charger, *_ in ordering] + refreshing)
+    for charger, tx, limit, increase in ordering:
+        circuit = by_pk[charger.circuit_id]
+        plan.orders.append(
+            ProfileOrder(
+                charger_id=charger.charger_id,
+                kind=TX,
+                connector_id=tx.connector_id,
+                limit=limit,
+                transaction_id=tx.pk,
+                phases=len(_site_phases(charger, circuit)),
+                voltage=Decimal(circuit.voltage),
+                unit=charger_rate_unit(charger),
+                decrease=not increase,
+            )
+        )
+    for charger in refreshing:
+        target = failsafes[charger.pk]
         circuit = by_pk[charger.circuit_id]
         plan.orders.append(
             ProfileOrder(
@@ -569,10 +637,6 @@ def load_plan(*, now: datetime | None = None) -> Plan:
     ):
         plan.orders.append(ProfileOrder(charger_id=charger.charger_id, kind=CLEAR_FAILSAFE, connector_id=0))
     return plan
-
-
-def _row_state(row: LoadAllocation) -> tuple:
-    return (row.circuit_id, row.limit, row.reason, row.bottleneck_id, row.measured, row.state, row.detail)
 
 
 def _anything_to_release() -> bool:

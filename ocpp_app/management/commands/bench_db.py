@@ -8,15 +8,24 @@ this command, so that the bench holds no ORM code or SQL of its own:
            each with a Basic-auth password if one is given
   backlog  report how a replayed transaction's readings were stored
   version  the database's vendor and version, for the report
+  load     the load manager's plan on a made-up tree (circuits, sessions),
+           timed per pass, inside a transaction that is rolled back
 """
 
 import json
+import statistics
+import time
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from ocpp_app.models import Charger, MeterReading, Transaction
+from ocpp_app.models import Charger, Circuit, MeterReading, Transaction
+from ocpp_app.services import load
 from ocpp_app.services.qr import landing_url, qr_render
 from ocpp_app.services.secrets import InvalidPassword, password_validate, secret_hash
 
@@ -68,6 +77,72 @@ def backlog_report(transaction_id: int) -> dict[str, Any]:
     return {"stored": len(stamps), "in_order": stamps == sorted(stamps), "stopped": stopped}
 
 
+class _RollBack(Exception):
+    pass
+
+
+def load_plan_timing(circuits: int, sessions: int, passes: int) -> dict[str, Any]:
+    """Time `load_plan` on a main supply with `circuits` feeders and
+    `sessions` active sessions spread over them, each with a Current.Import
+    per phase; the first pass writes every allocation, the later ones find
+    nothing changed. Nothing is left in the database."""
+    result: dict[str, Any] = {}
+    try:
+        with transaction.atomic():
+            main = Circuit.objects.create(name="bench-main", max_current=Decimal("9999"))
+            feeders = [
+                Circuit.objects.create(name=f"bench-feeder-{i}", max_current=Decimal("400"), parent=main)
+                for i in range(circuits)
+            ]
+            now = timezone.now()
+            chargers = Charger.objects.bulk_create(
+                Charger(charger_id=f"bench-load-{i:05d}", circuit=feeders[i % circuits], connected=True)
+                for i in range(sessions)
+            )
+            txs = Transaction.objects.bulk_create(
+                Transaction(
+                    charger=c, connector_id=1, id_tag="BENCH", meter_start=0, start_time=now - timedelta(minutes=5)
+                )
+                for c in chargers
+            )
+            MeterReading.objects.bulk_create(
+                MeterReading(
+                    charger=tx.charger,
+                    connector_id=1,
+                    transaction=tx,
+                    timestamp=now,
+                    measurand="Current.Import",
+                    phase=phase,
+                    unit="A",
+                    value="10",
+                    value_numeric=10.0,
+                )
+                for tx in txs
+                for phase in ("L1", "L2", "L3")
+            )
+            times, queries = [], []
+            for _ in range(passes):
+                with CaptureQueriesContext(connection) as captured:
+                    started = time.perf_counter()
+                    plan = load.load_plan()
+                    times.append((time.perf_counter() - started) * 1000)
+                queries.append(len(captured.captured_queries))
+                for order in plan.orders:  # as if every charger accepted
+                    load.load_applied(order=order, status="accepted")
+            result = {
+                "circuits": circuits + 1,
+                "sessions": sessions,
+                "first_pass_ms": round(times[0], 1),
+                "first_pass_queries": queries[0],
+                "steady_pass_ms_median": round(statistics.median(times[1:]), 1) if passes > 1 else None,
+                "steady_pass_queries": queries[-1],
+            }
+            raise _RollBack
+    except _RollBack:
+        pass
+    return result
+
+
 def database_version() -> dict[str, str]:
     if connection.vendor == "postgresql":
         connection.ensure_connection()
@@ -92,6 +167,10 @@ class Command(BaseCommand):
         backlog = sub.add_parser("backlog", help="JSON report of a replayed transaction's readings")
         backlog.add_argument("transaction_id", type=int)
         sub.add_parser("version", help="JSON vendor and version of the database")
+        plan = sub.add_parser("load", help="JSON timing of the load manager's plan (rolled back)")
+        plan.add_argument("--circuits", type=int, default=20, help="feeders under one main supply")
+        plan.add_argument("--sessions", type=int, default=500)
+        plan.add_argument("--passes", type=int, default=5)
 
     def handle(self, *args, action: str, **options) -> None:
         if action == "prepare":
@@ -104,6 +183,10 @@ class Command(BaseCommand):
             result: dict[str, Any] = {"chargers": count}
         elif action == "backlog":
             result = backlog_report(options["transaction_id"])
+        elif action == "load":
+            if options["circuits"] < 1 or options["sessions"] < 0 or options["passes"] < 1:
+                raise CommandError("--circuits and --passes must be 1 or more, --sessions 0 or more")
+            result = load_plan_timing(options["circuits"], options["sessions"], options["passes"])
         else:
             result = database_version()
         self.stdout.write(json.dumps(result))
