@@ -62,6 +62,10 @@ class SimulatorForm(forms.ModelForm):
             "power_kw",
             "repeat",
             "pause",
+            "phases",
+            "ev_max_current",
+            "rate_units",
+            "smart_charging",
         ]
 
     def __init__(self, *args, **kwargs) -> None:
@@ -122,8 +126,18 @@ class SimulatorAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "scheme", "host", "ws_port", "cp_path", "password", "clear_password"]}),
         ("TLS (wss://)", {"fields": ["ca_bundle", "client_cert", "client_key", "clear_client_key"]}),
         ("Charging", {"fields": ["connectors", "rfid", "interval", "kwh_max", "power_kw", "repeat", "pause"]}),
+        ("Load management", {"fields": ["phases", "ev_max_current", "rate_units", "smart_charging"]}),
         ("State", {"fields": ["running", "live_status", "last_error", "started_at", "created_at"]}),
     ]
+
+    def get_changeform_initial_data(self, request):
+        # A new simulator points at the port the operator reached this
+        # server on, not at 8000 whatever the server's port.
+        initial = super().get_changeform_initial_data(request)
+        port = request.get_port()
+        if port and port.isdigit():
+            initial.setdefault("ws_port", int(port))
+        return initial
 
     @admin.display(description="WebSocket URL", ordering="host")
     def websocket_url(self, obj: Simulator) -> str:

@@ -21,6 +21,16 @@ class Simulator(models.Model):
     interval = models.FloatField(default=5.0, help_text="Seconds between meter values")
     kwh_max = models.FloatField(default=10.0, help_text="kWh one session delivers")
     power_kw = models.FloatField(default=11.0)
+    # The charger's wiring and the simulated car, for load management.
+    phases = models.PositiveSmallIntegerField(choices=[(1, "1 phase"), (3, "3 phases")], default=3)
+    ev_max_current = models.FloatField(default=32.0, help_text="The car's own maximum (A per phase)")
+    rate_units = models.CharField(
+        max_length=14,
+        choices=[("Current,Power", "Current and Power"), ("Current", "Current"), ("Power", "Power")],
+        default="Current,Power",
+        help_text="ChargingScheduleAllowedChargingRateUnit",
+    )
+    smart_charging = models.BooleanField(default=True, help_text="Supports the Smart Charging profile")
     rfid = models.CharField(max_length=20, blank=True)
     repeat = models.BooleanField(default=False)
     pause = models.FloatField(default=10.0, help_text="Seconds between sessions in repeat mode")

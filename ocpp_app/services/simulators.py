@@ -106,6 +106,12 @@ def simulator_command(simulator: Simulator) -> list[str]:
         str(simulator.power_kw),
         "--connectors",
         str(simulator.connectors),
+        "--phases",
+        str(simulator.phases),
+        "--ev-max-current",
+        str(simulator.ev_max_current),
+        "--rate-units",
+        simulator.rate_units,
         "--pause",
         str(simulator.pause),
         "--drain-timeout",
@@ -124,6 +130,8 @@ def simulator_command(simulator: Simulator) -> list[str]:
         command += ["--client-cert", str(tls / "client.crt"), "--client-key", str(tls / "client.key")]
     if simulator.repeat:
         command.append("--repeat")
+    if not simulator.smart_charging:
+        command.append("--no-smart-charging")
     return command
 
 

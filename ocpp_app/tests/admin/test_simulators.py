@@ -148,11 +148,25 @@ def test_a_simulator_is_configured_in_the_admin_without_code(superuser_client, r
             "kwh_max": 10,
             "power_kw": 22,
             "pause": 10,
+            "phases": 1,
+            "ev_max_current": 16,
+            "rate_units": "Power",
+            "smart_charging": "",
         },
     )
     assert response.status_code == 302
     sim = Simulator.objects.get(name="Bay 4")
+    command = simulators.simulator_command(sim)
+    assert command[command.index("--phases") + 1] == "1"
+    assert command[command.index("--ev-max-current") + 1] == "16.0"
+    assert command[command.index("--rate-units") + 1] == "Power"
+    assert "--no-smart-charging" in command
     page = superuser_client.get(reverse("admin:ocpp_app_simulator_changelist")).content.decode()
     assert "ws://127.0.0.1:8000/ocpp/BAY4" in page and not sim.running
     change = superuser_client.get(reverse("admin:ocpp_app_simulator_change", args=[sim.pk]))
     assert change.status_code == 200 and "not running" in change.content.decode()
+
+
+def test_a_new_simulator_points_at_the_port_the_server_was_reached_on(superuser_client):
+    form = superuser_client.get(reverse("admin:ocpp_app_simulator_add"), SERVER_PORT="8123").content.decode()
+    assert 'name="ws_port" value="8123"' in form
