@@ -24,7 +24,7 @@ from ocpp_app.models import (
     StatusNotificationRecord,
     Transaction,
 )
-from ocpp_app.services.chargers import BOOT_IDENTITY_FIELDS
+from ocpp_app.services.chargers import BOOT_IDENTITY_FIELDS, charger_set_password
 from ocpp_app.templatetags.ocpp_tags import STATUS_CLASSES
 
 # Everything a charger tells us (BootNotification, liveness, notifications):
@@ -138,6 +138,8 @@ class ChargerAdmin(admin.ModelAdmin):
                     "security_profile",
                     "require_rfid",
                     "has_password",
+                    "new_password",
+                    "remove_password",
                 ]
             },
         ),
@@ -244,6 +246,12 @@ class ChargerAdmin(admin.ModelAdmin):
             svg,
             obj.qr_url,
         )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        password = form.cleaned_data.get("new_password")
+        if password or form.cleaned_data.get("remove_password"):
+            charger_set_password(charger_id=obj.charger_id, password=password or None)
 
     @admin.display(description="Basic-auth password set", boolean=True)
     def has_password(self, obj: Charger) -> bool:
