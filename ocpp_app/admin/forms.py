@@ -4,7 +4,7 @@ from django import forms
 
 from ocpp_app.admin.widgets import LatLngMapWidget
 from ocpp_app.models import Charger
-from ocpp_app.services.load import charger_load_errors
+from ocpp_app.services.load import LOAD_FIELDS, charger_load_errors
 from ocpp_app.services.secrets import InvalidPassword, password_validate
 
 
@@ -35,12 +35,7 @@ class ChargerAdminForm(forms.ModelForm):
             "latitude",
             "longitude",
             "config",
-            "circuit",
-            "phases",
-            "phase",
-            "min_current",
-            "max_current",
-            "load_priority",
+            *LOAD_FIELDS,
         ]
         widgets = {"latitude": forms.NumberInput(attrs={"step": "0.000001"}), "longitude": LatLngMapWidget()}
 

@@ -25,6 +25,7 @@ from ocpp_app.models import (
     Transaction,
 )
 from ocpp_app.services.chargers import BOOT_IDENTITY_FIELDS, charger_set_password
+from ocpp_app.services.load import LOAD_FIELDS
 from ocpp_app.templatetags.ocpp_tags import STATUS_CLASSES
 
 # Everything a charger tells us (BootNotification, liveness, notifications):
@@ -148,12 +149,7 @@ class ChargerAdmin(admin.ModelAdmin):
             "Load management",
             {
                 "fields": [
-                    "circuit",
-                    "phases",
-                    "phase",
-                    "min_current",
-                    "max_current",
-                    "load_priority",
+                    *LOAD_FIELDS,
                     "load_control",
                     "load_control_detail",
                     "failsafe_limit",
