@@ -683,8 +683,15 @@ def load_applied(*, order: ProfileOrder, status: str, detail: str = "", now: dat
 
 
 def load_confirmed(*, transaction_id: int, limit: Decimal | None) -> None:
-    """What GetCompositeSchedule says the charger applies to the session."""
-    LoadAllocation.objects.filter(transaction_id=transaction_id).update(confirmed_limit=limit)
+    """What GetCompositeSchedule says the charger applies to the session; a
+    charger applying more than it was told is said so on the pages."""
+    row = LoadAllocation.objects.filter(transaction_id=transaction_id).first()
+    if row is None:
+        return
+    row.confirmed_limit = limit
+    if limit is not None and row.sent_limit is not None and limit > row.sent_limit + TENTH:
+        row.detail = f"the charger says it applies {limit} A, above the {row.sent_limit} A it accepted"
+    row.save(update_fields=["confirmed_limit", "detail", "updated_at"])
 
 
 def load_sample(*, now: datetime | None = None) -> int:

@@ -250,3 +250,17 @@ class TestPlan:
         assert load.load_sample() == 1
         sample = site.samples.get()
         assert (sample.limit, sample.allocated) == (Decimal("32"), Decimal("31.8"))
+
+
+def test_a_charger_applying_more_than_it_accepted_is_said_so():
+    site = circuit()
+    charger = make_charger("CP1")
+    attach(charger, site)
+    tx = make_session(Charger.objects.get(charger_id="CP1"), readings=0)
+    load.circuit_write(circuit=site, fields={"max_current": Decimal("16")})
+    for order in load.load_plan().orders:
+        load.load_applied(order=order, status="accepted")
+    load.load_confirmed(transaction_id=tx.pk, limit=Decimal("32"))
+    assert load.load_plan().orders == []  # nothing to resend: it accepted what it was told
+    row = LoadAllocation.objects.get()
+    assert row.confirmed_limit == 32 and "applies 32 A, above the 16.0 A" in row.detail
