@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.permissions import AllowAny
 
-from ocpp_app.api import certificates, circuits, events, firmware, message_log, views
+from ocpp_app.api import certificates, circuits, events, firmware, message_log, records, views
 from ocpp_app.api.schema import SchemaDocsView, SchemaView
 from ocpp_app.web import converters  # noqa: F401  (the "cid" path converter)
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("chargers/<cid:cid>/meter-readings/", views.MeterReadingListView.as_view(), name="api-meter-readings"),
     path("chargers/<cid:cid>/events/", events.ChargerEventListView.as_view(), name="api-charger-events"),
     path("chargers/<cid:cid>/messages/", message_log.ChargerMessageLogView.as_view(), name="api-charger-messages"),
+    path("chargers/<cid:cid>/status-history/", records.StatusHistoryView.as_view(), name="api-status-history"),
     path("chargers/<cid:cid>/signed-firmware/", firmware.SignedFirmwareView.as_view(), name="api-signed-firmware"),
     path(
         "chargers/<cid:cid>/certificates/",
@@ -44,6 +45,13 @@ urlpatterns = [
     path("rfids/<cid:id_tag>/", views.RFIDDetailView.as_view(), name="api-rfid"),
     path("transactions/", views.TransactionListView.as_view(), name="api-transactions"),
     path("transactions/export.csv", views.TransactionExportView.as_view(), name="api-transactions-export"),
+    path("transactions/<int:pk>/", records.TransactionDetailView.as_view(), name="api-transaction"),
+    path("reservations/", records.ReservationListView.as_view(), name="api-reservations"),
+    path("reservations/<int:pk>/", records.ReservationDetailView.as_view(), name="api-reservation"),
+    path("commands/", records.CommandListView.as_view(), name="api-commands"),
+    path("commands/<int:pk>/", records.CommandDetailView.as_view(), name="api-command"),
+    path("charging-profiles/", records.ChargingProfileListView.as_view(), name="api-charging-profiles"),
+    path("security-events/", records.SecurityEventListView.as_view(), name="api-security-events"),
     # The schema and its Swagger UI (served from static files, no CDN) are
     # public: they describe the API, every operation still needs staff.
     path("api/schema/", SchemaView.as_view(permission_classes=[AllowAny]), name="api-schema"),
