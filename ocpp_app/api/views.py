@@ -3,8 +3,9 @@ commands through ocpp/commands.py."""
 
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -27,6 +28,7 @@ from ocpp_app.api.serializers import (
 )
 from ocpp_app.models import RFID, Charger, CommandStatus, Transaction
 from ocpp_app.ocpp.commands import LAYER_UNAVAILABLE, send_command
+from ocpp_app.services.charger_delete import ChargerConnected, ChargerHasData, charger_delete
 from ocpp_app.services.commands import CommandResult
 from ocpp_app.web.exports import transactions_csv_response
 
@@ -70,12 +72,84 @@ class ChargerListView(SafeParsersMixin, generics.ListCreateAPIView):
 class ChargerDetailView(SafeParsersMixin, generics.RetrieveUpdateAPIView):
     """One charger with its recent message log; PATCH edits the operator's
     settings (require_rfid, registration_status, latitude/longitude, config,
-    name, and the write-only Basic-auth password)."""
+    name, and the write-only Basic-auth password); DELETE deletes it
+    (services/charger_delete.py)."""
 
     queryset = chargers_with_live_state()
     lookup_field = "charger_id"
     lookup_url_kwarg = "cid"
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "data",
+                OpenApiTypes.STR,
+                enum=["keep", "remove"],
+                description="keep (default): refuse (409) while the charger has sessions or meter readings, "
+                "which the database deletes with it; remove: delete them with it",
+            ),
+            OpenApiParameter(
+                "force", OpenApiTypes.BOOL, description="true: delete it even while connected (its socket is closed)"
+            ),
+        ],
+        responses={
+            200: inline_serializer(
+                "ChargerDeleted",
+                {
+                    "charger_id": serializers.CharField(),
+                    "certificates_revoked": serializers.IntegerField(),
+                    "was_connected": serializers.BooleanField(),
+                    "deleted": serializers.DictField(
+                        child=serializers.IntegerField(), help_text="Rows deleted with it, by kind"
+                    ),
+                },
+            ),
+            409: OpenApiResponse(
+                inline_serializer(
+                    "ChargerDeleteRefused",
+                    {
+                        "detail": serializers.CharField(),
+                        "status": serializers.ChoiceField(choices=["connected", "has_data"]),
+                        "transactions": serializers.IntegerField(required=False),
+                        "meter_readings": serializers.IntegerField(required=False),
+                    },
+                ),
+                description="Connected (without force), or has data (without data=remove)",
+            ),
+        },
+    )
+    def delete(self, request, cid: str):
+        data = filters.text_param(request, "data") or "keep"
+        if data not in ("keep", "remove"):
+            raise ValidationError({"data": ["expected keep or remove"]})
+        force = filters.text_param(request, "force") or "false"
+        if force.lower() not in ("1", "true", "yes", "0", "false", "no"):
+            raise ValidationError({"force": ["expected true or false (1 or 0)"]})
+        try:
+            done = charger_delete(
+                charger_id=cid, remove_data=data == "remove", force=force.lower() in ("1", "true", "yes")
+            )
+        except Charger.DoesNotExist:
+            raise NotFound("No Charger matches the given query.") from None
+        except ChargerConnected:
+            detail = "The charger is connected; add force=true to delete it anyway (its socket is closed)"
+            return Response({"detail": detail, "status": "connected"}, status=status.HTTP_409_CONFLICT)
+        except ChargerHasData as kept:
+            detail = (
+                f"The charger has {kept.transactions} session(s) and {kept.meter_readings} meter reading(s), "
+                "which are deleted with it: add data=remove to delete them too"
+            )
+            body = {"transactions": kept.transactions, "meter_readings": kept.meter_readings}
+            return Response({"detail": detail, "status": "has_data", **body}, status=status.HTTP_409_CONFLICT)
+        return Response(
+            {
+                "charger_id": done.charger_id,
+                "certificates_revoked": done.certificates_revoked,
+                "was_connected": done.was_connected,
+                "deleted": done.deleted,
+            }
+        )
 
     def get_serializer_class(self):
         return ChargerDetailSerializer if self.request.method in ("GET", "HEAD") else ChargerUpdateSerializer
