@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from ocpp_app.web import circuits, converters, ops, views  # noqa: F401  (converters registers the "cid" path converter)
+from ocpp_app.web import circuits, converters, landing, ops, views  # noqa: F401  (converters registers the "cid" path converter)
 
 app_name = "ocpp"
 
@@ -21,8 +21,12 @@ urlpatterns = [
     path("circuits/view/", circuits.circuit_list, name="circuits"),
     path("circuits/<int:pk>/view/", circuits.circuit_detail, name="circuit-view"),
     path("sessions/export.csv", views.sessions_csv, name="sessions-csv"),
-    path("c/<cid:cid>/", views.landing, name="landing"),
-    path("c/<cid:cid>/qr.png", views.qr_png, name="qr-png"),
-    path("c/<cid:cid>/qr.svg", views.qr_svg, name="qr-svg"),
+    # The driver's pages: a charger's, and one connector's (same names, one more argument).
+    path("c/<cid:cid>/", landing.page, name="landing"),
+    path("c/<cid:cid>/qr.png", landing.qr_png, name="qr-png"),
+    path("c/<cid:cid>/qr.svg", landing.qr_svg, name="qr-svg"),
+    path("c/<cid:cid>/<int:connector_id>/", landing.page, name="landing"),
+    path("c/<cid:cid>/<int:connector_id>/qr.png", landing.qr_png, name="qr-png"),
+    path("c/<cid:cid>/<int:connector_id>/qr.svg", landing.qr_svg, name="qr-svg"),
     path("firmware/<str:name>", views.firmware_download, name="firmware"),
 ]

@@ -36,7 +36,6 @@ from ocpp_app.selectors.message_log import LogPage, message_log_page
 from ocpp_app.selectors.transactions import (
     charger_transactions,
     decorate_transaction,
-    landing_sessions,
     mask_id_tag,
     meter_readings_filtered,
     to_w,
@@ -71,7 +70,6 @@ __all__ = [
     "decorate_transaction",
     "filter_given",
     "heard_recently_q",
-    "landing_sessions",
     "last_seen_at",
     "marker_colour",
     "mask_id_tag",

@@ -1,6 +1,6 @@
 """Reads of charging sessions: their live energy and power, the session
-filters of the sessions page and the API, the chart of one session, and the
-public landing page's list."""
+filters of the sessions page and the API, the chart of one session, and how
+the public landing page masks a card."""
 
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ def meter_readings_filtered(
     )
 
 
-# -- public landing page --------------------------------------------------------------
+# -- public landing page (the rest is in selectors/landing.py) ---------------------------------
 
 
 def mask_id_tag(id_tag: str) -> str:
@@ -166,19 +166,3 @@ def mask_id_tag(id_tag: str) -> str:
     if not id_tag:
         return ""
     return "••••" + id_tag[-2:] if len(id_tag) > 4 else "••••"
-
-
-def landing_sessions(charger: Charger, *, limit: int = 50) -> list[dict]:
-    rows = []
-    for tx in transactions_with_live_values(charger.transactions.order_by(*NEWEST_FIRST))[:limit]:
-        rows.append(
-            {
-                "connector_id": tx.connector_id,
-                "id_tag": mask_id_tag(tx.id_tag),
-                "start_time": tx.start_time,
-                "stop_time": tx.stop_time,
-                "energy_wh": transaction_energy_so_far(tx),
-                "active": tx.stop_time is None,
-            }
-        )
-    return rows

@@ -1,5 +1,5 @@
-"""HTML pages: the operator dashboard, charger pages, message logs, sessions,
-and the public landing pages with their QR codes."""
+"""HTML pages: the operator dashboard, charger pages, message logs, sessions
+(the public landing pages and their QR codes are in landing.py)."""
 
 from datetime import datetime
 from urllib.parse import urlencode
@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -23,7 +23,6 @@ from ocpp_app.selectors.message_log import SEARCH_WINDOW
 from ocpp_app.services import certificates
 from ocpp_app.services.commands.certificates import CERTIFICATE_MAX_CHARS, ROOT_TYPES
 from ocpp_app.services.firmware import firmware_path
-from ocpp_app.services.qr import charger_qr_png, charger_qr_svg
 from ocpp_app.web.exports import transactions_csv_response
 from ocpp_app.web.log_filters import BadLogFilters, message_log_filters
 
@@ -319,50 +318,6 @@ def sessions_csv(request):
     return transactions_csv_response(
         selectors.transactions_filtered(**session_filters(request)), filename="sessions.csv"
     )
-
-
-# -- public landing page and QR codes ------------------------------------------------------
-
-
-@require_GET
-def landing(request, cid: str):
-    charger = charger_or_404(cid, details=True)
-    return render(
-        request,
-        "ocpp/landing.html",
-        {
-            "charger": charger,
-            "sessions": selectors.landing_sessions(charger),
-        },
-    )
-
-
-def _qr_charger(cid: str) -> Charger:
-    charger = Charger.objects.filter(charger_id=cid).only("pk", "charger_id", "qr_url", "qr_png", "qr_svg").first()
-    if charger is None:
-        raise Http404(f"There is no charger with the id “{cid}”.")
-    return charger
-
-
-def _qr_response(request, body, content_type: str, cid: str, ext: str) -> HttpResponse:
-    response = HttpResponse(body, content_type=content_type)
-    if request.GET.get("download"):
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in cid) or "charger"
-        response["Content-Disposition"] = f'attachment; filename="qr-{safe}.{ext}"'
-    response["Cache-Control"] = "public, max-age=300"
-    return response
-
-
-@require_GET
-def qr_png(request, cid: str):
-    charger = _qr_charger(cid)
-    return _qr_response(request, charger_qr_png(charger), "image/png", cid, "png")
-
-
-@require_GET
-def qr_svg(request, cid: str):
-    charger = _qr_charger(cid)
-    return _qr_response(request, charger_qr_svg(charger), "image/svg+xml", cid, "svg")
 
 
 # -- published firmware ----------------------------------------------------------------

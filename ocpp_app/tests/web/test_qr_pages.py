@@ -11,7 +11,8 @@ from ocpp_app.services.qr import charger_qr_refresh, landing_url, qr_render
 pytestmark = pytest.mark.django_db
 
 
-def test_the_png_and_svg_endpoints_serve_the_stored_code_and_downloads(client):
+def test_the_png_and_svg_endpoints_serve_the_stored_code_and_downloads(client, settings):
+    settings.OCPP_PUBLIC_URL = "https://csms.example.com"  # the stored code leads there
     charger = Charger.objects.create(charger_id="CP:1")
     charger_qr_refresh(charger)
     response = client.get(reverse("ocpp:qr-png", args=["CP:1"]))
@@ -23,7 +24,8 @@ def test_the_png_and_svg_endpoints_serve_the_stored_code_and_downloads(client):
     assert svg.content.decode() == charger.qr_svg
 
 
-def test_the_endpoints_render_a_missing_code_without_storing_it(client, django_assert_num_queries):
+def test_the_endpoints_render_a_missing_code_without_storing_it(client, settings, django_assert_num_queries):
+    settings.OCPP_PUBLIC_URL = "https://csms.example.com"
     charger = Charger.objects.create(charger_id="CP1")
     Charger.objects.filter(pk=charger.pk).update(qr_url="", qr_png=None, qr_svg="")
     png_body, svg_body = qr_render(landing_url("CP1"))
