@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from ocpp_app.web import circuits, converters, landing, ops, views  # noqa: F401  (converters registers the "cid" path converter)
+from ocpp_app.web import circuits, converters, landing, ops, records, views  # noqa: F401  (converters registers the "cid" path converter)
 
 app_name = "ocpp"
 
@@ -21,6 +21,14 @@ urlpatterns = [
     path("circuits/view/", circuits.circuit_list, name="circuits"),
     path("circuits/<int:pk>/view/", circuits.circuit_detail, name="circuit-view"),
     path("sessions/export.csv", views.sessions_csv, name="sessions-csv"),
+    path("records/", records.records_index, name="records"),
+    path("reservations/view/", records.reservations, name="reservations-view"),
+    path("commands/view/", records.commands, name="commands-view"),
+    path("commands/<int:pk>/view/", records.command, name="command-view"),
+    path("charging-profiles/view/", records.charging_profiles, name="charging-profiles-view"),
+    path("security-events/view/", records.security_events, name="security-events-view"),
+    path("transactions/<int:pk>/view/", records.transaction, name="transaction-view"),
+    path("chargers/<cid:cid>/view/status-history/", records.status_history, name="status-history-view"),
     # The driver's pages: a charger's, and one connector's (same names, one more argument).
     path("c/<cid:cid>/", landing.page, name="landing"),
     path("c/<cid:cid>/qr.png", landing.qr_png, name="qr-png"),
