@@ -37,6 +37,10 @@ def form(**fields) -> dict:
         "kwh_max": 10,
         "power_kw": 22,
         "pause": 10,
+        "phases": 3,
+        "ev_max_current": 32,
+        "rate_units": "Current,Power",
+        "smart_charging": "on",
         **fields,
     }
 
