@@ -2,6 +2,7 @@
 read-only, and a map for the charger's position."""
 
 from django.contrib import admin
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -24,6 +25,7 @@ from ocpp_app.models import (
     StatusNotificationRecord,
     Transaction,
 )
+from ocpp_app.selectors.landing import sticker_codes
 from ocpp_app.services.chargers import BOOT_IDENTITY_FIELDS, charger_set_password
 from ocpp_app.services.load import LOAD_FIELDS
 from ocpp_app.templatetags.ocpp_tags import STATUS_CLASSES
@@ -228,20 +230,17 @@ class ChargerAdmin(admin.ModelAdmin):
     def log_link(self, obj: Charger):
         return format_html('<a href="{}">Log</a>', reverse("ocpp:log", args=[obj.charger_id]))
 
-    @admin.display(description="QR code")
+    def get_object(self, request, object_id, from_field=None):
+        charger = super().get_object(request, object_id, from_field)
+        if charger is not None:  # where the QR codes shown from this request lead (qr_code)
+            charger.request_base = request.build_absolute_uri("/")
+        return charger
+
+    @admin.display(description="QR codes")
     def qr_code(self, obj: Charger):
         if obj.pk is None:
             return "Created when the charger is saved."
-        png = reverse("ocpp:qr-png", args=[obj.charger_id])
-        svg = reverse("ocpp:qr-svg", args=[obj.charger_id])
-        return format_html(
-            '<img src="{}" width="160" height="160" alt="QR code" style="background:#fff"><br>'
-            '<a href="{}?download=1">Download PNG</a> · <a href="{}?download=1">Download SVG</a><br><small>{}</small>',
-            png,
-            png,
-            svg,
-            obj.qr_url,
-        )
+        return render_to_string("ocpp/_landing_stickers.html", sticker_codes(obj, getattr(obj, "request_base", "")))
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -18,11 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.urls import reverse
 from django.utils import timezone
 
 from ocpp_app.models import Charger, Connector, Transaction
 from ocpp_app.selectors.chargers import chargers_with_details, connector_has_fault, decorate_charger
 from ocpp_app.selectors.transactions import mask_id_tag
+from ocpp_app.services.qr import landing_url, sticker_address
 
 # A connector's OCPP status in a driver's words.
 STATUS_WORDS = {
@@ -180,3 +182,21 @@ def driver_page(charger_id: str, connector_id: int | None = None) -> DriverPage 
         connector_id=connector_id,
         connectors=connectors,
     )
+
+
+def sticker_codes(charger: Charger, base: str) -> dict:
+    """Where the codes of a charger shown from a request with this `base`
+    lead, against its stored code, and each code (the charger's, then one
+    per connector) with its image and downloads: the admin's QR card."""
+    codes = []
+    for number in [None, *charger_connector_numbers(charger)]:
+        args = [charger.charger_id] if number is None else [charger.charger_id, number]
+        codes.append(
+            {
+                "connector_id": number,
+                "url": landing_url(charger.charger_id, number, request_base=base),
+                "png": reverse("ocpp:qr-png", args=args),
+                "svg": reverse("ocpp:qr-svg", args=args),
+            }
+        )
+    return {"address": sticker_address(charger, base), "codes": codes}

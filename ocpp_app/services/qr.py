@@ -108,7 +108,7 @@ def sticker_address(charger: Charger, request_base: str) -> StickerAddress:
     return StickerAddress(
         url=url,
         stored_url=charger.qr_url,
-        request_url=request_base.rstrip("/") + landing_path(charger.charger_id),
+        request_url=request_base.rstrip("/") + landing_path(charger.charger_id) if request_base else "",
         configured=public_url_configured(),
         local_only=local_only(url),
     )

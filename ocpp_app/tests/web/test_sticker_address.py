@@ -88,3 +88,51 @@ def test_sticker_base(settings):
 )
 def test_local_only(url, local):
     assert local_only(url) is local
+
+
+# -- the charger admin's QR card ---------------------------------------------------------------
+
+
+def admin_card(client, charger: Charger, host: str, *, secure: bool = False) -> str:
+    url = reverse("admin:ocpp_app_charger_change", args=[charger.pk])
+    html = client.get(url, HTTP_HOST=host, secure=secure).content.decode()
+    start = html.index('<div class="landing-stickers"')
+    return html[start : html.index("</table>", start)]
+
+
+def test_the_admin_says_stickers_lead_to_the_address_it_was_opened_by_when_no_public_url_is_set(superuser_client):
+    charger = stored_charger()
+    card = admin_card(superuser_client, charger, LAN)
+    assert f'Stickers printed from this page lead to <a href="http://{LAN}/ocpp/c/CP1/"' in card
+    assert "<code>OCPP_PUBLIC_URL</code> is not set" in card
+    assert "The code stored for this charger leads to <code>http://localhost:8000/ocpp/c/CP1/</code>" in card
+    assert "names this machine only" not in card
+    # A code per connector, each with its downloads.
+    for number in (1, 2):
+        assert f'data-sticker="{number}"' in card
+        assert f'src="/ocpp/c/CP1/{number}/qr.png"' in card and f'href="/ocpp/c/CP1/{number}/qr.svg?download=1"' in card
+        assert f"<code>http://{LAN}/ocpp/c/CP1/{number}/</code>" in card
+
+
+def test_the_admin_warns_that_a_loopback_address_is_no_use_on_a_sticker(superuser_client):
+    charger = stored_charger()
+    card = admin_card(superuser_client, charger, "localhost:8000")
+    assert "http://localhost:8000/ocpp/c/CP1/ names this machine only" in card
+    assert "The code stored for this charger" not in card  # the same address: nothing disagrees
+
+
+def test_the_admin_says_when_the_public_url_differs_from_the_address_it_was_opened_by(superuser_client, settings):
+    settings.OCPP_PUBLIC_URL = "https://csms.example.com"
+    charger = stored_charger()
+    card = admin_card(superuser_client, charger, LAN)
+    assert 'lead to <a href="https://csms.example.com/ocpp/c/CP1/"' in card
+    assert (
+        f"You opened this page at <code>http://{LAN}/ocpp/c/CP1/</code>, but the codes lead to "
+        "<code>https://csms.example.com/ocpp/c/CP1/</code>"
+    ) in card
+    assert "The code stored for this charger" not in card
+    settings.OCPP_PUBLIC_URL = "https://new.example.com"
+    card = admin_card(superuser_client, charger, "new.example.com", secure=True)
+    assert "You opened this page at" not in card
+    assert "leads to <code>https://csms.example.com/ocpp/c/CP1/</code>" in card
+    assert "made for an earlier <code>OCPP_PUBLIC_URL</code>" in card
