@@ -13,7 +13,9 @@ on record like an operator's commands (source "load"):
   OCPP_LOAD_MIN_INTERVAL seconds, and a session's limit is raised at most that
   often (the plan says so): no profile storm;
 - an accepted TxProfile is confirmed with GetCompositeSchedule, and what the
-  charger says it applies is kept beside the limit.
+  charger says it applies is kept beside the limit;
+- a plan that takes long (thousands of sessions) spaces the next ones out:
+  the pause is at least BUSY_FACTOR times the plan.
 """
 
 import asyncio
@@ -34,6 +36,7 @@ logger = logging.getLogger("ocpp_app.load")
 LEADER_CHECK = 5.0  # seconds between looks at which node is first
 NOT_STEERABLE = frozenset({"NotSupported", "NotImplemented"})
 COMMAND_TIMEOUT = 15.0
+BUSY_FACTOR = 4  # the pause after a pass is at least this many times its plan
 
 
 class LoadManager:
@@ -44,13 +47,16 @@ class LoadManager:
         self._leading = False
         self._failed: dict[tuple, float] = {}  # order key -> when it last failed (monotonic)
         self._last_sample = 0.0
+        self.plan_seconds = 0.0  # how long the last plan took
 
     async def run(self) -> None:
         if self.interval <= 0:
             return
         failures = 0
         while True:
-            await asyncio.sleep(self.interval)
+            # A large site's plan may take a while: never more than a fifth of
+            # the time, so the node's own chargers keep the CPU.
+            await asyncio.sleep(max(self.interval, BUSY_FACTOR * self.plan_seconds))
             try:
                 if await self._is_leader():
                     await self.step()
@@ -70,8 +76,10 @@ class LoadManager:
 
     async def step(self) -> load.Plan:
         """One pass: plan, send the decreases, then the increases."""
+        started = time.monotonic()
         plan = await run_aside(load.load_plan)
         now = time.monotonic()
+        self.plan_seconds = now - started
         wait = settings.OCPP_LOAD_MIN_INTERVAL
         self._failed = {key: at for key, at in self._failed.items() if now - at < wait}
         orders = [order for order in plan.orders if _key(order) not in self._failed]
