@@ -6,6 +6,8 @@ names a bad one, and staff only."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -279,3 +281,29 @@ def test_a_transaction_with_its_meter_reading_summary(api_client):
     assert body["active"] is False and body["meter_readings"]["count"] == 0 and body["power_w"] is None
     assert api_client.get(f"/ocpp/transactions/{stopped.pk + 1}/").status_code == 404
     assert api_client.get("/ocpp/transactions/4294967296/").status_code == 404
+
+
+def test_a_list_costs_the_same_queries_for_one_row_or_many(api_client, staff):
+    charger = make_charger("CP1")
+
+    def add_rows(start: int, count: int) -> None:
+        for n in range(start, start + count):
+            reserve(charger, n)
+            Command.objects.create(charger=charger, action="Reset", request={}, created_by=staff)
+            ChargingProfileRecord.objects.create(
+                charger=charger, connector_id=1, charging_profile_id=n, purpose="TxProfile"
+            )
+            charger_event_record(charger_id="CP1", kind=ChargerEventKind.SECURITY, status="ResetOrReboot", payload={})
+
+    def queries() -> list[int]:
+        counts = []
+        for url in ["/ocpp/reservations/", "/ocpp/commands/", "/ocpp/charging-profiles/", "/ocpp/security-events/"]:
+            with CaptureQueriesContext(connection) as captured:
+                assert api_client.get(url).status_code == 200
+            counts.append(len(captured))
+        return counts
+
+    add_rows(1, 1)
+    one = queries()
+    add_rows(2, 5)
+    assert queries() == one
