@@ -84,10 +84,14 @@
   draw(JSON.parse(document.getElementById("chart-data").textContent));
   window.ocppChart = function () { return plot; };
 
+  // A transaction chosen in the address (?tx=) stays on the chart; otherwise
+  // the chart follows the charger's active (or latest) transaction.
+  var chosenTx = new URLSearchParams(location.search).get("tx");
+
   function refreshChart() {
     var tx = chartEl.dataset.tx;
-    // A chosen old transaction does not change; follow the active one.
-    if (tx && !chartEl.dataset.active) return;
+    if (chosenTx && !chartEl.dataset.active) return;
+    if (!chosenTx) tx = "";
     fetch(page.dataset.chartUrl + (tx ? "?tx=" + encodeURIComponent(tx) : ""), { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
@@ -99,6 +103,57 @@
         }
         draw(data);
       });
+  }
+
+  // -- what a session changes -------------------------------------------------
+  // A session started or stopped (or energy flowed): the parts of the page
+  // that follow it are taken again from the page itself, so they are drawn
+  // by the same template as on a reload: the connectors' transactions, the
+  // total energy, the recent transactions, the Remote stop field and the
+  // load card. At most one fetch at a time; meter values at most every
+  // METER_REFRESH ms.
+  var METER_REFRESH = 5000;
+  var sectionsTimer = null;
+  var sectionsBusy = false;
+  var lastSections = 0;
+
+  function refreshSections(delay) {
+    if (sectionsTimer !== null) {
+      if (delay > 0) return;
+      clearTimeout(sectionsTimer);
+    }
+    var wait = Math.max(0, delay - (Date.now() - lastSections));
+    sectionsTimer = setTimeout(fetchSections, delay > 0 ? wait : 0);
+  }
+
+  function fetchSections() {
+    sectionsTimer = null;
+    if (sectionsBusy) { refreshSections(1000); return; }
+    sectionsBusy = true;
+    lastSections = Date.now();
+    fetch(location.href, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(new Error("HTTP " + r.status)); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        ["total-energy", "recent-transactions", "load"].forEach(function (id) {
+          var old = document.getElementById(id);
+          var now = fresh.getElementById(id);
+          if (old && now) old.replaceWith(now);
+        });
+        // Only the connectors' transaction cells: their statuses follow the
+        // live events, which may be newer than this page.
+        Array.prototype.forEach.call(fresh.querySelectorAll("#connectors [data-tx-connector]"), function (cell) {
+          var old = document.querySelector('#connectors [data-tx-connector="' + cell.dataset.txConnector + '"]');
+          if (old) old.replaceWith(cell);
+        });
+        var stop = 'form[data-action="RemoteStopTransaction"] input[name="transactionId"]';
+        var field = document.querySelector(stop);
+        var value = fresh.querySelector(stop);
+        // Never overwrite what the operator is typing.
+        if (field && value && document.activeElement !== field) field.value = value.value;
+      })
+      .catch(function () {})
+      .finally(function () { sectionsBusy = false; });
   }
 
   // -- live ------------------------------------------------------------------
@@ -140,7 +195,7 @@
     only: function () { return [chargerId]; },
     refreshEvery: 30000,
     visibleIds: function () { return [chargerId]; },
-    onReconnected: refreshChart,
+    onReconnected: function () { refreshChart(); refreshSections(0); },
     onUpdate: function (update) {
       update.chargers.forEach(function (c) {
         if (c.charger_id !== chargerId) return;
@@ -165,6 +220,8 @@
         setTime("last-heartbeat", c.last_heartbeat);
         setTime("last-seen", c.last_seen);
         if (c.kinds.indexOf("meter") !== -1 || c.kinds.indexOf("transaction") !== -1) refreshChart();
+        if (c.kinds.indexOf("transaction") !== -1) refreshSections(0);
+        else if (c.kinds.indexOf("meter") !== -1) refreshSections(METER_REFRESH);
       });
     },
   });
