@@ -89,9 +89,13 @@ UNTIL = OpenApiParameter("until", OpenApiTypes.DATETIME, description="Before thi
 TRANSACTION_PARAMETERS = [
     OpenApiParameter("charger", OpenApiTypes.STR, description="Charger id"),
     OpenApiParameter("id_tag", OpenApiTypes.STR, description="RFID id tag"),
+    OpenApiParameter(
+        "active", OpenApiTypes.BOOL, description="true: only sessions in progress; false: only stopped ones"
+    ),
     SINCE,
     UNTIL,
 ]
+_ACTIVE = {"1": "active", "true": "active", "yes": "active", "0": "stopped", "false": "stopped", "no": "stopped"}
 METER_READING_PARAMETERS = [
     OpenApiParameter("transaction", OpenApiTypes.INT, description="Transaction id"),
     OpenApiParameter("measurand", OpenApiTypes.STR, description="e.g. Energy.Active.Import.Register"),
@@ -101,13 +105,20 @@ METER_READING_PARAMETERS = [
 
 
 def transaction_filters(request) -> dict:
-    """?charger= ?id_tag= ?since= ?until= as the arguments of
+    """?charger= ?id_tag= ?active= ?since= ?until= as the arguments of
     selectors.transactions_filtered (a bad value is a 400)."""
+    active = text_param(request, "active")
+    state = ""
+    if active is not None:
+        state = _ACTIVE.get(active.strip().lower(), "")
+        if not state:
+            raise ValidationError({"active": ["expected true or false (1 or 0)"]})
     return {
         "charger_id": text_param(request, "charger"),
         "id_tag": text_param(request, "id_tag"),
         "since": datetime_param(request, "since"),
         "until": datetime_param(request, "until"),
+        "state": state,
     }
 
 

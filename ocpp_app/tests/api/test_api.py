@@ -7,6 +7,7 @@ import urllib.parse
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from ocpp_app.models import RFID, Charger, Connector, MessageLog, MeterReading, Transaction
@@ -247,10 +248,12 @@ def test_an_api_edit_never_writes_back_stale_live_state():
     assert (charger.require_rfid, charger.connected, charger.channel_name) == (True, True, "chan-live")
 
 
-def test_put_and_delete_of_a_charger_are_not_allowed(client):
+def test_put_of_a_charger_is_not_allowed_and_delete_is(client):
+    """PUT would replace what the charger reports; DELETE is its own rule (test_charger_delete.py)."""
     Charger.objects.create(charger_id="P5")
     assert client.put(url_of("P5"), {"charger_id": "P5"}, format="json").status_code == 405
-    assert client.delete(url_of("P5")).status_code == 405
+    assert client.delete(url_of("P5")).status_code == 200
+    assert not Charger.objects.filter(charger_id="P5").exists()
 
 
 def test_nul_characters_and_lone_surrogates_are_400(client):
@@ -436,3 +439,18 @@ def test_swagger_ui_is_served_from_local_static_files():
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     asset = APIClient().get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     assert asset.status_code == 200
+
+
+def test_transactions_can_be_listed_active_only_or_stopped_only(client):
+    charger = Charger.objects.create(charger_id="ACT1")
+    now = timezone.now()
+    running = Transaction.objects.create(charger=charger, connector_id=1, id_tag="A", meter_start=0, start_time=now)
+    Transaction.objects.create(
+        charger=charger, connector_id=2, id_tag="B", meter_start=0, start_time=now, stop_time=now, meter_stop=5
+    )
+    active = client.get("/ocpp/transactions/?active=true").json()["results"]
+    assert [t["transaction_id"] for t in active] == [running.pk]
+    stopped = client.get("/ocpp/transactions/?active=0").json()["results"]
+    assert [t["id_tag"] for t in stopped] == ["B"]
+    bad = client.get("/ocpp/transactions/?active=maybe")
+    assert bad.status_code == 400 and "active" in bad.json()
