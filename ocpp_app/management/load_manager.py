@@ -7,8 +7,9 @@ when that node's lease runs out. Every OCPP_LOAD_INTERVAL seconds it plans
 (off the event loop), then sends the orders through the command transport,
 on record like an operator's commands (source "load"):
 
-- the decreases first, all chargers at once, and the increases only after
-  they were answered, so a change of shares never adds up above a limit;
+- the decreases first, all chargers at once, and the increases only once
+  every decrease was accepted, so a change of shares never adds up above a
+  limit (a cut that failed is counted at what that charger still applies);
 - an order that failed (charger not answering) is not repeated for
   OCPP_LOAD_MIN_INTERVAL seconds, and a session's limit is raised at most that
   often (the plan says so): no profile storm;
@@ -45,9 +46,10 @@ class LoadManager:
         self.interval = settings.OCPP_LOAD_INTERVAL if interval is None else interval
         self._leader_until = 0.0
         self._leading = False
-        self._failed: dict[tuple, float] = {}  # order key -> when it last failed (monotonic)
+        self._failed: dict[tuple, tuple[float, float]] = {}  # order key -> (when it failed, how long to wait)
         self._last_sample = 0.0
         self.plan_seconds = 0.0  # how long the last plan took
+        self._confirming: set[asyncio.Task] = set()  # GetCompositeSchedule confirmations in flight
 
     async def run(self) -> None:
         if self.interval <= 0:
@@ -80,18 +82,21 @@ class LoadManager:
         plan = await run_aside(load.load_plan)
         now = time.monotonic()
         self.plan_seconds = now - started
-        wait = settings.OCPP_LOAD_MIN_INTERVAL
-        self._failed = {key: at for key, at in self._failed.items() if now - at < wait}
+        self._failed = {key: (at, wait) for key, (at, wait) in self._failed.items() if now - at < wait}
         orders = [order for order in plan.orders if _key(order) not in self._failed]
-        for batch in ([o for o in orders if o.decrease], [o for o in orders if not o.decrease]):
-            if batch:
-                await asyncio.gather(*(self._send(order) for order in batch))
+        decreases = [o for o in orders if o.decrease]
+        outcomes = await asyncio.gather(*(self._send(order) for order in decreases))
+        # Raises only once every cut of the pass went through: a cut that did
+        # not is counted at what that charger applies by the next plan.
+        if all(status in ("accepted", "unknown") for status in outcomes):
+            increases = [o for o in orders if not o.decrease]
+            await asyncio.gather(*(self._send(order) for order in increases))
         if now - self._last_sample >= settings.OCPP_LOAD_SAMPLE_INTERVAL:
             self._last_sample = now
             await run_aside(load.load_sample)
         return plan
 
-    async def _send(self, order: load.ProfileOrder) -> None:
+    async def _send(self, order: load.ProfileOrder) -> str:
         clearing = order.kind in (load.CLEAR_TX, load.CLEAR_FAILSAFE)
         result = await send_command_async(
             charger_id=order.charger_id,
@@ -114,11 +119,18 @@ class LoadManager:
         if status == "rejected" and clearing:
             status = "unknown"
         if status not in ("accepted", "unknown"):
-            self._failed[_key(order)] = time.monotonic()
+            # Not again for a while: a refused fail-safe for OCPP_LOAD_RETRY, anything else OCPP_LOAD_MIN_INTERVAL.
+            refused_failsafe = order.kind == load.FAILSAFE and status == "rejected"
+            wait = settings.OCPP_LOAD_RETRY if refused_failsafe else settings.OCPP_LOAD_MIN_INTERVAL
+            self._failed[_key(order)] = (time.monotonic(), wait)
             logger.warning("load manager: %s %s: %s", order.charger_id, order.kind, detail)
         await run_aside(load.load_applied, order=order, status=status, detail=detail)
         if status == "accepted" and order.kind == load.TX:
-            await self._confirm(order)
+            # Confirmed aside: a slow answer must not hold the pass.
+            task = asyncio.get_running_loop().create_task(self._confirm(order))
+            self._confirming.add(task)
+            task.add_done_callback(self._confirming.discard)
+        return status
 
     async def _confirm(self, order: load.ProfileOrder) -> None:
         result = await send_command_async(

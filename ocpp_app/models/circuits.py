@@ -92,6 +92,7 @@ class LoadAllocation(models.Model):
         REJECTED = "rejected"  # the charger refused it: counted at its maximum
         UNSUPPORTED = "unsupported"  # no Smart Charging: counted at its maximum
         OFFLINE = "offline"  # the charger is away: its last limit counts until it lapses
+        FAILED = "failed"  # the last order got no answer: counted at what it applies, asked again
 
     transaction = models.OneToOneField("ocpp_app.Transaction", on_delete=models.CASCADE, related_name="allocation")
     charger = models.ForeignKey("ocpp_app.Charger", on_delete=models.CASCADE, related_name="allocations")

@@ -263,9 +263,11 @@ def charger_boot_many(calls: list[dict]) -> list[BootResult]:
         interval = settings.OCPP_HEARTBEAT_INTERVAL if accepted else settings.OCPP_BOOT_RETRY_INTERVAL
         identity = call["identity"]
         reported = tuple(clip(getattr(identity, name), length) for name, length in _BOOT_LENGTHS.items())
-        rows[accepted].append((*reported, now, now, *((interval,) if accepted else ()), call["charger_id"]))
+        rows[accepted].append((*reported, now, now, None, *((interval,) if accepted else ()), call["charger_id"]))
         results.append(BootResult(status=status, interval=interval))
-    fields = [*BOOT_IDENTITY_FIELDS, "last_boot_at", "updated_at"]
+    # failsafe_limit: a charger that rebooted may have lost its charging
+    # profiles; the load manager then sends its fail-safe again.
+    fields = [*BOOT_IDENTITY_FIELDS, "last_boot_at", "updated_at", "failsafe_limit"]
     update_rows(Charger, "charger_id", [*fields, "heartbeat_interval"], rows[True])
     update_rows(Charger, "charger_id", fields, rows[False])
     return results

@@ -49,6 +49,11 @@ from ocpp_app.services.nodes import nodes_alive
 
 TENTH = Decimal("0.1")
 MEASURE_WINDOW = timedelta(minutes=10)  # a Current.Import older than this is not a measurement
+# A reading that arrived sooner than this after a new limit was accepted says
+# nothing of what the car does with it.
+SETTLE = timedelta(seconds=2)
+CLOCK_SKEW = timedelta(seconds=60)
+RAISE_DEADBAND = Decimal("0.5")  # a limit is raised only by this much or more (lowered by any amount)
 LOAD_FIELDS = ("circuit", "phases", "phase", "min_current", "max_current", "load_priority")
 
 # Order kinds.
@@ -284,14 +289,17 @@ class ProfileOrder:
         base = settings.OCPP_LOAD_PROFILE_ID
         if self.kind in (CLEAR_TX, CLEAR_FAILSAFE):
             return {"id": base + self.connector_id if self.kind == CLEAR_TX else base}
-        rate = self.limit if self.unit == "A" else (self.limit * self.voltage * self.phases).quantize(TENTH)
+        # In W, one phase's worth: a car may draw it all on one phase, and the
+        # circuit's limit is per phase (a balanced three-phase car gets a third).
+        rate = self.limit if self.unit == "A" else (self.limit * self.voltage).quantize(TENTH)
         schedule = {
             "chargingRateUnit": self.unit,
             "chargingSchedulePeriod": [{"startPeriod": 0, "limit": float(rate), "numberPhases": self.phases}],
         }
         profile = {"stackLevel": settings.OCPP_LOAD_STACK_LEVEL, "chargingSchedule": schedule}
         if self.kind == TX:
-            schedule["startSchedule"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+            # A minute back: a charger whose clock is behind applies it at once.
+            schedule["startSchedule"] = (now - CLOCK_SKEW).strftime("%Y-%m-%dT%H:%M:%SZ")
             schedule["duration"] = int(settings.OCPP_LOAD_PROFILE_DURATION)
             profile.update(
                 chargingProfileId=base + self.connector_id,
@@ -344,9 +352,10 @@ def charger_smart_charging(charger: Charger) -> bool | None:
     return "SmartCharging" in {part.strip() for part in value.split(",")}
 
 
-def _latest_currents(now: datetime) -> dict[int, Decimal]:
+def _latest_currents(now: datetime) -> dict[int, tuple[Decimal, datetime]]:
     """Per active session on an attached charger, its latest Current.Import
-    (highest phase) from the last minutes."""
+    (highest phase, line to neutral) from the last minutes, and when it
+    arrived (the server's clock)."""
     rows = (
         MeterReading.objects.filter(
             transaction__stop_time__isnull=True,
@@ -355,22 +364,34 @@ def _latest_currents(now: datetime) -> dict[int, Decimal]:
             timestamp__gte=now - MEASURE_WINDOW,
         )
         .order_by("transaction_id", "-timestamp")
-        .values_list("transaction_id", "timestamp", "phase", "value_numeric")
+        .values_list("transaction_id", "timestamp", "phase", "value_numeric", "received_at")
     )
     latest: dict[int, tuple] = {}
     values: dict[int, list[tuple[str, float]]] = {}
-    for tx_id, timestamp, phase, value in rows:
+    arrived: dict[int, datetime] = {}
+    for tx_id, timestamp, phase, value, received_at in rows:
         if value is None:
             continue
         if tx_id not in latest:
             latest[tx_id] = timestamp
         if timestamp == latest[tx_id]:
             values.setdefault(tx_id, []).append((phase, value))
+            arrived[tx_id] = min(arrived.get(tx_id, received_at), received_at)
     currents = {}
     for tx_id, readings in values.items():
-        phased = [value for phase, value in readings if phase.startswith("L") and not phase.startswith("L1-")]
-        currents[tx_id] = tenths(max(phased or [value for _, value in readings]))
+        # L1, L2, L3, L1-N ...: the phases' own currents; never L1-L2 (between two phases) or N.
+        phased = [value for phase, value in readings if _phase_of(phase) is not None]
+        candidates = phased or [value for phase, value in readings if not phase]
+        if candidates:
+            currents[tx_id] = (tenths(max(candidates)), arrived[tx_id])
     return currents
+
+
+def _phase_of(phase: str) -> str | None:
+    """The site phase a reading's `phase` names (L1, L1-N -> L1), or None."""
+    if phase in ("L1", "L2", "L3", "L1-N", "L2-N", "L3-N"):
+        return phase[:2]
+    return None
 
 
 def _site_phases(charger: Charger, circuit: Circuit) -> tuple[str, ...]:
@@ -379,30 +400,44 @@ def _site_phases(charger: Charger, circuit: Circuit) -> tuple[str, ...]:
     return allocation.PHASES if charger.phases == 3 else (charger.phase,)
 
 
-def _tree(circuits: list[Circuit], schedules: dict[int, list], now: datetime) -> list[allocation.Circuit]:
+def _tree(
+    circuits: list[Circuit], schedules: dict[int, list], now: datetime, *, lowest: bool = False
+) -> list[allocation.Circuit]:
+    """The tree for the allocator: each circuit's limit in force now, or with
+    `lowest` the lowest it ever has (its schedule's lowest window)."""
+
+    def limit(c: Circuit) -> Decimal:
+        windows = schedules.get(c.pk, [])
+        if lowest:
+            return min([Decimal(c.max_current), *(Decimal(w.max_current) for w in windows)])
+        return limit_in_force(c, windows, now)
+
     return [
-        allocation.Circuit(
-            id=c.pk,
-            parent=c.parent_id,
-            limit=float(limit_in_force(c, schedules.get(c.pk, []), now)),
-            phases=c.site_phases,
-        )
-        for c in circuits
+        allocation.Circuit(id=c.pk, parent=c.parent_id, limit=float(limit(c)), phases=c.site_phases) for c in circuits
     ]
+
+
+def _connector_counts() -> dict[int, int]:
+    """Per attached charger, how many connectors it has (the highest it reported)."""
+    counts: dict[int, int] = {}
+    for charger_pk, connector_id in Connector.objects.filter(
+        charger__circuit__isnull=False, connector_id__gt=0
+    ).values_list("charger_id", "connector_id"):
+        counts[charger_pk] = max(counts.get(charger_pk, 0), connector_id)
+    return counts
 
 
 _failsafe_memo: dict[tuple, dict] = {}
 
 
-def _failsafe_limits(tree, circuits: dict[int, Circuit], chargers: list[Charger]) -> dict[int, Decimal]:
-    """The fail-safe per charger: each connector's share with every connector
-    of the tree charging at once (a charger's connectors each get the least
-    of their shares, as a TxDefaultProfile on connector 0 applies to each)."""
-    connectors: dict[int, int] = {}
-    for charger_pk, connector_id in Connector.objects.filter(
-        charger__circuit__isnull=False, connector_id__gt=0
-    ).values_list("charger_id", "connector_id"):
-        connectors[charger_pk] = max(connectors.get(charger_pk, 0), connector_id)
+def _failsafe_limits(
+    tree, circuits: dict[int, Circuit], chargers: list[Charger], steered: set[int], connectors: dict[int, int]
+) -> dict[int, Decimal]:
+    """The fail-safe per steered charger: each connector's share with every
+    connector of the tree charging at once, the chargers we cannot steer at
+    their maximum, on the circuits' lowest limits (a charger's connectors each
+    get the least of their shares, as a TxDefaultProfile on connector 0
+    applies to each)."""
     demands = []
     for charger in chargers:
         for connector_id in range(1, max(1, connectors.get(charger.pk, 1)) + 1):
@@ -415,6 +450,7 @@ def _failsafe_limits(tree, circuits: dict[int, Circuit], chargers: list[Charger]
                     maximum=float(charger.max_current),
                     priority=charger.load_priority,
                     order=(charger.charger_id, connector_id),
+                    fixed=None if charger.pk in steered else float(charger.max_current),
                 )
             )
     key = (tuple(tree), tuple(demands), settings.OCPP_LOAD_MARGIN)
@@ -425,6 +461,8 @@ def _failsafe_limits(tree, circuits: dict[int, Circuit], chargers: list[Charger]
         _failsafe_memo[key] = grants
     limits: dict[int, Decimal] = {}
     for (charger_pk, _), grant in grants.items():
+        if charger_pk not in steered:
+            continue
         value = tenths(grant.limit)
         limits[charger_pk] = min(limits.get(charger_pk, value), value)
     return limits
@@ -490,7 +528,7 @@ def load_plan(*, now: datetime | None = None) -> Plan:
         row["transaction_id"]: row
         for row in LoadAllocation.objects.filter(
             transaction__stop_time__isnull=True, transaction__charger__circuit__isnull=False
-        ).values("id", "transaction_id", *ROW_FIELDS, "sent_limit", "sent_at", "expires_at")
+        ).values("id", "transaction_id", *ROW_FIELDS, "sent_limit", "sent_at", "expires_at", "confirmed_limit")
     }
     currents = _latest_currents(now)
     chargers_by_pk = {c.pk: c for c in chargers}
@@ -503,21 +541,38 @@ def load_plan(*, now: datetime | None = None) -> Plan:
             return charger.load_control_at is None or now - charger.load_control_at >= retry_after
         return True
 
+    def applied(charger: Charger, current: dict) -> Decimal:
+        """What the charger applies to a session by itself: its last accepted
+        TxProfile while it holds (or more, if it says so), else its fail-safe,
+        else (never told one) its maximum."""
+        sent, expires = current.get("sent_limit"), current.get("expires_at")
+        if sent is not None and expires and expires > now:
+            confirmed = current.get("confirmed_limit")
+            return max(sent, confirmed) if confirmed is not None else sent
+        return charger.failsafe_limit if charger.failsafe_limit is not None else charger.max_current
+
     demands: list[allocation.Demand] = []
+    busy: dict[int, set[int]] = {}  # charger -> connectors with a known session
     for tx in transactions:
         charger = chargers_by_pk[tx.charger_id]
+        busy.setdefault(charger.pk, set()).add(tx.connector_id)
         current = allocations.get(tx.pk) or {}
-        sent_limit, expires_at = current.get("sent_limit"), current.get("expires_at")
+        sent_limit = current.get("sent_limit")
         fixed = None
         if not steerable(charger):
             fixed = float(charger.max_current)
-        elif charger.pk not in online:
-            # Its last limit holds until it lapses; then its fail-safe (or, never told one, its maximum).
-            if sent_limit is not None and expires_at and expires_at > now:
-                fixed = float(sent_limit)
-            else:
-                fixed = float(charger.failsafe_limit if charger.failsafe_limit is not None else charger.max_current)
-        measured = currents.get(tx.pk)
+        elif charger.pk not in online or current.get("state") == LoadAllocation.State.FAILED:
+            # Offline, or its last order failed: it applies what it applies by
+            # itself until it is told otherwise.
+            fixed = float(applied(charger, current))
+        elif current.get("confirmed_limit") is not None and sent_limit is not None:
+            if current["confirmed_limit"] > sent_limit + TENTH:
+                fixed = float(current["confirmed_limit"])  # it says it applies more than it accepted
+        reading = currents.get(tx.pk)
+        # A reading from before its limit changed (and settled) says nothing of what the car does with it.
+        sent_at = current.get("sent_at")
+        fresh = reading is not None and (sent_at is None or reading[1] >= sent_at + SETTLE)
+        measured = reading[0] if fresh else None
         demands.append(
             allocation.Demand(
                 key=tx.pk,
@@ -532,6 +587,25 @@ def load_plan(*, now: datetime | None = None) -> Plan:
                 fixed=fixed,
             )
         )
+    # An offline charger may start sessions we do not know of yet, at its
+    # fail-safe: each of its idle connectors counts at it.
+    connectors = _connector_counts()
+    for charger in chargers:
+        if charger.pk in online or not steerable(charger):
+            continue
+        idle_limit = float(charger.failsafe_limit if charger.failsafe_limit is not None else charger.max_current)
+        for connector_id in range(1, max(1, connectors.get(charger.pk, 1)) + 1):
+            if connector_id not in busy.get(charger.pk, set()):
+                demands.append(
+                    allocation.Demand(
+                        key=("idle", charger.pk, connector_id),
+                        circuit=charger.circuit_id,
+                        phases=_site_phases(charger, by_pk[charger.circuit_id]),
+                        minimum=0,
+                        maximum=idle_limit,
+                        fixed=idle_limit,
+                    )
+                )
     grants = allocation.allocate(tree, demands, margin=float(settings.OCPP_LOAD_MARGIN))
 
     plan = Plan(sessions=len(transactions))
@@ -549,15 +623,17 @@ def load_plan(*, now: datetime | None = None) -> Plan:
                 "limit": tenths(grant.limit),
                 "reason": grant.reason,
                 "bottleneck_id": grant.bottleneck,
-                "measured": currents.get(tx.pk),
+                "measured": currents[tx.pk][0] if tx.pk in currents else None,
                 "state": current["state"] if current else LoadAllocation.State.PENDING,
                 "detail": current["detail"] if current else "",
             }
+            was_offline = current is not None and current["state"] == LoadAllocation.State.OFFLINE
+            failed = current is not None and current["state"] == LoadAllocation.State.FAILED
             if grant.reason == allocation.FIXED:
                 if not steerable(charger):
                     row["state"] = charger.load_control or LoadAllocation.State.UNSUPPORTED
                     row["detail"] = charger.load_control_detail or "the charger does not support Smart Charging"
-                else:
+                elif charger.pk not in online:
                     row["state"] = LoadAllocation.State.OFFLINE
                     row["detail"] = "offline: its last limit counts until it lapses, then its fail-safe"
             elif row["state"] in (LoadAllocation.State.OFFLINE, LoadAllocation.State.REJECTED, "unsupported"):
@@ -569,17 +645,28 @@ def load_plan(*, now: datetime | None = None) -> Plan:
             elif any(current[name] != value for name, value in row.items()):
                 # Only what changed: a pass a second must not write every session.
                 LoadAllocation.objects.filter(pk=current["id"]).update(**row, updated_at=now)
+            if failed and charger.pk in online and steerable(charger):
+                # Its cut did not go through: it is counted at what it applies
+                # and asked again, for its minimum, until it takes one.
+                ordering.append((charger, tx, min(row["limit"], charger.min_current), False))
+                continue
             if grant.reason == allocation.FIXED:
                 continue
             sent = current["sent_limit"] if current else None
             sent_at = current["sent_at"] if current else None
             expires = current["expires_at"] if current else None
-            changed = sent is None or abs(row["limit"] - sent) >= TENTH
+            now_applies = applied(charger, current or {})
+            increase = row["limit"] > now_applies
+            if sent is None:
+                due = True  # its first TxProfile (until then its fail-safe applies)
+            elif increase:
+                # Raised by half an ampere or more, at most every OCPP_LOAD_MIN_INTERVAL: no profile storm.
+                due = row["limit"] - sent >= RAISE_DEADBAND and (sent_at is None or now - sent_at >= min_interval)
+            else:
+                due = row["limit"] < sent  # lowered by any amount, at once
             lapsing = expires is None or expires - now < renew_before
-            increase = sent is not None and row["limit"] > sent
-            if increase and sent_at is not None and now - sent_at < min_interval:
-                continue  # raised at most every OCPP_LOAD_MIN_INTERVAL: no profile storm
-            if changed or lapsing:
+            # Back online: it may have lost its profiles (a reboot): told again.
+            if due or lapsing or was_offline:
                 ordering.append((charger, tx, row["limit"], increase))
         LoadAllocation.objects.bulk_create(created)
         # Rows of sessions no longer under management: ended, or detached.
@@ -598,8 +685,9 @@ def load_plan(*, now: datetime | None = None) -> Plan:
             else:
                 stale_row.delete()
 
-    steered = [c for c in chargers if steerable(c)]
-    failsafes = _failsafe_limits(tree, by_pk, steered) if steered else {}
+    steered = {c.pk for c in chargers if steerable(c)}
+    lowest = _tree(circuits, schedules, now, lowest=True)
+    failsafes = _failsafe_limits(lowest, by_pk, chargers, steered, connectors) if steered else {}
     refreshing = [c for c in chargers if c.pk in online and failsafes.get(c.pk) not in (None, c.failsafe_limit)]
     _with_config([charger for charger, *_ in ordering] + refreshing)
     for charger, tx, limit, increase in ordering:
@@ -650,34 +738,46 @@ def _anything_to_release() -> bool:
 def load_applied(*, order: ProfileOrder, status: str, detail: str = "", now: datetime | None = None) -> None:
     """Record what a charger did with an order. `status`: accepted, rejected
     (the charger said Rejected), unsupported (CALLERROR NotSupported or
-    NotImplemented), or failed (not connected, time-out: tried again later)."""
+    NotImplemented), unknown (a ClearChargingProfile that found nothing), or
+    failed (not connected, time-out, another CALLERROR: tried again)."""
     now = now or timezone.now()
     charger = Charger.objects.filter(charger_id=order.charger_id).first()
     if charger is None:
         return
-    if status in ("rejected", "unsupported"):
-        Charger.objects.filter(pk=charger.pk).update(
-            load_control=status, load_control_detail=detail[:200], load_control_at=now
-        )
-    elif status == "accepted" and order.kind in (TX, FAILSAFE):
-        Charger.objects.filter(pk=charger.pk).update(load_control="ok", load_control_detail="", load_control_at=now)
     if order.kind == TX:
-        row = LoadAllocation.objects.filter(transaction_id=order.transaction_id).first()
-        if row is None:
-            return
+        row = LoadAllocation.objects.select_related("transaction").filter(transaction_id=order.transaction_id).first()
+        if row is None or row.transaction.stop_time is not None:
+            return  # the session ended meanwhile: its answer says nothing of the charger
         if status == "accepted":
             row.sent_limit, row.sent_at = order.limit, now
             row.expires_at = now + timedelta(seconds=settings.OCPP_LOAD_PROFILE_DURATION)
-            row.state, row.detail = LoadAllocation.State.APPLIED, ""
+            row.state, row.detail, row.confirmed_limit = LoadAllocation.State.APPLIED, "", None
         elif status in ("rejected", "unsupported"):
             row.state, row.detail = status, detail[:200]
         else:
-            row.detail = detail[:200]
+            row.state, row.detail = LoadAllocation.State.FAILED, detail[:200]
         row.save()
-    elif order.kind == FAILSAFE and status == "accepted":
-        Charger.objects.filter(pk=charger.pk).update(failsafe_limit=order.limit)
-    elif order.kind == CLEAR_TX and status in ("accepted", "rejected", "unknown") and charger.circuit_id is None:
-        LoadAllocation.objects.filter(charger=charger, connector_id=order.connector_id).delete()
+        if status in ("rejected", "unsupported"):
+            Charger.objects.filter(pk=charger.pk).update(
+                load_control=status, load_control_detail=detail[:200], load_control_at=now
+            )
+        elif status == "accepted":
+            Charger.objects.filter(pk=charger.pk).update(load_control="ok", load_control_detail="", load_control_at=now)
+    elif order.kind == FAILSAFE:
+        if status == "accepted":
+            Charger.objects.filter(pk=charger.pk).update(failsafe_limit=order.limit)
+        elif status == "unsupported":
+            Charger.objects.filter(pk=charger.pk).update(
+                load_control=status, load_control_detail=detail[:200], load_control_at=now
+            )
+        # A refused fail-safe alone does not make the charger unsteerable:
+        # without one it counts at its maximum whenever it cannot be reached.
+    elif order.kind == CLEAR_TX and status in ("accepted", "rejected", "unknown"):
+        rows = LoadAllocation.objects.filter(charger=charger, connector_id=order.connector_id)
+        if charger.circuit_id is None:
+            rows.delete()
+        else:  # attached again meanwhile: its profile is gone, it is told again
+            rows.update(sent_limit=None, sent_at=None, expires_at=None, state=LoadAllocation.State.PENDING)
     elif order.kind == CLEAR_FAILSAFE and status in ("accepted", "rejected", "unknown"):
         Charger.objects.filter(pk=charger.pk).update(failsafe_limit=None)
 
