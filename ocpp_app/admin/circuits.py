@@ -23,8 +23,24 @@ class CircuitAdminForm(forms.ModelForm):
                 self.add_error(field if field in self.fields else None, message)
 
 
+class CircuitScheduleFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        rows = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and "max_current" in form.cleaned_data
+        ]
+        if self.instance.max_current is None:
+            return
+        problems = load.schedule_problems(rows, self.instance.max_current)
+        if problems:
+            raise forms.ValidationError(problems)
+
+
 class CircuitScheduleInline(admin.TabularInline):
     model = CircuitSchedule
+    formset = CircuitScheduleFormSet
     extra = 0
 
 

@@ -133,7 +133,8 @@ def _tree_problems(circuits: dict[int, Circuit], chargers: list[Charger]) -> dic
     return errors
 
 
-def _check_schedule(rows: list[dict], limit: Decimal) -> list[str]:
+def schedule_problems(rows: list[dict], limit: Decimal) -> list[str]:
+    """What is wrong with a circuit's schedule windows (the API and the admin ask)."""
     problems = []
     for index, row in enumerate(rows):
         days = row.get("days", "0,1,2,3,4,5,6")
@@ -175,7 +176,7 @@ def _circuit_change(circuit: Circuit | None, fields: dict, chargers: list[str] |
     for name, messages in _tree_problems(tree, others + mine).items():
         errors.setdefault(name, []).extend(messages)
     if schedule is not None:
-        problems = _check_schedule(schedule, Decimal(circuit.max_current))
+        problems = schedule_problems(schedule, Decimal(circuit.max_current))
         if problems:
             errors["schedule"] = problems
     elif circuit.pk != -1:
@@ -245,7 +246,8 @@ def charger_load_errors(charger: Charger) -> dict[str, list[str]]:
     """What this (changed, unsaved) charger's load settings break against the
     tree; a single-phase circuit's phase is set on it. Nothing saved."""
     with transaction.atomic():
-        tree = {c.pk: c for c in Circuit.objects.select_for_update()}
+        # Locked in the order every tree edit locks them (by id): no deadlock between two edits.
+        tree = {c.pk: c for c in Circuit.objects.select_for_update().order_by("pk")}
     circuit = tree.get(charger.circuit_id) if charger.circuit_id is not None else None
     if charger.circuit_id is not None and circuit is None:
         return {"circuit": [f"unknown circuit {charger.circuit_id}"]}

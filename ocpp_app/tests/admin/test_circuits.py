@@ -62,3 +62,24 @@ def test_a_charger_s_wiring_is_checked_against_its_circuit(superuser_client):
     assert saved.status_code == 302
     charger = Charger.objects.get()
     assert (charger.circuit_id, charger.phase) == (single.pk, "L2")
+
+
+def test_schedule_windows_are_checked_in_the_admin_too(superuser_client):
+    window = {
+        "schedule-TOTAL_FORMS": "1",
+        "schedule-0-days": "0,1,2,3,4",
+        "schedule-0-start": "17:00",
+        "schedule-0-end": "17:00",
+        "schedule-0-max_current": "40",
+    }
+    response = superuser_client.post(reverse("admin:ocpp_app_circuit_add"), {**circuit_form(name="Peak"), **window})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "start and end are the same" in page and "above the circuit" in page
+    assert not Circuit.objects.filter(name="Peak").exists()
+    fixed = {**window, "schedule-0-end": "20:00", "schedule-0-max_current": "10"}
+    assert (
+        superuser_client.post(reverse("admin:ocpp_app_circuit_add"), {**circuit_form(name="Peak"), **fixed}).status_code
+        == 302
+    )
+    assert Circuit.objects.get(name="Peak").schedule.get().max_current == 10
