@@ -30,7 +30,6 @@ from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from ocpp_app.lib import allocation
@@ -885,8 +884,3 @@ def describe(row: LoadAllocation) -> str:
 
 def circuit_samples(circuit: Circuit, *, since: datetime) -> list[CircuitLoadSample]:
     return list(CircuitLoadSample.objects.filter(circuit=circuit, at__gte=since).order_by("at"))
-
-
-def chargers_flagged() -> list[Charger]:
-    """Attached chargers the load manager cannot steer."""
-    return list(Charger.objects.filter(circuit__isnull=False).filter(Q(load_control__in=["rejected", "unsupported"])))

@@ -22,9 +22,12 @@ def attach(charger, site, **fields):
     return load.charger_load_update(charger=charger, fields={"circuit": site, **fields})
 
 
-def current(tx, amperes, *, at=None):
+def current(tx, amperes, *, at=None, phases=("L1", "L2", "L3")):
+    """A Current.Import of `amperes` on each of `phases` (a phase -> amperes
+    mapping gives each its own)."""
     at = at or timezone.now()
-    for phase in ("L1", "L2", "L3"):
+    for phase in phases:
+        value = phases[phase] if isinstance(phases, dict) else amperes
         MeterReading.objects.create(
             charger=tx.charger,
             connector_id=tx.connector_id,
@@ -33,8 +36,8 @@ def current(tx, amperes, *, at=None):
             measurand="Current.Import",
             phase=phase,
             unit="A",
-            value=str(amperes),
-            value_numeric=amperes,
+            value=str(value),
+            value_numeric=value,
         )
 
 
@@ -349,18 +352,6 @@ class TestWhatTheChargersDo:
         site = circuit()
         attach(make_charger("CP1"), site, phases=1)
         tx = make_session(Charger.objects.get(charger_id="CP1"), readings=0)
-        at = timezone.now()
-        for phase, value in (("L1-N", 7.0), ("L1-L2", 30.0)):
-            MeterReading.objects.create(
-                charger=tx.charger,
-                connector_id=1,
-                transaction=tx,
-                timestamp=at,
-                measurand="Current.Import",
-                phase=phase,
-                unit="A",
-                value=str(value),
-                value_numeric=value,
-            )
+        current(tx, None, phases={"L1-N": 7.0, "L1-L2": 30.0})
         load.load_plan()
         assert LoadAllocation.objects.get().measured == Decimal("7.0")
