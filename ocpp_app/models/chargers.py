@@ -121,6 +121,11 @@ class Charger(models.Model):
     class Meta:
         ordering = ["charger_id"]
         indexes = [models.Index(fields=["connected"]), models.Index(fields=["registration_status"])]
+        # The two roles of the operator pages and the REST API (web/access.py).
+        permissions = [
+            ("view_network", "Can view the network's pages and read the REST API"),
+            ("operate_network", "Can send commands and change the network from the pages and the REST API"),
+        ]
 
     def __str__(self) -> str:
         return self.charger_id
