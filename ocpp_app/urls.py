@@ -1,5 +1,6 @@
 """HTTP routes of the app: the REST API and the pages."""
 
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from ocpp_app.web import circuits, converters, landing, ops, records, views  # noqa: F401  (converters registers the "cid" path converter)
@@ -14,6 +15,14 @@ urlpatterns = [
     # Pages. Charger ids may hold spaces, '#', ':' or unicode but
     # never '/', hence <cid:cid>.
     path("", views.dashboard, name="dashboard"),
+    # Log in and out for every role: the admin's own login takes staff only,
+    # and viewers need not be staff (services/roles.py).
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="ocpp/login.html", next_page="ocpp:dashboard"),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(next_page="ocpp:login"), name="logout"),
     path("chargers/<cid:cid>/view/", views.charger_detail, name="charger-view"),
     path("chargers/<cid:cid>/view/chart/", views.charger_chart, name="charger-chart"),
     path("log/<cid:cid>/", views.message_log, name="log"),

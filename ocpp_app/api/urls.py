@@ -53,7 +53,8 @@ urlpatterns = [
     path("charging-profiles/", records.ChargingProfileListView.as_view(), name="api-charging-profiles"),
     path("security-events/", records.SecurityEventListView.as_view(), name="api-security-events"),
     # The schema and its Swagger UI (served from static files, no CDN) are
-    # public: they describe the API, every operation still needs staff.
+    # public: they describe the API, every operation still needs a role
+    # (api/permissions.py).
     path("api/schema/", SchemaView.as_view(permission_classes=[AllowAny]), name="api-schema"),
     path(
         "api/docs/",

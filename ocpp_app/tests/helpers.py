@@ -18,8 +18,10 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.utils import timezone
 from ocpp.charge_point import camel_to_snake_case
@@ -36,6 +38,7 @@ from ocpp_app import consumers
 from ocpp_app.models import Charger, Connector, MessageLog, MeterReading, Transaction
 from ocpp_app.ocpp.charge_point import CentralSystem
 from ocpp_app.runtime.message_log import get_writer
+from ocpp_app.services import roles
 from ocpp_app.services.chargers import charger_admit, charger_set_password
 
 TIMEOUT = 5  # generous: only ever reached when a test is failing
@@ -43,6 +46,7 @@ BOOT = {"chargePointVendor": "ACME", "chargePointModel": "Volt"}
 START = {"connectorId": 1, "idTag": "TAG1", "meterStart": 1000, "timestamp": "2024-05-01T12:00:00Z"}
 PASSWORD = "correct-horse-battery"
 STAFF_PASSWORD = "pw-operator-12345"
+VIEWER_PASSWORD = "pw-viewer-12345"
 ENERGY = "Energy.Active.Import.Register"
 POWER = "Power.Active.Import"
 
@@ -50,17 +54,50 @@ POWER = "Power.Active.Import"
 # -- users and credentials ---------------------------------------------------------------------
 
 
+def role_group(name: str) -> Group:
+    """The Viewers or Operators group as migration 0011 makes it, made again
+    when a transactional test's flush emptied the tables (the flush brings
+    the permissions back, not the groups)."""
+    group, created = Group.objects.get_or_create(name=name)
+    if created:
+        permissions = Permission.objects.filter(content_type__app_label="ocpp_app")
+        if name == roles.VIEWERS_GROUP:
+            permissions = permissions.filter(codename=roles.VIEW_PERMISSION.split(".")[1])
+        group.permissions.add(*permissions)
+    return group
+
+
 def create_staff(username: str = "operator", *, superuser: bool = False, password: str = STAFF_PASSWORD):
-    """An operator: staff (or superuser), logging in with `password`."""
+    """An operator: staff in the Operators group (or a superuser), logging in
+    with `password`."""
     users = get_user_model().objects
     if superuser:
         return users.create_superuser(username, password=password)
-    return users.create_user(username, password=password, is_staff=True)
+    user = users.create_user(username, password=password, is_staff=True)
+    user.groups.add(role_group(roles.OPERATORS_GROUP))
+    return user
 
 
-def create_viewer(username: str = "driver", password: str = "pw-driver-123"):
-    """A user who can log in but is not staff."""
-    return get_user_model().objects.create_user(username, password=password)
+def create_viewer(username: str = "viewer", password: str = VIEWER_PASSWORD, *, staff: bool = False):
+    """A viewer: in the Viewers group, not staff unless asked."""
+    user = get_user_model().objects.create_user(username, password=password, is_staff=staff)
+    user.groups.add(role_group(roles.VIEWERS_GROUP))
+    return user
+
+
+def create_without_role(username: str = "driver", password: str = "pw-driver-123", *, staff: bool = False):
+    """A user who can log in but holds no role (in no group), not staff
+    unless asked: the pages and the API refuse them like a stranger."""
+    return get_user_model().objects.create_user(username, password=password, is_staff=staff)
+
+
+def database_rows() -> dict[str, list[tuple]]:
+    """Every row of the app's tables, to show that a refused request changed
+    nothing."""
+    return {
+        model._meta.label: list(model.objects.order_by("pk").values_list())
+        for model in apps.get_app_config("ocpp_app").get_models()
+    }
 
 
 def token_of(user) -> str:

@@ -4,8 +4,6 @@ its chargers the load manager cannot steer, and its load over time."""
 
 from datetime import timedelta
 
-from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
@@ -13,8 +11,8 @@ from django.views.decorators.http import require_GET
 
 from ocpp_app.models import Circuit
 from ocpp_app.services import load
+from ocpp_app.web.views import operator_page
 
-operator_page = staff_member_required(login_url=settings.LOGIN_URL)
 CHART_WINDOW = timedelta(hours=6)
 
 

@@ -1,5 +1,6 @@
-"""The browser side of live updates: a staff-only WebSocket that joins the
-"ocpp.dashboard" group (events.publish) and pushes re-rendered dashboard rows.
+"""The browser side of live updates: a WebSocket for viewers (services/roles.py)
+that joins the "ocpp.dashboard" group (events.publish) and pushes re-rendered
+dashboard rows.
 
 Events are coalesced per charger for OCPP_DASHBOARD_THROTTLE seconds: a busy
 charger sending MeterValues every second costs one render per window, and ten
@@ -19,6 +20,7 @@ from ocpp_app import selectors
 from ocpp_app.lib.timeparse import format_datetime_utc
 from ocpp_app.models import Charger
 from ocpp_app.runtime.events import DASHBOARD_GROUP
+from ocpp_app.services import roles
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +93,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if user is None or not user.is_active or not user.is_staff:
+        # The permission lookup reads the database: off the event loop.
+        if not await database_sync_to_async(roles.can_view)(user):
             await self.close()  # before accept: the handshake is refused (403)
             return
         self.pending: dict[str, list[str]] = {}

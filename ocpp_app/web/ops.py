@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 
 from ocpp_app.runtime import metrics
 from ocpp_app.runtime.readiness import readiness
+from ocpp_app.services import roles
 
 
 @never_cache
@@ -39,14 +40,14 @@ def _token_matches(credentials: str) -> bool:
 @never_cache
 def metrics_text(request):
     """This node's metrics (Prometheus text) for `Authorization: Bearer
-    <OCPP_METRICS_TOKEN>` or a staff session."""
+    <OCPP_METRICS_TOKEN>` or the session of a viewer (services/roles.py)."""
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer":
         if not _token_matches(credentials.strip()):
             return _refused(401, "Invalid metrics token.")
     elif not request.user.is_authenticated:
-        return _refused(401, "Sign in as staff, or send Authorization: Bearer <metrics token>.")
-    elif not request.user.is_staff:
-        return _refused(403, "Metrics are for staff.")
+        return _refused(401, "Sign in as a viewer, or send Authorization: Bearer <metrics token>.")
+    elif not roles.can_view(request.user):
+        return _refused(403, roles.refusal(roles.Role.VIEWER))
     body, content_type = metrics.exposition()
     return HttpResponse(body, content_type=content_type)

@@ -1,11 +1,13 @@
 """HTML pages: the operator dashboard, charger pages, message logs, sessions
 (the public landing pages and their QR codes are in landing.py)."""
 
+import functools
 from datetime import datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
@@ -20,7 +22,7 @@ from ocpp_app.lib.timeparse import BadDateTime, parse_datetime_utc
 from ocpp_app.models import Charger, ChargerEventKind, Direction, Transaction
 from ocpp_app.selectors.events import charger_security_events, latest_event, recent_critical_events
 from ocpp_app.selectors.message_log import SEARCH_WINDOW
-from ocpp_app.services import certificates
+from ocpp_app.services import certificates, roles
 from ocpp_app.services.commands.certificates import CERTIFICATE_MAX_CHARS, ROOT_TYPES
 from ocpp_app.services.firmware import firmware_path
 from ocpp_app.web.exports import transactions_csv_response
@@ -39,7 +41,6 @@ CONNECTOR_STATUSES = [
     "Unavailable",
     "Faulted",
 ]
-operator_page = staff_member_required(login_url=settings.LOGIN_URL)
 
 
 def health(request):
@@ -73,6 +74,24 @@ def query_without(request, *keys: str) -> str:
     for key in keys:
         query.pop(key, None)
     return query.urlencode()
+
+
+def operator_page(view):
+    """A page of the operator side, by the roles of services/roles.py: an
+    anonymous visitor is sent to the login; a logged-in user needs the viewer
+    role to read (GET, HEAD) and the operator role for any other method, else
+    gets the 403 page (errors.py) naming the missing role. Being staff counts
+    for nothing here."""
+
+    @functools.wraps(view)
+    def page(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        if not roles.may(request.user, request.method):
+            raise PermissionDenied(roles.refusal(roles.role_needed(request.method)))
+        return view(request, *args, **kwargs)
+
+    return page
 
 
 # -- dashboard --------------------------------------------------------------------

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from ocpp_app.models import Command, InstalledCertificate, IssuedCertificate
 from ocpp_app.services import certificates
 from ocpp_app.tests.certs import cert_pem, key_pem, make_ca, make_csr
-from ocpp_app.tests.helpers import api_client_for, create_charger, create_viewer
+from ocpp_app.tests.helpers import api_client_for, create_charger, create_without_role
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def issue(charger_id: str = "CP1", **changes) -> IssuedCertificate:
 def test_it_needs_staff(path):
     create_charger("CP1")
     assert APIClient().get(path).status_code == 401
-    assert api_client_for(create_viewer()).get(path).status_code == 403
+    assert api_client_for(create_without_role()).get(path).status_code == 403
 
 
 def test_it_lists_issued_certificates_with_filters(client):

@@ -19,7 +19,7 @@ from ocpp_app.models import (
     RevokedCertificateSerial,
     Transaction,
 )
-from ocpp_app.tests.helpers import api_client_for, create_viewer, make_charger, make_session
+from ocpp_app.tests.helpers import api_client_for, create_without_role, make_charger, make_session
 
 pytestmark = pytest.mark.django_db
 URL = "/ocpp/chargers/CP1/"
@@ -35,7 +35,7 @@ def issue_certificate(charger: Charger, serial: str = "0abc") -> IssuedCertifica
 def test_deleting_a_charger_is_for_staff_only():
     make_charger("CP1", connected=False)
     assert APIClient().delete(URL).status_code == 401
-    assert api_client_for(create_viewer()).delete(URL).status_code == 403
+    assert api_client_for(create_without_role()).delete(URL).status_code == 403
     assert Charger.objects.filter(charger_id="CP1").exists()
 
 

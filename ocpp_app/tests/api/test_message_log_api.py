@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from ocpp_app.models import MessageLog
-from ocpp_app.tests.helpers import api_client_for, create_viewer, make_charger
+from ocpp_app.tests.helpers import api_client_for, create_without_role, make_charger
 
 pytestmark = pytest.mark.django_db
 URL = "/ocpp/chargers/CP1/messages/"
@@ -87,4 +87,4 @@ def test_an_id_with_neither_charger_nor_messages_is_a_404(api_client):
 
 def test_it_is_for_staff_only(db):
     make_charger("CP1")
-    assert api_client_for(create_viewer()).get(URL).status_code == 403
+    assert api_client_for(create_without_role()).get(URL).status_code == 403

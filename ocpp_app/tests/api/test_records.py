@@ -21,7 +21,7 @@ from ocpp_app.models import (
     StatusNotificationRecord,
 )
 from ocpp_app.services.notifications import charger_event_record
-from ocpp_app.tests.helpers import api_client_for, create_viewer, make_charger, make_session
+from ocpp_app.tests.helpers import api_client_for, create_without_role, make_charger, make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def reserve(charger, reservation_id: int, status=ReservationStatus.ACCEPTED, *, 
 def test_every_record_resource_is_for_staff_only(url):
     make_charger("CP1")
     assert APIClient().get(url).status_code == 401
-    assert api_client_for(create_viewer()).get(url).status_code == 403
+    assert api_client_for(create_without_role()).get(url).status_code == 403
 
 
 @pytest.mark.parametrize(

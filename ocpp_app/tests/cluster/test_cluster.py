@@ -231,8 +231,10 @@ class Cluster:
                 "shell",
                 "-c",
                 "from django.contrib.auth import get_user_model;"
+                "from django.contrib.auth.models import Group;"
                 "from rest_framework.authtoken.models import Token;"
                 "user = get_user_model().objects.create_user('cluster-operator', is_staff=True);"
+                "user.groups.add(Group.objects.get(name='Operators'));"
                 "print(Token.objects.create(user=user).key)",
             )
             .strip()

@@ -22,7 +22,7 @@ from ocpp_app.tests.helpers import (
     call,
     charger_socket,
     create_staff,
-    create_viewer,
+    create_without_role,
     error_code,
     operator_call,
     raw,
@@ -87,7 +87,7 @@ def test_without_a_configured_token_every_bearer_token_is_refused(client, settin
 
 @pytest.mark.django_db
 def test_a_user_who_is_not_staff_is_refused_with_403(client):
-    client.force_login(create_viewer())
+    client.force_login(create_without_role())
     response = client.get("/ocpp/metrics")
     assert response.status_code == 403
     assert "detail" in response.json()

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from ocpp_app.models import Connector
 from ocpp_app.runtime import events
-from ocpp_app.tests.helpers import create_staff, create_viewer, make_charger
+from ocpp_app.tests.helpers import create_staff, create_without_role, make_charger
 from ocpp_app.web.dashboard import DashboardConsumer, dashboard_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,7 +32,7 @@ async def communicator_for(user):
 async def test_it_refuses_anonymous_and_non_staff_users():
     _, connected = await communicator_for(AnonymousUser())
     assert not connected
-    _, connected = await communicator_for(await database_sync_to_async(create_viewer)("u"))
+    _, connected = await communicator_for(await database_sync_to_async(create_without_role)("u"))
     assert not connected
 
 

@@ -27,9 +27,11 @@ TIMEOUT = 30  # a request waits at most the pool's 10 s for a connection
 
 SETUP = f"""
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 from ocpp_app.models import Charger
 user = get_user_model().objects.create_user("operator", password="pw-operator-12345", is_staff=True)
+user.groups.add(Group.objects.get(name="Operators"))
 Token.objects.create(user=user, key="{API_TOKEN}")
 Charger.objects.create(charger_id="{CHARGER}")
 """

@@ -19,7 +19,7 @@ from ocpp_app.models import (
     StatusNotificationRecord,
 )
 from ocpp_app.services.notifications import charger_event_record
-from ocpp_app.tests.helpers import create_viewer, make_charger, make_session
+from ocpp_app.tests.helpers import create_without_role, make_charger, make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -43,9 +43,9 @@ def table(page: str, table_id: str) -> str:
 def test_record_pages_are_for_staff_only(client, name, args):
     make_charger("CP1")
     url = reverse(name, args=args)
-    assert client.get(url)["Location"].startswith("/admin/login/?next=")
-    client.force_login(create_viewer())
-    assert client.get(url)["Location"].startswith("/admin/login/")
+    assert client.get(url)["Location"].startswith("/ocpp/login/?next=")
+    client.force_login(create_without_role())
+    assert client.get(url).status_code == 403
 
 
 @pytest.mark.parametrize(("name", "args"), PAGES)

@@ -76,5 +76,5 @@ def test_it_neutralises_formulas_in_the_csv(staff_client, two_chargers):
 def test_the_sessions_page_runs_a_fixed_number_of_queries(staff_client, django_assert_max_num_queries):
     for i in range(30):
         make_session(make_charger(f"C{i}"), readings=2)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(7):  # 2 of them the role's permissions
         staff_client.get(reverse("ocpp:sessions"))
