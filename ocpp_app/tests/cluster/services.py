@@ -8,6 +8,7 @@ listens on the bridge address on a port of its own."""
 import glob
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -23,6 +24,8 @@ from ocpp_app.tests.cluster.hosts import BRIDGE_ADDRESS, SUBNET, Host
 PG_USER = "postgres"
 HAPROXY = "/usr/sbin/haproxy"
 HAPROXY_CONFIG = BASE_DIR / "deploy" / "haproxy" / "ocpp.cfg"
+POSTGRES_CONFIG = BASE_DIR / "deploy" / "postgresql" / "ocpp.conf"
+REDIS_CONFIG = BASE_DIR / "deploy" / "redis" / "ocpp.conf"
 NODE_PORT = 8000
 
 
@@ -101,12 +104,17 @@ class Postgres:
         self._as_postgres(
             str(self.bin / "initdb"), "-D", str(self.data), "-U", PG_USER, "--auth=trust", "--no-locale", "-E", "UTF8"
         )
+        # The deployment's settings, then what differs on a test machine
+        # (later lines win): its addresses, and no fsync for speed.
+        shutil.copy(POSTGRES_CONFIG, self.data / "ocpp.conf")
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(
+                "include = 'ocpp.conf'\n"
                 f"listen_addresses = '{BRIDGE_ADDRESS}'\nport = {self.port}\n"
-                f"unix_socket_directories = '{self.dir}'\nmax_connections = 300\n"
+                f"unix_socket_directories = '{self.dir}'\n"
                 "shared_buffers = 64MB\nfsync = off\nfull_page_writes = off\n"
             )
+        os.chown(self.data / "ocpp.conf", self.user.pw_uid, self.user.pw_gid)
         with (self.data / "pg_hba.conf").open("a") as hba:
             hba.write(f"host all all {SUBNET}.0/24 trust\n")
 
@@ -141,27 +149,26 @@ class Redis:
         self.port = port
         self.proc: subprocess.Popen | None = None
         self.log = directory / "redis.log"
+        # As deployed: a password on every connection (the nodes' REDIS_URL).
+        self.password = secrets.token_hex(16)
 
     @property
     def url(self) -> str:
-        return f"redis://{BRIDGE_ADDRESS}:{self.port}/0"
+        return f"redis://:{self.password}@{BRIDGE_ADDRESS}:{self.port}/0"
 
     def start(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             [
                 "redis-server",
+                str(REDIS_CONFIG),
+                # What deploy/README.md puts in ocpp-local.conf.
                 "--port",
                 str(self.port),
                 "--bind",
                 BRIDGE_ADDRESS,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                # Bound to the private bridge address only; the nodes are other hosts.
-                "--protected-mode",
-                "no",
+                "--requirepass",
+                self.password,
                 "--dir",
                 str(self.dir),
                 "--pidfile",

@@ -869,7 +869,7 @@ async def restart_redis(cluster: Cluster, fleet: Fleet, report: Report, monitor:
     await run_async(cluster.redis.stop)
     await asyncio.sleep(1)
     during = asyncio.create_task(command_during(cluster, fleet, report, "redis restart", live))
-    await reboot_while_not_ready(cluster, fleet, report, stopped_at, stopped_at + REDIS_DOWN)
+    rebooted = await reboot_while_not_ready(cluster, fleet, report, stopped_at, stopped_at + REDIS_DOWN)
     await asyncio.sleep(max(0.0, stopped_at + REDIS_DOWN - time.monotonic()))
     await run_async(cluster.redis.start)
     back = ("Redis", time.monotonic())
@@ -882,6 +882,18 @@ async def restart_redis(cluster: Cluster, fleet: Fleet, report: Report, monitor:
     await during
     report.figure(f"redis restart: while it lasted, {monitor.lows(stopped_at, time.monotonic())}")
     report.figure(f"redis restart: {failure_summary(fleet, stopped_at, time.monotonic())}")
+    # Nodes ride out a Redis restart: no socket is dropped but those of the
+    # chargers that rebooted on purpose.
+    dropped = [
+        charger
+        for charger in fleet.chargers
+        if charger.id not in rebooted and any(at >= stopped_at for at, _ in charger.failures)
+    ]
+    report.check(
+        not dropped,
+        "redis restart: no charger's socket dropped (but the rebooted ones)",
+        f"{len(dropped)} dropped: " + "; ".join(f"{c.id} {c.failures[-1][1]}" for c in dropped[:4]),
+    )
     report.figure(
         f"redis restart: answers to CALLs sent meanwhile: {latency_summary(fleet, stopped_at, time.monotonic())}"
     )
@@ -890,7 +902,8 @@ async def restart_redis(cluster: Cluster, fleet: Fleet, report: Report, monitor:
 
 async def reboot_while_not_ready(
     cluster: Cluster, fleet: Fleet, report: Report, stopped_at: float, redis_back: float
-) -> None:
+) -> set[str]:
+    """The ids of the chargers rebooted."""
     name = "redis restart: chargers rebooting while no node is ready get in before Redis is back"
 
     def all_out() -> bool:
@@ -902,7 +915,7 @@ async def reboot_while_not_ready(
     except RuntimeError:
         report.figure(f"redis restart: HAProxy still had a ready node {redis_back - 3 - stopped_at:.0f} s in")
         report.check(False, name, f"HAProxy's view: {cluster.haproxy.server_states()}")
-        return
+        return set()
     out_at = time.monotonic()
     report.figure(
         f"redis restart: HAProxy took every node out of rotation {out_at - stopped_at:.1f} s after Redis stopped"
@@ -932,6 +945,7 @@ async def reboot_while_not_ready(
         + "; ".join(f"{cid} {[r for _, r in chargers[cid].failures[-2:]]}" for cid in late[:4])
         + f"; HAProxy sent {via_alive} connections to ocpp_nodes_alive meanwhile",
     )
+    return set(rebooted)
 
 
 async def restart_postgres(cluster: Cluster, fleet: Fleet, report: Report, monitor: Monitor, live: list[Node]) -> None:
