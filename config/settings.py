@@ -15,8 +15,10 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 
+from ocpp_app.lib import alerts as alerts_rules
 from ocpp_app.lib.keyfiles import KeyFileError, key_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -540,3 +542,67 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "ocpp_app.api.schema.add_error_responses",
 ]
+
+# --- Alerts: webhooks and e-mail (docs/alerts.md) -----------------------------------
+# Charger events (lib/alerts.py: EVENT_TYPES) are queued as delivery rows and
+# sent by every `serve` node: a webhook POST signed with its secret, or an
+# e-mail. An attempt that fails (a network error, OCPP_WEBHOOK_TIMEOUT seconds
+# without an answer, an answer other than 2xx) is tried again after
+# OCPP_WEBHOOK_BACKOFF_BASE seconds, then 3 times longer each time up to
+# OCPP_WEBHOOK_BACKOFF_MAX, each +/- 20 %, until OCPP_WEBHOOK_MAX_ATTEMPTS
+# attempts were made; then the delivery is failed. At most
+# OCPP_WEBHOOK_CONCURRENCY attempts to one webhook (or to the mail server) are
+# in flight per node, so a slow receiver never holds up the others. Due
+# deliveries are looked for every OCPP_WEBHOOK_POLL_INTERVAL seconds (at once
+# for events of the node itself).
+OCPP_WEBHOOK_TIMEOUT = env_float("OCPP_WEBHOOK_TIMEOUT", 10.0)
+OCPP_WEBHOOK_MAX_ATTEMPTS = env_int("OCPP_WEBHOOK_MAX_ATTEMPTS", 10)
+OCPP_WEBHOOK_BACKOFF_BASE = env_float("OCPP_WEBHOOK_BACKOFF_BASE", 10.0)
+OCPP_WEBHOOK_BACKOFF_MAX = env_float("OCPP_WEBHOOK_BACKOFF_MAX", 3600.0)
+OCPP_WEBHOOK_CONCURRENCY = env_int("OCPP_WEBHOOK_CONCURRENCY", 4)
+OCPP_WEBHOOK_POLL_INTERVAL = env_float("OCPP_WEBHOOK_POLL_INTERVAL", 1.0)
+for _name, _low in (
+    ("OCPP_WEBHOOK_TIMEOUT", 0.1),
+    ("OCPP_WEBHOOK_BACKOFF_BASE", 0.1),
+    ("OCPP_WEBHOOK_BACKOFF_MAX", 0.1),
+    ("OCPP_WEBHOOK_POLL_INTERVAL", 0.05),
+):
+    if globals()[_name] < _low:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]}: use {_low} seconds or more")
+if not 1 <= OCPP_WEBHOOK_MAX_ATTEMPTS <= 100:
+    raise ImproperlyConfigured(f"OCPP_WEBHOOK_MAX_ATTEMPTS={OCPP_WEBHOOK_MAX_ATTEMPTS}: use a number from 1 to 100")
+if not 1 <= OCPP_WEBHOOK_CONCURRENCY <= 100:
+    raise ImproperlyConfigured(f"OCPP_WEBHOOK_CONCURRENCY={OCPP_WEBHOOK_CONCURRENCY}: use a number from 1 to 100")
+# Hosts a webhook URL may name (names as written, IP addresses or networks,
+# comma-separated); empty: any host.
+OCPP_WEBHOOK_ALLOWED_HOSTS = env_list("OCPP_WEBHOOK_ALLOWED_HOSTS", "")
+if (_problem := alerts_rules.allowed_hosts_problem(OCPP_WEBHOOK_ALLOWED_HOSTS)) is not None:
+    raise ImproperlyConfigured(f"OCPP_WEBHOOK_ALLOWED_HOSTS: {_problem}")
+# E-mail alerts: each event of OCPP_ALERT_EMAIL_EVENTS to every address of
+# OCPP_ALERT_EMAILS (none: no e-mail), through Django's mail settings.
+OCPP_ALERT_EMAILS = env_list("OCPP_ALERT_EMAILS", "")
+for _address in OCPP_ALERT_EMAILS:
+    try:
+        validate_email(_address)
+    except ValidationError:
+        raise ImproperlyConfigured(f"OCPP_ALERT_EMAILS: {_address!r} is not an e-mail address") from None
+OCPP_ALERT_EMAIL_EVENTS = env_list(
+    "OCPP_ALERT_EMAIL_EVENTS",
+    ",".join((alerts_rules.CHARGER_OFFLINE, alerts_rules.CONNECTOR_FAULTED, alerts_rules.SECURITY_EVENT)),
+)
+for _event in OCPP_ALERT_EMAIL_EVENTS:
+    if _event not in alerts_rules.EVENT_TYPES:
+        raise ImproperlyConfigured(
+            f"OCPP_ALERT_EMAIL_EVENTS: unknown event type {_event!r}: use {', '.join(alerts_rules.EVENT_TYPES)}"
+        )
+EMAIL_HOST = _env("EMAIL_HOST") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _env("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL: set one (STARTTLS or TLS from the start), not both")
+# A mail server that does not answer must not hold the sender longer than a webhook would.
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", OCPP_WEBHOOK_TIMEOUT)
+DEFAULT_FROM_EMAIL = _env("DEFAULT_FROM_EMAIL") or "ocpp@localhost"

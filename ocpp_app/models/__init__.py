@@ -29,6 +29,7 @@ from ocpp_app.models.logs import (
 from ocpp_app.models.nodes import Node
 from ocpp_app.models.simulators import Simulator
 from ocpp_app.models.transactions import MeterReading, Transaction
+from ocpp_app.models.webhooks import Delivery, DeliveryChannel, DeliveryStatus, Webhook
 
 __all__ = [
     "RFID",
@@ -46,6 +47,9 @@ __all__ = [
     "CommandStatus",
     "Connector",
     "DataTransferRecord",
+    "Delivery",
+    "DeliveryChannel",
+    "DeliveryStatus",
     "Direction",
     "InstalledCertificate",
     "IssuedCertificate",
@@ -63,4 +67,5 @@ __all__ = [
     "Simulator",
     "StatusNotificationRecord",
     "Transaction",
+    "Webhook",
 ]

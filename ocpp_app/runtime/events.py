@@ -5,11 +5,18 @@ layer) sees it without reloading.
 Events are gathered per process and sent every FLUSH_INTERVAL seconds as one
 `charger.events` message: a group_send per charger message would be a Redis
 round trip per frame on the hot path.
+
+Listeners (`listen`) are also handed every event, synchronously inside
+`publish`, on the charger's path: a listener only looks and appends to
+memory (alerts keep the events a webhook wants, management/alert_intake.py),
+never awaits, never touches the database or the network. One that raises is
+logged and the others still run.
 """
 
 import asyncio
 import contextvars
 import logging
+from collections.abc import Callable
 
 from channels.layers import get_channel_layer
 
@@ -55,6 +62,21 @@ class _Publisher:
 
 
 _publishers: LoopLocal[_Publisher] = LoopLocal(_Publisher)
+Listener = Callable[[dict], None]
+_listeners: tuple[Listener, ...] = ()
+
+
+def listen(listener: Listener) -> None:
+    """Hand every published event (the dict subscribers receive) to
+    `listener` from now on; listening twice is listening once."""
+    global _listeners
+    if listener not in _listeners:
+        _listeners = (*_listeners, listener)
+
+
+def unlisten(listener: Listener) -> None:
+    global _listeners
+    _listeners = tuple(known for known in _listeners if known != listener)
 
 
 async def publish(charger_id: str, kind: str, **data) -> None:
@@ -62,7 +84,13 @@ async def publish(charger_id: str, kind: str, **data) -> None:
     boot, status, transaction, meter, heartbeat, ...). Never fails the caller;
     subscribers receive it within FLUSH_INTERVAL, inside a `charger.events`
     message whose `events` are dicts with `charger_id`, `kind` and the data."""
-    _publishers.get().add({"charger_id": charger_id, "kind": kind, **data})
+    event = {"charger_id": charger_id, "kind": kind, **data}
+    _publishers.get().add(event)
+    for listener in _listeners:
+        try:
+            listener(event)
+        except Exception:  # a listener's bug must not fail the charger's message
+            logger.exception("an event listener failed on a %s event", kind)
 
 
 async def flush() -> None:

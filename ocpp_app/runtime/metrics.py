@@ -73,6 +73,22 @@ COMMAND_SECONDS = Histogram(
 )
 COMMANDS = Counter("ocpp_commands_total", "Operator commands by action and outcome", ["action", "status"])
 NODE_INFO = Gauge("ocpp_node_info", "This node's OCPP_NODE_ID (always 1)", ["node_id"])
+ALERT_CHANNELS = ("webhook", "email")
+ALERT_OUTCOMES = ("delivered", "retry", "failed")
+ALERT_DELIVERIES = Counter(
+    "ocpp_alert_deliveries_total",
+    "Alert delivery attempts this node made, by channel (webhook, email) and outcome: delivered, "
+    "retry (failed, tried again later), failed (for good)",
+    ["channel", "outcome"],
+)
+ALERT_QUEUE_DEPTH = Gauge(
+    "ocpp_alert_queue_depth", "Alert deliveries waiting to be sent (the whole cluster's queue, as last counted here)"
+)
+ALERT_EVENTS_DROPPED = Counter(
+    "ocpp_alert_events_dropped_total",
+    "Charger events an alert wanted that this node could not queue (its memory bound reached while the "
+    "database was away, or a batch the database refused)",
+)
 
 NODE_INFO.labels(node_id=settings.OCPP_NODE_ID).set(1)
 
@@ -87,6 +103,11 @@ _other_error = CALLERRORS.labels(OTHER)
 _layer_errors = {operation: LAYER_ERRORS.labels(operation) for operation in LAYER_OPERATIONS}
 _command_seconds: dict = {}
 _commands: dict = {}
+_alert_deliveries = {
+    (channel, outcome): ALERT_DELIVERIES.labels(channel, outcome)
+    for channel in ALERT_CHANNELS
+    for outcome in ALERT_OUTCOMES
+}
 
 
 def track_connected(count: Callable[[], int]) -> None:
@@ -137,6 +158,21 @@ def command_observed(action: str, status: str, seconds: float) -> None:
         counter = _commands.setdefault((action, status), COMMANDS.labels(action, status))
     histogram.observe(seconds)
     counter.inc()
+
+
+def alert_delivery(channel: str, outcome: str) -> None:
+    """An alert delivery attempt ended (`outcome`: delivered, retry, failed)."""
+    counter = _alert_deliveries.get((channel, outcome))
+    if counter is not None:
+        counter.inc()
+
+
+def alert_queue_depth(pending: int) -> None:
+    ALERT_QUEUE_DEPTH.set(pending)
+
+
+def alert_events_dropped(count: int) -> None:
+    ALERT_EVENTS_DROPPED.inc(count)
 
 
 def exposition() -> tuple[bytes, str]:

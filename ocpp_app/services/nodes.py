@@ -13,6 +13,11 @@ A node that was only late (a long stall, its database unreachable for longer
 than the lease) finds itself swept at its next renewal, and puts back the
 connections it still holds (`node_reassert`), each only if no newer
 connection replaced it meanwhile.
+
+Chargers marked offline here (a dead node swept, a node started again under
+the id of one that died, what a clean stop finds still connected) had no
+socket clean-up to announce it: their `charger.offline` alerts are queued in
+the same transaction (services/webhooks.py), when anything subscribes.
 """
 
 from dataclasses import dataclass
@@ -21,7 +26,14 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from ocpp_app.lib.alerts import CHARGER_OFFLINE
 from ocpp_app.models import Charger, Node
+from ocpp_app.services import webhooks
+
+# Why a charger was marked offline here, as its charger.offline alert says.
+NODE_RESTARTED = "node_restarted"
+NODE_STOPPED = "node_stopped"
+NODE_LEASE_EXPIRED = "node_lease_expired"
 
 
 @dataclass(frozen=True)
@@ -49,7 +61,7 @@ def node_start(*, node_id: str, lease: float, host: str, pid: int) -> int:
                 "swept_at": None,
             },
         )
-        return _mark_offline(node_id, now)
+        return _mark_offline(node_id, now, NODE_RESTARTED)
 
 
 def node_renew(*, node_id: str, lease: float, host: str = "", pid: int | None = None) -> Renewal:
@@ -84,7 +96,7 @@ def node_stop(*, node_id: str) -> int:
     now = timezone.now()
     with transaction.atomic():
         Node.objects.filter(node_id=node_id).update(stopped_at=now, lease_expires_at=now, swept_at=now)
-        return _mark_offline(node_id, now)
+        return _mark_offline(node_id, now, NODE_STOPPED)
 
 
 def nodes_sweep(*, now=None, sweeper: str = "") -> dict[str, int]:
@@ -107,7 +119,7 @@ def nodes_sweep(*, now=None, sweeper: str = "") -> dict[str, int]:
                 swept_at=now
             )
             if claimed:
-                swept[node_id] = _mark_offline(node_id, now)
+                swept[node_id] = _mark_offline(node_id, now, NODE_LEASE_EXPIRED)
     return swept
 
 
@@ -161,7 +173,20 @@ def charger_reachable(*, charger_id: str, channel_name: str, now=None) -> bool:
     return node[1] is None and node[0] >= (now or timezone.now())
 
 
-def _mark_offline(node_id: str, now) -> int:
-    return Charger.objects.filter(node_id=node_id, connected=True).update(
-        connected=False, disconnected_at=now, channel_name="", updated_at=now
-    )
+def _mark_offline(node_id: str, now, reason: str) -> int:
+    """In the caller's transaction: the node's chargers still marked
+    connected are marked offline, and their alerts queued."""
+    held = Charger.objects.filter(node_id=node_id, connected=True)
+    charger_ids: list[str] = []
+    if webhooks.wants(CHARGER_OFFLINE):
+        # Locked first, so that the alerts name exactly the rows updated.
+        charger_ids = list(held.select_for_update().order_by("pk").values_list("charger_id", flat=True))
+    count = held.update(connected=False, disconnected_at=now, channel_name="", updated_at=now)
+    if charger_ids:
+        webhooks.alerts_enqueue(
+            [
+                webhooks.AlertEvent(CHARGER_OFFLINE, charger_id, {"reason": reason, "node_id": node_id}, at=now)
+                for charger_id in charger_ids
+            ]
+        )
+    return count

@@ -33,6 +33,7 @@ from ocpp_app.models import (
     CircuitLoadSample,
     Command,
     DataTransferRecord,
+    Delivery,
     MessageLog,
     MeterReading,
     Node,
@@ -52,6 +53,7 @@ DATA_TRANSFERS = "data_transfers"
 METER_READINGS = "meter_readings"
 NODES = "nodes"
 CIRCUIT_SAMPLES = "circuit_samples"
+ALERT_DELIVERIES = "alert_deliveries"
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,10 @@ def _dead_node(cutoff: datetime) -> Q:
     return Q(stopped_at__lt=cutoff) | Q(lease_expires_at__lt=cutoff, swept_at__isnull=False)
 
 
-# In the order they are pruned; the first four and the circuits' load
-# samples follow the message-log retention, meter readings their own, nodes
-# a fixed one.
+# In the order they are pruned; the first four, the circuits' load samples
+# and the alert deliveries follow the message-log retention, meter readings
+# their own, nodes a fixed one. A delivery is pruned by when it was delivered
+# or failed for good: one still pending (finished_at empty) is never.
 _TABLES = (
     _Table(MESSAGE_LOG, MessageLog, "timestamp", _older("timestamp")),
     _Table(COMMANDS, Command, "created_at", _older("created_at")),
@@ -86,6 +89,7 @@ _TABLES = (
     _Table(METER_READINGS, MeterReading, "received_at", _older("received_at")),
     _Table(NODES, Node, "lease_expires_at", _dead_node),
     _Table(CIRCUIT_SAMPLES, CircuitLoadSample, "at", _older("at")),
+    _Table(ALERT_DELIVERIES, Delivery, "finished_at", _older("finished_at")),
 )
 TABLES: tuple[str, ...] = tuple(t.label for t in _TABLES)
 
@@ -97,7 +101,9 @@ def retention_days(*, message_log_days: int | None = None, meter_reading_days: i
     for name, value in (("message_log_days", log_days), ("meter_reading_days", reading_days)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{name}={value!r}: use a whole number of days, or 0 to keep everything")
-    days = dict.fromkeys((MESSAGE_LOG, COMMANDS, STATUS_NOTIFICATIONS, DATA_TRANSFERS, CIRCUIT_SAMPLES), log_days)
+    days = dict.fromkeys(
+        (MESSAGE_LOG, COMMANDS, STATUS_NOTIFICATIONS, DATA_TRANSFERS, CIRCUIT_SAMPLES, ALERT_DELIVERIES), log_days
+    )
     return {**days, METER_READINGS: reading_days, NODES: NODE_RETENTION_DAYS}
 
 

@@ -7,6 +7,9 @@ settings (loaded as a plugin by pytest.ini's `-p`, ahead of pytest-django).
 - The failed-auth throttle counts per client address, and every test client
   is 127.0.0.1 (sharing Redis in the PostgreSQL pass): off unless a test
   turns it on (its settings, or OCPP_AUTH_THROTTLE=1 for a server it starts).
+- Webhooks reach loopback addresses only: a test (or the API's fuzzing) that
+  makes one for another host gets a 400, and no server it starts ever sends
+  a request off this machine.
 """
 
 import atexit
@@ -18,3 +21,4 @@ _DATA_DIR = tempfile.mkdtemp(prefix="ocpp-test-data-")
 os.environ["OCPP_DATA_DIR"] = _DATA_DIR
 atexit.register(shutil.rmtree, _DATA_DIR, True)
 os.environ["OCPP_AUTH_THROTTLE"] = "0"
+os.environ["OCPP_WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.0/8,::1,localhost"

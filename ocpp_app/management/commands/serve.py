@@ -28,13 +28,17 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from ocpp_app.consumers import LIVE
+from ocpp_app.management.alert_intake import AlertIntake
 from ocpp_app.management.load_manager import LoadManager
 from ocpp_app.management.node_keeper import NodeKeeper
+from ocpp_app.management.webhook_sender import WebhookSender
 from ocpp_app.runtime.http_protocol import ChargerH11Protocol
 from ocpp_app.runtime.mailbox import get_mailbox
+from ocpp_app.runtime.side_thread import run_aside
 from ocpp_app.runtime.tls import server_context
 from ocpp_app.runtime.ws_protocol import ChargerWebSocketProtocol
 from ocpp_app.services.simulators import simulator_secrets_encrypt, simulators_resume
+from ocpp_app.services.webhooks import subscriptions_refresh
 
 # A reconnect storm of thousands of chargers overflows a small backlog.
 BACKLOG = 4096
@@ -225,8 +229,9 @@ def _uvicorn_config(options: dict) -> uvicorn.Config:
 
 def serve_node(options: dict, *, reuse_port: bool, stdout) -> None:
     """One node: uvicorn on this process's event loop, beside the node's
-    housekeeping (its lease, the sweep of dead nodes, the prune) and the load
-    manager (site load management)."""
+    housekeeping (its lease, the sweep of dead nodes, the prune), the load
+    manager (site load management) and the alerts (the intake of charger
+    events, the sender of webhooks and e-mails)."""
     config = _uvicorn_config(options)
     server = uvicorn.Server(config)
     sock = listening_socket(options["host"], options["port"], reuse_port=reuse_port)
@@ -244,13 +249,20 @@ def serve_node(options: dict, *, reuse_port: bool, stdout) -> None:
             settings.OCPP_METRICS_PORT + max(0, options["worker_index"] - 1), settings.OCPP_METRICS_HOST
         )
 
+    sender = WebhookSender(node_id=settings.OCPP_NODE_ID)
+    intake = AlertIntake(written=lambda rows: sender.wake())
+
     async def main() -> None:
+        # What is subscribed to is known before the first charger speaks.
+        await run_aside(subscriptions_refresh)
+        intake.install()
         cleared = await keeper.start()
         if cleared:
             stdout.write(f"marked {cleared} charger(s) of node {settings.OCPP_NODE_ID} offline")
             stdout.flush()
         housekeeping = asyncio.get_running_loop().create_task(keeper.run())
         balancing = asyncio.get_running_loop().create_task(LoadManager(node_id=settings.OCPP_NODE_ID).run())
+        alerting = asyncio.get_running_loop().create_task(sender.run())
         # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal
         # again for the handlers it found: ours take note and let the lease
         # end below instead of dying before it.
@@ -261,6 +273,13 @@ def serve_node(options: dict, *, reuse_port: bool, stdout) -> None:
         finally:
             housekeeping.cancel()
             balancing.cancel()
+            # The events of the sockets just closed are queued before the
+            # lease ends; sends in flight get a few seconds.
+            intake.uninstall()
+            if not await intake.drain():
+                stdout.write("could not queue the last alerts: the database did not take them")
+            alerting.cancel()
+            await asyncio.gather(alerting, return_exceptions=True)
             try:
                 await keeper.stop()
             except Exception as error:  # the database may be the reason we stop

@@ -70,6 +70,7 @@ def test_it_deletes_what_is_older_than_the_given_retentions_and_prints_the_rows_
         "meter_readings: 3 deleted (older than 365 days)",
         "nodes: 0 deleted (older than 7 days)",
         "circuit_samples: 0 deleted (older than 30 days)",
+        "alert_deliveries: 0 deleted (older than 30 days)",
         "total: 7 deleted",
     ]
     # The session stays, without its readings.

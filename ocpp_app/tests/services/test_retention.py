@@ -100,6 +100,7 @@ def test_it_deletes_rows_older_than_their_retention_and_keeps_the_recent_ones(ch
         "meter_readings": 3,
         "nodes": 0,
         "circuit_samples": 2,
+        "alert_deliveries": 0,
     }
     assert CircuitLoadSample.objects.count() == 1
     assert counts() == {
