@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.permissions import AllowAny
 
-from ocpp_app.api import certificates, circuits, events, firmware, message_log, records, views
+from ocpp_app.api import certificates, circuits, events, firmware, message_log, records, views, webhooks
 from ocpp_app.api.schema import SchemaDocsView, SchemaView
 from ocpp_app.web import converters  # noqa: F401  (the "cid" path converter)
 
@@ -52,6 +52,10 @@ urlpatterns = [
     path("commands/<int:pk>/", records.CommandDetailView.as_view(), name="api-command"),
     path("charging-profiles/", records.ChargingProfileListView.as_view(), name="api-charging-profiles"),
     path("security-events/", records.SecurityEventListView.as_view(), name="api-security-events"),
+    path("webhooks/", webhooks.WebhookListView.as_view(), name="api-webhooks"),
+    path("webhooks/<int:pk>/", webhooks.WebhookDetailView.as_view(), name="api-webhook"),
+    path("webhooks/<int:pk>/deliveries/", webhooks.WebhookDeliveryListView.as_view(), name="api-webhook-deliveries"),
+    path("webhooks/<int:pk>/ping/", webhooks.WebhookPingView.as_view(), name="api-webhook-ping"),
     # The schema and its Swagger UI (served from static files, no CDN) are
     # public: they describe the API, every operation still needs a role
     # (api/permissions.py).
