@@ -25,6 +25,7 @@ from ocpp_app.selectors.message_log import SEARCH_WINDOW
 from ocpp_app.services import certificates, roles
 from ocpp_app.services.commands.certificates import CERTIFICATE_MAX_CHARS, ROOT_TYPES
 from ocpp_app.services.firmware import firmware_path
+from ocpp_app.web.command_forms import CommandForms
 from ocpp_app.web.exports import transactions_csv_response
 from ocpp_app.web.log_filters import BadLogFilters, message_log_filters
 
@@ -241,6 +242,7 @@ def charger_detail(request, cid: str):
             "security_events": charger_security_events(charger),
             "signed_firmware": latest_event(charger, ChargerEventKind.SIGNED_FIRMWARE),
             "certificates": certificate_card(charger),
+            "command_forms": CommandForms(request, charger),
         },
     )
 

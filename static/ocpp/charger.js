@@ -1,5 +1,6 @@
-/* Charger page: power/energy chart (uPlot), command buttons that show the
-   charger's real answer, live connector statuses. */
+/* Charger page: power/energy chart (uPlot), live connector statuses, the
+   parts that follow a session, and the certificate card (its commands
+   answer in the words of commands.js, loaded before this file). */
 (function () {
   "use strict";
   var page = document.getElementById("charger-page");
@@ -226,139 +227,10 @@
     },
   });
 
-  // -- commands ------------------------------------------------------------------
-  var answer = document.getElementById("command-answer");
-  var csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
-  var OK_STATUSES = ["Accepted", "Unlocked", "Scheduled"];
-  var REASONS = { 400: "rejected before sending", 401: "not logged in", 403: "forbidden", 404: "not found", 409: "charger not connected", 502: "the charger answered with an error", 504: "no answer from the charger in time" };
-
-  function show(box, text, kind) {
-    box.textContent = text;
-    box.className = "answer" + (kind ? " " + kind : "");
-  }
-
-  // POST to the API with the session's CSRF token; resolves to {status, body}.
-  function post(url, body) {
-    var headers = { "X-CSRFToken": csrf, Accept: "application/json" };
-    if (body !== undefined && !(body instanceof FormData)) {
-      headers["Content-Type"] = "application/json";
-      body = JSON.stringify(body);
-    }
-    return fetch(url, { method: "POST", credentials: "same-origin", headers: headers, body: body })
-      .then(function (response) {
-        return response.text().then(function (text) {
-          var parsed;
-          try { parsed = JSON.parse(text); } catch (e) { parsed = text; }
-          return { status: response.status, body: parsed };
-        });
-      });
-  }
-
-  // What a command's HTTP answer says, as [text, kind]; kind "ok" only for
-  // an accepting answer.
-  function describe(action, result) {
-    var body = result.body;
-    if (result.status === 200 && body && typeof body === "object") {
-      var reply = body.response || {};
-      var status = reply.status ? " → " + reply.status : "";
-      // What the API adds beyond the answer (e.g. the transaction id a
-      // remote start led to).
-      var extra = Object.keys(body).filter(function (k) {
-        return ["command_id", "action", "request", "response"].indexOf(k) === -1;
-      }).map(function (k) { return k + ": " + JSON.stringify(body[k]); });
-      return [action + status + "\n" + JSON.stringify(reply, null, 2) + (extra.length ? "\n" + extra.join("\n") : ""),
-              reply.status && OK_STATUSES.indexOf(reply.status) === -1 ? "error" : "ok"];
-    }
-    var detail = typeof body === "object" ? JSON.stringify(body, null, 2) : String(body).slice(0, 500);
-    return [action + ": HTTP " + result.status + " " + (REASONS[result.status] || "") + "\n" + detail, "error"];
-  }
-
-  // A GetConfiguration answer as a table (key, value, read-only) and its
-  // unknown keys, instead of its JSON; charger text goes in as text.
-  function showConfiguration(box, body) {
-    var reply = body.response || {};
-    var keys = reply.configurationKey || [];
-    var unknown = reply.unknownKey || [];
-    box.textContent = "";
-    box.className = "answer ok config-answer";
-    var title = document.createElement("div");
-    title.textContent = "GetConfiguration → " + keys.length + " key" + (keys.length === 1 ? "" : "s");
-    box.appendChild(title);
-    if (keys.length) {
-      var table = document.createElement("table");
-      table.className = "grid config-table";
-      var head = table.createTHead().insertRow();
-      ["Key", "Value", "Read-only"].forEach(function (text) {
-        var th = document.createElement("th");
-        th.textContent = text;
-        head.appendChild(th);
-      });
-      var tbody = table.createTBody();
-      keys.forEach(function (item) {
-        var row = tbody.insertRow();
-        row.dataset.key = item.key;
-        cell(row, item.key, "config-key");
-        cell(row, item.value == null ? "" : item.value, "config-value");
-        cell(row, item.readonly ? "yes" : "no");
-      });
-      box.appendChild(table);
-    }
-    if (unknown.length) {
-      var note = document.createElement("div");
-      note.className = "unknown-keys";
-      note.textContent = "Unknown to the charger: " + unknown.join(", ");
-      box.appendChild(note);
-    }
-  }
-
-  // The configuration card again from the page, once an answer changed it.
-  function reloadConfiguration() {
-    fetch(location.href, { credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.text() : Promise.reject(new Error("HTTP " + r.status)); })
-      .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("configuration");
-        var card = document.getElementById("configuration");
-        if (fresh && card) card.replaceWith(fresh);
-      })
-      .catch(function () {});
-  }
-
-  function command(action, payload) {
-    return post(page.dataset.actionUrl, { action: action, payload: payload });
-  }
-
-  Array.prototype.forEach.call(document.querySelectorAll("form.cmd"), function (form) {
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var action = form.dataset.action;
-      var payload = form.dataset.fixed ? JSON.parse(form.dataset.fixed) : {};
-      Array.prototype.forEach.call(form.elements, function (el) {
-        if (!el.name || el.value === "") return;
-        payload[el.name] = el.type === "number" ? parseInt(el.value, 10) : el.value;
-      });
-      var button = form.querySelector("button");
-      button.disabled = true;
-      show(answer, action + ": waiting for the charger…", "");
-      if (form.dataset.list && payload[form.dataset.list]) {
-        payload[form.dataset.list] = payload[form.dataset.list].split(",").map(function (k) { return k.trim(); }).filter(Boolean);
-      }
-      command(action, payload)
-        .then(function (result) {
-          if (action === "GetConfiguration" && result.status === 200 && result.body && result.body.response) {
-            showConfiguration(answer, result.body);
-            reloadConfiguration();
-          } else {
-            show.apply(null, [answer].concat(describe(action, result)));
-          }
-        })
-        .catch(function (err) { show(answer, action + ": " + err, "error"); })
-        .finally(function () { button.disabled = false; });
-    });
-  });
-
   // -- certificates ----------------------------------------------------------------
   var card = document.getElementById("certificates");
-  if (!card) return;
+  var commands = window.ocppCommands;
+  if (!card || !commands) return;
   var certAnswer = document.getElementById("certificate-answer");
   // The certificate types the server offers (the install form's choices).
   var ROOT_TYPES = Array.prototype.map.call(
@@ -416,11 +288,14 @@
     cell(row, item.certificate_type);
     cell(row, item.serial_number, "mono");
     cell(row, when(item.reported_at));
-    var button = document.createElement("button");
-    button.type = "button";
-    button.className = "cert-btn cert-delete";
-    button.textContent = "Delete";
-    cell(row, "").appendChild(button);
+    var actions = cell(row, "");
+    if (card.dataset.canOperate) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "cert-btn cert-delete";
+      button.textContent = "Delete";
+      actions.appendChild(button);
+    }
     return row;
   }
 
@@ -436,35 +311,38 @@
   }
   window.ocppCertificatesReload = reload;
 
-  // Runs the steps one after the other, each showing its answer; stops at
-  // the first that is not an HTTP 200.
+  // Runs the steps one after the other, each writing its answer in words;
+  // stops at the first that is not an HTTP 200.
   function run(button, steps) {
     button.disabled = true;
-    var lines = [];
-    var kind = "ok";
+    var said = [];
     var chain = Promise.resolve(true);
     steps.forEach(function (step) {
       chain = chain.then(function (going) {
         if (!going) return false;
-        lines.push(step.action + ": waiting for the charger…");
-        show(certAnswer, lines.join("\n\n"), "");
+        said.push(commands.waiting(step.action));
+        commands.render(certAnswer, said);
         return step.send().then(function (result) {
-          var described = describe(step.action, result);
-          lines[lines.length - 1] = described[0];
-          if (described[1] !== "ok") kind = "error";
-          show(certAnswer, lines.join("\n\n"), kind);
+          said[said.length - 1] = commands.describe(step.action, result);
+          commands.render(certAnswer, said);
           return result.status === 200;
         });
       });
     });
     return chain
       .then(function () { return reload(); })
-      .catch(function (err) { show(certAnswer, lines.concat([String(err)]).join("\n\n"), "error"); })
+      .catch(function (err) {
+        said.push({ kind: "error", lines: [String(err)], nodes: [] });
+        commands.render(certAnswer, said);
+      })
       .finally(function () { button.disabled = false; });
   }
 
+  // Viewers see the lists, not the buttons.
+  if (!card.dataset.canOperate) return;
+
   document.getElementById("certificate-renew").addEventListener("click", function (event) {
-    var renew = { action: "ExtendedTriggerMessage SignChargePointCertificate", send: function () { return post(card.dataset.renewUrl); } };
+    var renew = { action: "ExtendedTriggerMessage SignChargePointCertificate", send: function () { return commands.post(card.dataset.renewUrl); } };
     run(event.currentTarget, [renew]).then(function () {
       // The new certificate is signed once the charger sent its CSR.
       [3000, 10000].forEach(function (ms) { setTimeout(function () { reload().catch(function () {}); }, ms); });
@@ -473,7 +351,7 @@
 
   document.getElementById("certificate-refresh").addEventListener("click", function (event) {
     run(event.currentTarget, ROOT_TYPES.map(function (type) {
-      return { action: "GetInstalledCertificateIds " + type, send: function () { return command("GetInstalledCertificateIds", { certificateType: type }); } };
+      return { action: "GetInstalledCertificateIds " + type, send: function () { return commands.command("GetInstalledCertificateIds", { certificateType: type }); } };
     }));
   });
 
@@ -487,7 +365,7 @@
       issuerKeyHash: row.dataset.issuerKeyHash,
       serialNumber: row.dataset.serialNumber,
     };
-    run(button, [{ action: "DeleteCertificate " + hash.serialNumber, send: function () { return command("DeleteCertificate", { certificateHashData: hash }); } }]);
+    run(button, [{ action: "DeleteCertificate " + hash.serialNumber, send: function () { return commands.command("DeleteCertificate", { certificateHashData: hash }); } }]);
   });
 
   var install = document.getElementById("certificate-install");
@@ -498,6 +376,6 @@
     var file = install.elements.file.files[0];
     if (file) data.append("file", file);
     else data.append("certificate", install.elements.certificate.value);
-    run(install.querySelector("button"), [{ action: "InstallCertificate", send: function () { return post(card.dataset.installUrl, data); } }]);
+    run(install.querySelector("button"), [{ action: "InstallCertificate", send: function () { return commands.post(card.dataset.installUrl, data); } }]);
   });
 })();
