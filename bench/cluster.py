@@ -5,15 +5,21 @@ and prepared as the PostgreSQL target's is, with a Redis server of its own
 read during the run is the cluster's.
 
 Against each it runs, with the client and parameters of the single-process
-targets: first contact (a warm-up of never-seen chargers), the storm of
-known chargers, then the Heartbeat closed loop on C of them. Around the
-storm and the closed loop it reads the counters bench/headroom.py turns into
-rates: Redis (`redis-cli info stats commandstats`), PostgreSQL
-(`pg_stat_database` of the bench database, through `psql`), each node's
-metrics (its own port, OCPP_METRICS_PORT), and the CPU of the server
-processes, the client, Redis, the database's backends and the whole machine
-(psutil). Nothing here imports the server: counters come over the network
-or from command-line tools.
+targets (bench/phases.py): first contact (a warm-up of never-seen
+chargers), the storm of the same N known chargers, then the same closed
+loops (phases.CLOSED_LOOPS: Heartbeat, then MeterValues in a transaction)
+on C of them. Around the storm and each closed loop it reads the counters
+bench/headroom.py turns into rates: Redis (`redis-cli info stats
+commandstats`), PostgreSQL (`pg_stat_database` of the bench database,
+through `psql`), each node's metrics (its own port, OCPP_METRICS_PORT), and
+the CPU of the server processes, the client, Redis, the database's backends
+and the whole machine (psutil). Nothing here imports the server: counters
+come over the network or from command-line tools.
+
+A scenario's readings start only once the server is quiet and PostgreSQL's
+backends have reported what came before (--pg-stats-lag), so that the
+closing of the storm's chargers or the transactions a loop starts with are
+not counted in it.
 """
 
 from __future__ import annotations
@@ -28,18 +34,20 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
 
-from bench import client, measure, phases, scenarios
-from bench.counters import Meter, Sampler
+from bench import client, measure, phases
+from bench.counters import ClusterTarget, Meter, Sampler
 from bench.headroom import headroom, node_counters, parse_info
 from bench.targets import PG_ADMIN_URL, Django, free_port
 
 #: A backend flushes its statistics to pg_stat_database at most once a second
 #: while busy, and up to 10 s after its last transaction once idle: the
-#: PostgreSQL counters of a scenario are read this long after its end.
+#: PostgreSQL counters of a scenario are read this long after its end (the
+#: default of --pg-stats-lag).
 PG_STATS_LAG = 11.0
 
 
@@ -185,7 +193,13 @@ async def settle(meter: Meter, limit: float = 20) -> None:
             return
 
 
-async def measured(meter: Meter, run) -> tuple[dict, dict, dict]:
+async def quiet(meter: Meter, args: argparse.Namespace) -> None:
+    """The server quiet, then PostgreSQL's counters caught up with it."""
+    await settle(meter)
+    await asyncio.sleep(args.pg_stats_lag)
+
+
+async def measured(meter: Meter, run, args: argparse.Namespace) -> tuple[dict, dict, dict]:
     """Run the coroutine `run()` between two readings; its result, the
     headroom over it, and the peaks."""
     before = meter.read()
@@ -194,14 +208,16 @@ async def measured(meter: Meter, run) -> tuple[dict, dict, dict]:
     after = meter.read()
     load = [round(x, 2) for x in os.getloadavg()]
     # PostgreSQL's counters only once its backends reported them.
-    await asyncio.sleep(PG_STATS_LAG)
+    await asyncio.sleep(args.pg_stats_lag)
     late = meter.read(nodes=False)
     room = headroom(before, after, late, cores=os.cpu_count() or 1)
     room["load"] = load
     return result, room, sampler.peaks()
 
 
-async def run_cluster_target(target: Cluster, args: argparse.Namespace) -> dict:
+async def run_cluster_target(target: ClusterTarget, args: argparse.Namespace) -> dict:
+    """The scenarios against one running cluster (`target.url`), each with
+    its headroom; the results by scenario."""
     meter = Meter(target)
     results: dict = {"workers": target.workers}
     url = target.url
@@ -225,14 +241,14 @@ async def run_cluster_target(target: Cluster, args: argparse.Namespace) -> dict:
     first = await phases.first_contact(url, args, rec)
     log("first_contact", {"chargers": args.first_contact, "connected": len(first), **rec.summary()})
     await client.close_all(first)
-    await settle(meter)
+    await quiet(meter, args)
 
     rec = measure.Recorder()
 
     async def storm() -> list:
         return await phases.storm(url, args, rec)
 
-    chargers, room, peaks = await measured(meter, storm)
+    chargers, room, peaks = await measured(meter, storm, args)
     s = rec.summary()
     log(
         "storm",
@@ -240,6 +256,7 @@ async def run_cluster_target(target: Cluster, args: argparse.Namespace) -> dict:
             "chargers": args.storm,
             "connected": len(chargers),
             "failures": args.storm - len(chargers),
+            "deadline": args.storm_deadline,
             "seconds": round(max(rec.latencies, default=0), 2),
             "p50_ms": s["p50_ms"],
             "p99_ms": s["p99_ms"],
@@ -252,7 +269,7 @@ async def run_cluster_target(target: Cluster, args: argparse.Namespace) -> dict:
     client.freeze_heap()
 
     # By charger id, not by the order they were answered in: the first ones
-    # answered are mostly the faster worker's, and the loop would run on it.
+    # answered are mostly the faster worker's, and the loops would run on it.
     chargers.sort(key=lambda c: c.cp_id)
     keep, extra = chargers[: args.closed], chargers[args.closed :]
     await client.close_all(extra)
@@ -260,17 +277,25 @@ async def run_cluster_target(target: Cluster, args: argparse.Namespace) -> dict:
     if len(keep) < args.closed:
         keep += await client.connect_many(url, "CLOSED", args.closed - len(keep), concurrency=200, deadline=60)
     if not keep:
-        log("heartbeat", {"chargers": 0, "_error": "no charger connected for the closed loop"})
+        for loop in phases.CLOSED_LOOPS:
+            log(loop.name, {"chargers": 0, "_error": "no charger connected for the closed loops"})
         return results
+    await quiet(meter, args)
 
-    async def heartbeat() -> dict:
-        return await scenarios.closed_loop(keep, scenarios.heartbeat, args.closed_duration, grace=30)
+    async def around(loop: phases.ClosedLoop, run) -> None:
+        r, room, peaks = await measured(meter, run, args)
+        log(
+            loop.name,
+            {
+                "chargers": len(keep),
+                **r,
+                "cpu_percent": room["cpu_percent"]["server"],
+                "headroom": room,
+                "peaks": peaks,
+            },
+        )
 
-    r, room, peaks = await measured(meter, heartbeat)
-    log(
-        "heartbeat",
-        {"chargers": len(keep), **r, "cpu_percent": room["cpu_percent"]["server"], "headroom": room, "peaks": peaks},
-    )
+    await phases.closed_loops(keep, args, around, lambda: quiet(meter, args))
     await client.close_all(keep)
     return results
 
@@ -283,8 +308,15 @@ def worker_counts(text: str) -> list[int]:
 
 
 def run(args: argparse.Namespace, databases: dict[str, str]) -> dict:
-    """Every worker count in turn, each on a fresh database and Redis."""
-    out: dict = {"runs": {}}
+    """Every worker count in turn, each on a fresh database and Redis; with
+    the cluster's own time, and the machine's load before and after it (a
+    full run's figures are the whole run's)."""
+    out: dict = {
+        "runs": {},
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_before": [round(x, 2) for x in os.getloadavg()],
+    }
+    began = time.monotonic()
     for workers in worker_counts(args.cluster_workers):
         target = Cluster(args, workers)
         print(f"== cluster, {workers} worker(s)", flush=True)
@@ -306,4 +338,6 @@ def run(args: argparse.Namespace, databases: dict[str, str]) -> dict:
         finally:
             target.stop()
         out["runs"][str(workers)]["_seconds"] = round(time.monotonic() - started)
+    out["seconds"] = round(time.monotonic() - began)
+    out["load_after"] = [round(x, 2) for x in os.getloadavg()]
     return out

@@ -5,14 +5,17 @@ factor, and the headroom of Redis, PostgreSQL and the CPU."""
 
 from __future__ import annotations
 
-from bench.headroom import SATURATED_PERCENT, cpu_cost, rate_of, saturated, scaling
+from bench.headroom import QUIET_PERCENT, SATURATED_PERCENT, cpu_cost, rate_of, saturated, scaling
 from bench.verdicts import fmt
 
 START, END = "<!-- bench:cluster -->", "<!-- /bench:cluster -->"
 TITLE = "## Cluster (PostgreSQL + Redis)"
 #: The README line of the cluster starts with this, so a later run finds it.
 README_PREFIX = "Cluster (`serve --workers`, PostgreSQL + Redis):"
-SCENARIOS = ("heartbeat", "storm")
+#: The measured scenarios, in the order of the single-process targets' table.
+SCENARIOS = ("heartbeat", "metervalues", "storm")
+#: What one unit of each scenario's throughput is.
+UNITS = {"heartbeat": "msg/s", "metervalues": "msg/s", "storm": "chargers/s"}
 
 
 def _runs(data: dict) -> list[tuple[int, dict]]:
@@ -54,6 +57,8 @@ def _title(scenario: str, runs: list[tuple[int, dict]]) -> str:
             f"storm: {fmt(r.get('chargers'))} known chargers connect (Basic auth), boot and send a"
             " StatusNotification at once"
         )
+    if scenario == "metervalues":
+        return f"MeterValues (4 sampled values) closed loop, {fmt(r.get('chargers'))} chargers"
     return f"Heartbeat closed loop, {fmt(r.get('chargers'))} chargers"
 
 
@@ -160,6 +165,55 @@ def notes(runs: list[tuple[int, dict]]) -> list[str]:
     return out
 
 
+def storm_notes(runs: list[tuple[int, dict]]) -> list[str]:
+    """A storm that did not get every charger answered within its deadline."""
+    out = []
+    for n, r in runs:
+        storm = r.get("storm") or {}
+        if not storm.get("failures") or "_error" in storm:
+            continue
+        out.append(
+            f"- storm, {_workers(n)}: {fmt(storm.get('connected'))} of {fmt(storm.get('chargers'))} chargers"
+            f" answered within the {fmt(storm.get('deadline'))} s deadline ({fmt(rate_of(storm))} chargers/s);"
+            f" the client gave up on the other {fmt(storm.get('failures'))}. Its factor compares chargers"
+            " answered per second."
+        )
+    return out
+
+
+def others(runs: list[tuple[int, dict]]) -> dict | None:
+    """The CPU the rest of the machine (every process but the run's own) used
+    during the measured scenarios, in % of one core: lowest, highest, mean."""
+    values = [
+        ((r.get(scenario) or {}).get("headroom") or {}).get("cpu_percent", {}).get("other")
+        for scenario in SCENARIOS
+        for _, r in runs
+    ]
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"min": min(values), "max": max(values), "mean": round(sum(values) / len(values), 1)}
+
+
+def machine_line(meta: dict, data: dict, runs: list[tuple[int, dict]]) -> str:
+    """The load of the rest of the machine while the cluster ran."""
+    before = data.get("load_before", meta.get("load_before"))
+    after = data.get("load_after", meta.get("load_after"))
+    line = f"- the rest of the machine: load average {before} before the cluster runs, {after} after them"
+    rest = others(runs)
+    if rest is None:
+        return line + "."
+    line += (
+        f"; other processes used {fmt(rest['min'])}-{fmt(rest['max'])} % of a core during the measured"
+        f" scenarios (mean {fmt(rest['mean'])} %, the others' CPU column below)"
+    )
+    if rest["max"] >= QUIET_PERCENT:
+        line += (
+            ": the machine was not quiet, and what they took the run did not have, so these figures are lower bounds"
+        )
+    return line + "."
+
+
 def cluster_section(meta: dict, data: dict) -> list[str]:
     """The whole section, between its markers."""
     runs = _runs(data)
@@ -173,16 +227,19 @@ def cluster_section(meta: dict, data: dict) -> list[str]:
         "`manage.py serve --workers N`: N server processes on one port (SO_REUSEPORT), each a node of its own,"
         " on a fresh migrated PostgreSQL database per worker count with the storm's chargers prepared as for the"
         " PostgreSQL target, and a Redis server of the run's own (so every Redis counter is the cluster's alone)."
-        " Same client and parameters as the single-process targets: a warm-up of never-seen chargers, the storm,"
-        " then the Heartbeat closed loop.",
+        " Same client, scenarios and parameters as the single-process targets: a warm-up of never-seen chargers,"
+        " the storm, then the Heartbeat closed loop and the MeterValues closed loop (4 sampled values, in a"
+        " transaction started first) on the same chargers. Each scenario starts once the server is quiet and"
+        " PostgreSQL's counters have caught up.",
         "",
-        f"- date: {meta.get('date')}, duration {meta.get('seconds')} s; server code at commit {meta.get('commit', '?')}",
-        f"- machine: {meta.get('machine')}; load average before/after the run: {meta.get('load_before')}"
-        f" / {meta.get('load_after')}",
+        f"- date: {data.get('date', meta.get('date'))}, duration {data.get('seconds', meta.get('seconds'))} s;"
+        f" server code at commit {meta.get('commit', '?')}",
+        f"- machine: {meta.get('machine')}",
+        machine_line(meta, data, runs),
         f"- Redis {data.get('redis', '?')}, PostgreSQL {meta.get('versions', {}).get('postgresql', '?')}",
-        f"- parameters: storm {a.get('storm')} chargers (Basic auth, deadline {a.get('storm_deadline')} s),"
-        f" closed loop {a.get('closed')} chargers for {a.get('closed_duration')} s, warm-up"
-        f" {a.get('first_contact')} new chargers, workers {a.get('cluster_workers')}",
+        f"- parameters: storm {fmt(a.get('storm'))} chargers (Basic auth, deadline {a.get('storm_deadline')} s),"
+        f" closed loops {fmt(a.get('closed'))} chargers for {a.get('closed_duration')} s each, warm-up"
+        f" {fmt(a.get('first_contact'))} new chargers, workers {a.get('cluster_workers')}",
         f"- command: `{meta.get('command')}`",
         "",
         f"| scenario | {' | '.join(_workers(n) for n, _ in runs)} | {_workers(last)} / {_workers(first)} |",
@@ -195,6 +252,8 @@ def cluster_section(meta: dict, data: dict) -> list[str]:
         lines.append("| " + " | ".join(cells) + " |")
     failed = [(n, r["_error"]) for n, r in runs if "_error" in r]
     lines += [f"\n{_workers(n)} failed: `{error}`" for n, error in failed]
+    short = storm_notes(runs)
+    lines += ["", *short] if short else []
     lines += [
         "",
         "### Headroom",
@@ -210,8 +269,8 @@ def cluster_section(meta: dict, data: dict) -> list[str]:
         "",
         *notes(runs),
         "",
-        "CPU per unit of throughput (a Heartbeat; a storm's charger, which sends a BootNotification and a"
-        " StatusNotification), from the CPU above over the throughput: the milliseconds each part of the"
+        "CPU per unit of throughput (a Heartbeat; a MeterValues; a storm's charger, which sends a BootNotification"
+        " and a StatusNotification), from the CPU above over the throughput: the milliseconds each part of the"
         " system spent on it, the throughput per second of server CPU (equal figures for 1 and 2 workers mean"
         " the workers scale with the CPU they get), and the ceiling, the throughput the machine's cores would"
         " carry at that total cost if the run had them to itself (server, database, Redis and client share them).",
@@ -229,14 +288,14 @@ def readme_line(meta: dict, data: dict) -> str | None:
     factors = scaling_factors(data)
     (n1, first), (n2, last) = runs[0], runs[-1]
 
-    def part(scenario: str, unit: str) -> str:
+    def part(scenario: str) -> str:
         low, high = rate_of(first.get(scenario) or {}), rate_of(last.get(scenario) or {})
         factor = factors.get(scenario)
-        return f"{scenario} {fmt(high)} {unit} with {n2} vs {fmt(low)} with {n1}" + (
+        return f"{scenario} {fmt(high)} {UNITS[scenario]} with {n2} vs {fmt(low)} with {n1}" + (
             f" ({factor:.2f}x)" if factor is not None else ""
         )
 
     return (
-        f"{README_PREFIX} {part('heartbeat', 'msg/s')}, {part('storm', 'chargers/s')}"
-        f" ({meta.get('date')}; headroom in [docs/benchmarks.md](docs/benchmarks.md))."
+        f"{README_PREFIX} {', '.join(part(scenario) for scenario in SCENARIOS)}"
+        f" ({data.get('date', meta.get('date'))}; headroom in [docs/benchmarks.md](docs/benchmarks.md))."
     )

@@ -27,9 +27,12 @@ class RedisServer(Protocol):
 
 
 class ClusterTarget(Protocol):
-    """What the readings need of the cluster target."""
+    """What the readings (and bench/cluster.py's scenarios) need of the
+    cluster target."""
 
     name: str
+    url: str
+    workers: int
     db_name: str
     pg_admin_url: str
     redis: RedisServer
@@ -104,11 +107,15 @@ class Meter:
             " (SELECT string_agg(pid::text, ' ') FROM pg_stat_activity a WHERE a.datname = d.datname)"
             f" FROM pg_stat_database d WHERE datname = '{self.target.db_name}'"
         )
-        done = subprocess.run(
-            ["psql", "-X", "-At", "-F", "|", "-d", self.target.pg_admin_url, "-c", query],
-            capture_output=True,
-            text=True,
-        )
+        try:
+            done = subprocess.run(
+                ["psql", "-X", "-At", "-F", "|", "-d", self.target.pg_admin_url, "-c", query],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        except (OSError, subprocess.TimeoutExpired):  # no psql, or no answer: no PostgreSQL figures
+            return {}, []
         line = done.stdout.strip().splitlines()[-1:] if done.returncode == 0 else []
         if not line:
             return {}, []

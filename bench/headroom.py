@@ -21,6 +21,9 @@ SATURATED_PERCENT = 90.0
 #: runs uses either: their calls count the channel-layer messages sent.
 LAYER_SEND_COMMAND = "zcount"
 LAYER_GROUP_SEND_COMMAND = "zrange"
+#: The rest of the machine at or above this share of one core (its mean over
+#: a scenario) makes the run's figures lower bounds: the machine was not quiet.
+QUIET_PERCENT = 10.0
 #: Each receive is one BZPOPMIN (also when it times out empty).
 LAYER_RECEIVE_COMMAND = "bzpopmin"
 #: What the bench itself asks its Redis (its readings): not the server's load.

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from bench import client, measure, scenarios
 from bench.profiles import Profiler
@@ -17,6 +19,27 @@ STORM_PREFIX = "STORM"
 #: Every storm charger's Basic-auth password (bench_db prepare --password).
 STORM_PASSWORD = "bench-storm-key-0123456789"
 MIX = {"Heartbeat": 0.4, "MeterValues": 0.4, "StatusNotification": 0.2}
+#: Seconds a closed loop's last CALLs may take to be answered after its time.
+CLOSED_GRACE = 30
+
+
+@dataclass(frozen=True)
+class ClosedLoop:
+    """A closed-loop scenario: every charger sends `make(charger, n)`, awaits
+    the answer, and sends the next, for --closed-duration."""
+
+    name: str
+    make: Callable
+    #: Its chargers first start a transaction (its messages belong to one).
+    in_transaction: bool = False
+
+
+#: The closed loops of every server target, single-process and cluster, in
+#: this order, on the same chargers.
+CLOSED_LOOPS = (
+    ClosedLoop("heartbeat", scenarios.heartbeat),
+    ClosedLoop("metervalues", scenarios.meter_value, in_transaction=True),
+)
 
 
 async def settle(probe: measure.ServerProbe, limit: float = 20) -> None:
@@ -57,6 +80,29 @@ async def storm(url: str, args: argparse.Namespace, rec: measure.Recorder) -> li
     )
     rec.finished = time.perf_counter()
     return chargers
+
+
+async def closed_loops(
+    chargers: list,
+    args: argparse.Namespace,
+    around: Callable[[ClosedLoop, Callable[[], Awaitable[dict]]], Awaitable[None]],
+    quiet: Callable[[], Awaitable[None]],
+) -> None:
+    """Every closed loop of CLOSED_LOOPS in turn on `chargers`, for
+    --closed-duration each. `around(loop, run)` awaits `run()` inside what
+    the target measures a scenario by (the profiler and CPU probe of a
+    single process, the headroom readings of a cluster) and records its
+    result; `quiet()` waits until the server is quiet again, after the
+    transactions a loop needs were started."""
+    for loop in CLOSED_LOOPS:
+        if loop.in_transaction:
+            await scenarios.start_transactions(chargers, timeout=60)
+            await quiet()
+
+        async def run(loop: ClosedLoop = loop) -> dict:
+            return await scenarios.closed_loop(chargers, loop.make, args.closed_duration, grace=CLOSED_GRACE)
+
+        await around(loop, run)
 
 
 async def run_target(target: Target, args: argparse.Namespace, profiler: Profiler) -> dict:
@@ -130,16 +176,14 @@ async def run_target(target: Target, args: argparse.Namespace, profiler: Profile
     if len(keep) < args.closed:
         more = await client.connect_many(url, "CLOSED", args.closed - len(keep), concurrency=200, deadline=60)
         keep += more
-    probe.mark()
-    async with profiler.during("heartbeat"):
-        r = await scenarios.closed_loop(keep, scenarios.heartbeat, args.closed_duration, grace=30)
-    log("heartbeat", {"chargers": len(keep), **r, "cpu_percent": probe.cpu_percent()})
-    await scenarios.start_transactions(keep, timeout=60)
-    await settle(probe)
-    probe.mark()
-    async with profiler.during("metervalues"):
-        r = await scenarios.closed_loop(keep, scenarios.meter_value, args.closed_duration, grace=30)
-    log("metervalues", {"chargers": len(keep), **r, "cpu_percent": probe.cpu_percent()})
+
+    async def around(loop: ClosedLoop, run: Callable[[], Awaitable[dict]]) -> None:
+        probe.mark()
+        async with profiler.during(loop.name):
+            r = await run()
+        log(loop.name, {"chargers": len(keep), **r, "cpu_percent": probe.cpu_percent()})
+
+    await closed_loops(keep, args, around, lambda: settle(probe))
     await client.close_all(keep)
     await settle(probe)
 

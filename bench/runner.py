@@ -20,12 +20,14 @@ SQLite file and on a fresh PostgreSQL database) it runs, in this order:
   first call     after the server sat idle, one charger connects and sends
                  single Heartbeats with pauses
 
-`--targets cluster` runs `manage.py serve --workers 1`, then `--workers 2`
-(`--cluster-workers`), on PostgreSQL and a Redis of its own: the storm and
-the Heartbeat closed loop, with the Redis, PostgreSQL and CPU headroom
-around each (bench/cluster.py); a run of it alone rewrites only the cluster
-section of docs/benchmarks.md. It is not in the default list: at the full
-scale it adds about 6 minutes to the 10 of the default run.
+Then the cluster target: `manage.py serve --workers 1`, then `--workers 2`
+(`--cluster-workers`), on PostgreSQL and a Redis of its own: first contact,
+the storm and the two closed loops, the same scenarios with the same
+parameters, with the Redis, PostgreSQL and CPU headroom around each
+(bench/cluster.py). At the full scale it adds about 7 minutes to the 9 of
+the single-process targets. `--targets` runs a part (e.g. `--targets
+cluster`); a run of the cluster target alone rewrites only the cluster
+section of docs/benchmarks.md and its line in the README.
 
 Every phase has a time limit, so the run ends by itself. The targets are in
 bench/verdicts.py. Results go to docs/benchmarks.md, the README's
@@ -52,6 +54,8 @@ from bench.profiles import PROFILES_DIR, Profiler
 from bench.report import BENCHMARKS_MD, README_MD, readme_write, render
 from bench.targets import BASE_DIR, Baseline, Django, Target
 
+#: Every target, in the order a run takes them; `make bench` runs them all.
+TARGETS = ("baseline", "sqlite", "postgres", "cluster")
 QUICK_DIR = Path("/tmp/bench-quick")
 #: `--quick`: every scenario once, small, in about a minute per target.
 QUICK = {
@@ -68,6 +72,7 @@ QUICK = {
     "first_calls": 5,
     "first_call_idle": 1,
     "first_call_pause": 0.1,
+    "pg_stats_lag": 1,
     "out": QUICK_DIR / "benchmarks.md",
     "profile_dir": QUICK_DIR / "profiles",
     "readme": None,
@@ -77,11 +82,15 @@ QUICK = {
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.runner", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help=f"smoke run, small scale, written under {QUICK_DIR}")
-    p.add_argument(
-        "--targets", default="baseline,sqlite,postgres", help="comma-separated: baseline,sqlite,postgres,cluster"
-    )
+    p.add_argument("--targets", default=",".join(TARGETS), help="comma-separated, run in the order given")
     p.add_argument(
         "--cluster-workers", default="1,2", help="worker counts of the cluster target; the first is the reference"
+    )
+    p.add_argument(
+        "--pg-stats-lag",
+        type=float,
+        default=cluster.PG_STATS_LAG,
+        help="cluster: seconds PostgreSQL's counters are read after a scenario, and waited for before one",
     )
     p.add_argument("--storm", type=int, default=verdicts.STORM_CHARGERS, help="storm/idle/mixed population")
     p.add_argument("--storm-deadline", type=float, default=40, help="seconds before unanswered storm chargers fail")
@@ -124,6 +133,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def target_names(text: str) -> list[str]:
+    """The targets of `--targets`, in its order, each once."""
+    names = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    unknown = [t for t in names if t not in TARGETS]
+    if unknown or not names:
+        raise SystemExit(f"--targets {text!r}: unknown {', '.join(unknown) or 'empty'} (known: {', '.join(TARGETS)})")
+    return names
+
+
 def make_target(name: str, args: argparse.Namespace) -> Target:
     return Baseline(args) if name == "baseline" else Django(args, name)
 
@@ -156,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     all_results: dict = {}
     databases: dict[str, str] = {}
-    for name in [t.strip() for t in args.targets.split(",") if t.strip()]:
+    for name in target_names(args.targets):
         if name == "cluster":
             all_results["cluster"] = cluster.run(args, databases)
             continue

@@ -25,15 +25,32 @@ ROOM = {
 }
 
 
-def cluster(heartbeat_two: float = 3000.0) -> dict:
+def cluster(heartbeat_two: float = 3000.0, other: float = 0.0) -> dict:
     def storm(connected: int, seconds: float) -> dict:
-        return {"scenario": "storm", "chargers": 10_000, "connected": connected, "seconds": seconds, "p99_ms": 9.0}
+        return {
+            "scenario": "storm",
+            "chargers": 10_000,
+            "connected": connected,
+            "failures": 10_000 - connected,
+            "deadline": 40,
+            "seconds": seconds,
+            "p99_ms": 9.0,
+        }
+
+    def metervalues(rate: float, other: float) -> dict:
+        room = {**ROOM, "cpu_percent": {**ROOM["cpu_percent"], "other": other}}
+        return {"scenario": "metervalues", "chargers": 1000, "msg_per_s": rate, "p99_ms": 900.0, "headroom": room}
 
     return {
         "redis": "7.0.15",
+        "date": "2026-01-01 00:05 UTC",
+        "seconds": 420,
+        "load_before": [1.0, 1.1, 1.2],
+        "load_after": [2.0, 2.1, 2.2],
         "runs": {
             "1": {
                 "heartbeat": {"scenario": "heartbeat", "chargers": 1000, "msg_per_s": 2000.0, "p99_ms": 800.0},
+                "metervalues": metervalues(800.0, 4.0),
                 "storm": storm(5000, 40.0),
             },
             "2": {
@@ -45,6 +62,7 @@ def cluster(heartbeat_two: float = 3000.0) -> dict:
                     "headroom": ROOM,
                     "peaks": {"client_cpu_percent": 99.0, "redis_ops_per_s": 300.0},
                 },
+                "metervalues": metervalues(1000.0, other),
                 "storm": storm(10_000, 20.0),
             },
         },
@@ -69,8 +87,39 @@ def test_it_reports_both_worker_counts_and_the_scaling_factor():
         "10,000/10,000 in 20.00 s (500.0 chargers/s, p99 9.0 ms)",
         "4.00x",
     ]
+    assert cells(text, "MeterValues (4 sampled values) closed loop") == [
+        "MeterValues (4 sampled values) closed loop, 1,000 chargers",
+        "800.0 msg/s (p99 900.0 ms)",
+        "1,000.0 msg/s (p99 900.0 ms)",
+        "1.25x",
+    ]
     assert "| 1 worker | 2 workers | 2 workers / 1 worker |" in text
     assert f"`{META['command']}`" in text
+    # The cluster's own time, not the whole run's (META's).
+    assert "- date: 2026-01-01 00:05 UTC, duration 420 s; server code at commit abc1234" in text
+
+
+def test_it_says_how_many_chargers_a_storm_that_ran_out_of_time_got_answered():
+    text = "\n".join(cluster_report.cluster_section(META, cluster()))
+    assert (
+        "- storm, 1 worker: 5,000 of 10,000 chargers answered within the 40 s deadline (125.0 chargers/s);"
+        " the client gave up on the other 5,000."
+    ) in text
+    assert "- storm, 2 workers:" not in text
+
+
+def test_it_states_what_the_rest_of_the_machine_ran_and_whether_it_was_quiet():
+    quiet = "\n".join(cluster_report.cluster_section(META, cluster(other=2.0)))
+    line = next(line for line in quiet.splitlines() if line.startswith("- the rest of the machine"))
+    assert line == (
+        "- the rest of the machine: load average [1.0, 1.1, 1.2] before the cluster runs, [2.0, 2.1, 2.2]"
+        " after them; other processes used 0.0-4.0 % of a core during the measured scenarios (mean 2.0 %,"
+        " the others' CPU column below)."
+    )
+    busy = "\n".join(cluster_report.cluster_section(META, cluster(other=60.0)))
+    assert "used 0.0-60.0 % of a core" in busy
+    assert "the machine was not quiet" in busy and "lower bounds" in busy
+    assert "not quiet" not in quiet
 
 
 def test_it_shows_the_headroom_and_says_when_the_client_saturates_a_core():
@@ -128,6 +177,8 @@ def test_the_readme_gets_one_cluster_line_and_keeps_its_table(tmp_path: Path):
     text = readme.read_text()
     line = cluster_report.readme_line(META, cluster())
     assert "heartbeat 3,000.0 msg/s with 2 vs 2,000.0 with 1 (1.50x)" in line
+    assert "metervalues 1,000.0 msg/s with 2 vs 800.0 with 1 (1.25x)" in line
+    assert "storm 500.0 chargers/s with 2 vs 125.0 with 1 (4.00x)" in line
     assert text == table.replace(f"\n\n{README_END}", f"\n\n{line}\n\n{README_END}")
     # Again: the line is replaced, not added; a full run without the cluster keeps it.
     assert readme_write(readme, META, {"cluster": cluster(heartbeat_two=4000.0)})
