@@ -26,6 +26,7 @@ from django.conf import settings
 
 from ocpp_app.lib.alerts import url_problem
 from ocpp_app.runtime import metrics
+from ocpp_app.runtime.outage import Outage
 from ocpp_app.runtime.side_thread import run_aside
 from ocpp_app.services import alert_deliveries, webhooks
 from ocpp_app.services.alert_deliveries import Claimed, Outcome
@@ -61,6 +62,8 @@ class WebhookSender:
         self._wake: asyncio.Event | None = None
         self._client: httpx.AsyncClient | None = None
         self._refreshed = self._counted = 0.0
+        # One warning while the database is away, not one per pass or per send.
+        self.outage = Outage(logger, "alerts: claiming and recording deliveries")
 
     def wake(self) -> None:
         """Look for due deliveries now (new rows were queued here)."""
@@ -77,19 +80,17 @@ class WebhookSender:
             # The bounds are this sender's own (per target, per node).
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=50),
         )
-        failures = 0
         try:
             while True:
                 claimed = 0
                 try:
                     await self._housekeeping()
                     claimed = await self.step()
-                    failures = 0
+                    self.outage.ok()
                 except asyncio.CancelledError:
                     raise
-                except Exception:
-                    failures += 1
-                    logger.warning("alerts: a pass failed (attempt %d)", failures, exc_info=failures == 1)
+                except Exception as error:
+                    self.outage.failed(error)
                 if claimed and len(self._tasks) < self.max_in_flight:
                     continue  # more may be due
                 try:
@@ -138,9 +139,9 @@ class WebhookSender:
                 verdict = await run_aside(
                     alert_deliveries.delivery_record, pk=delivery.pk, attempt=delivery.attempt, outcome=outcome
                 )
-            except Exception:
+            except Exception as error:
                 # The claim runs out and the delivery is tried again: at least once.
-                logger.warning("alerts: could not record delivery %s", delivery.uuid, exc_info=True)
+                self.outage.failed(error)
                 return
             if verdict is not None:
                 metrics.alert_delivery(delivery.channel, verdict)
