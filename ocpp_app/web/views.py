@@ -172,19 +172,6 @@ def chosen_transaction(charger: Charger, tx_param: str | None) -> Transaction | 
     return qs.filter(stop_time__isnull=True).order_by("-start_time").first() or qs.order_by("-start_time").first()
 
 
-COMMANDS = [
-    # (label, OCPP action, fields) rendered as small forms; fields map to the
-    # camelCase payload keys the API sends on the wire.
-    ("Remote start", "RemoteStartTransaction", ["connectorId", "idTag"]),
-    ("Remote stop", "RemoteStopTransaction", ["transactionId"]),
-    ("Reset", "Reset", ["type"]),
-    ("Unlock connector", "UnlockConnector", ["connectorId"]),
-    ("Change availability", "ChangeAvailability", ["connectorId", "type"]),
-    ("Trigger status", "TriggerMessage", ["connectorId"]),
-    ("Get configuration", "GetConfiguration", ["key"]),
-]
-
-
 def charger_api_url(name: str, charger_id: str, path: str) -> str:
     """A charger's REST endpoint (`name`), or when the API is not installed
     its documented `path` under /ocpp/chargers/<id>/."""
