@@ -97,7 +97,10 @@ async def call_charger(
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                # Nobody answered: the consumer is gone (a dead process) or stuck.
+                # Nobody answered: the consumer is gone (a dead process whose
+                # lease has not run out yet) or stuck.
+                if not await _reachable(charger_id, channel_name, missed_renewal=True):
+                    return CallOutcome(status=CommandStatus.NOT_CONNECTED)
                 return CallOutcome(status=CommandStatus.TIMEOUT)
             if receiving is None:
                 receiving = asyncio.ensure_future(layer.receive(reply_channel))
@@ -144,9 +147,11 @@ async def _send_retrying(layer, channel: str, message: dict, *, until: float) ->
             await asyncio.sleep(LAYER_RETRY)
 
 
-async def _reachable(charger_id: str, channel_name: str) -> bool:
+async def _reachable(charger_id: str, channel_name: str, *, missed_renewal: bool = False) -> bool:
     try:
-        return await run_aside(nodes.charger_reachable, charger_id=charger_id, channel_name=channel_name)
+        return await run_aside(
+            nodes.charger_reachable, charger_id=charger_id, channel_name=channel_name, missed_renewal=missed_renewal
+        )
     except Exception:  # the database is away: no news, keep waiting
         return True
 

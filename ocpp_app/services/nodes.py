@@ -159,18 +159,28 @@ def nodes_alive(*, now=None) -> list[str]:
     )
 
 
-def charger_reachable(*, charger_id: str, channel_name: str, now=None) -> bool:
+def charger_reachable(*, charger_id: str, channel_name: str, now=None, missed_renewal: bool = False) -> bool:
     """Whether the charger is still connected through `channel_name` on a
     node whose lease holds: what a command waiting for the charger's answer
     checks, so that it answers "not connected" once the socket or its node is
-    gone instead of waiting for the whole time-out."""
+    gone instead of waiting for the whole time-out.
+
+    With `missed_renewal`, a node that went two thirds of its lease without
+    renewing (it renews every third) counts as gone too, before its lease runs
+    out: what a command whose time-out is over asks, so that a charger on a
+    node that died answers "not connected" within the operator's time-out even
+    when the time-out is not longer than the lease (both default to 30 s)."""
     row = Charger.objects.filter(charger_id=charger_id).values_list("connected", "channel_name", "node_id").first()
     if row is None or not row[0] or row[1] != channel_name:
         return False
-    node = Node.objects.filter(node_id=row[2]).values_list("lease_expires_at", "stopped_at").first()
+    node = Node.objects.filter(node_id=row[2]).values_list("lease_expires_at", "stopped_at", "renewed_at").first()
     if node is None:
         return True  # a node that never took a lease (an older version, a test server): trust the row
-    return node[1] is None and node[0] >= (now or timezone.now())
+    expires, stopped, renewed = node
+    now = now or timezone.now()
+    if stopped is not None or expires < now:
+        return False
+    return not missed_renewal or now - renewed <= (expires - renewed) * 2 / 3
 
 
 def _mark_offline(node_id: str, now, reason: str) -> int:

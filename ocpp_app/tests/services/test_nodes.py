@@ -121,3 +121,20 @@ def test_a_node_never_sweeps_itself(settings):
     assert nodes.nodes_sweep(sweeper="node-a") == {}
     assert connected() == {"CP1": (True, "node-a")}
     assert nodes.nodes_sweep(sweeper="node-b") == {"node-a": 1}
+
+
+def test_after_its_time_out_a_command_counts_a_node_that_missed_a_renewal_as_gone(settings):
+    # Lease 30 s, renewed every 10 s: 21 s after its last renewal the node has
+    # missed one. Its lease still holds, so a command still waiting for the
+    # answer keeps waiting; one whose time-out is over answers "not connected".
+    nodes.node_start(node_id="node-a", lease=LEASE, host="h", pid=1)
+    connect_on(settings, "node-a", "CP1", "c1", channel="mailbox.node-a")
+    renewed = Node.objects.get(node_id="node-a").renewed_at
+    later = renewed + timedelta(seconds=21)
+    reach = {"charger_id": "CP1", "channel_name": "mailbox.node-a"}
+    assert nodes.charger_reachable(**reach, now=later)
+    assert not nodes.charger_reachable(**reach, now=later, missed_renewal=True)
+    # A node that renews on time is reachable either way.
+    assert nodes.charger_reachable(**reach, now=renewed + timedelta(seconds=9), missed_renewal=True)
+    # Past its lease it is gone either way.
+    assert not nodes.charger_reachable(**reach, now=renewed + timedelta(seconds=31))
