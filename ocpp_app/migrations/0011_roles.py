@@ -1,5 +1,5 @@
 """The two roles: viewers read the pages and the API, operators also command
-and change the network (web/access.py). Existing staff members who are not
+and change the network (services/roles.py). Existing staff members who are not
 superusers become operators, so nobody loses what they could do."""
 
 from django.contrib.auth.management import create_permissions

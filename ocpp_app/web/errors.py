@@ -148,5 +148,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if wants_json(request):
-        return _json(403, str(exceptions.PermissionDenied.default_detail))
+        # The refusal's own words when it has them (the role it needs).
+        detail = str(exception) if exception is not None and exception.args else ""
+        return _json(403, detail or str(exceptions.PermissionDenied.default_detail))
     return defaults.permission_denied(request, exception)

@@ -1,4 +1,4 @@
-/* Live updates from /ws/dashboard/ (staff only). While the socket is closed
+/* Live updates from /ws/dashboard/ (viewers and operators). While the socket is closed
    (the server gone, a restart, the network) the page says it is disconnected
    and greys out what it shows (html[data-live]: "closed", then "refreshing"
    until fresh data came), reconnects by itself with back-off, and once
