@@ -46,7 +46,8 @@ import websockets  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
-from ocpp.v16 import ChargePoint, call  # noqa: E402
+from ocpp.routing import on  # noqa: E402
+from ocpp.v16 import ChargePoint, call, call_result  # noqa: E402
 from playwright.async_api import async_playwright  # noqa: E402
 
 from ocpp_app.lib.timeparse import format_datetime_utc as iso  # noqa: E402
@@ -156,9 +157,30 @@ def start_server(port: int) -> subprocess.Popen:
     raise RuntimeError((TMP / "server.out").read_text())
 
 
+class ShotChargePoint(ChargePoint):
+    """Answers the command the screenshot of the command forms sends."""
+
+    @on("GetCompositeSchedule")
+    def on_get_composite_schedule(self, connector_id, duration, charging_rate_unit=None, **_):
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start=iso(datetime.now(UTC).replace(second=0, microsecond=0)),
+            charging_schedule={
+                "duration": duration,
+                "chargingRateUnit": charging_rate_unit or "A",
+                "chargingSchedulePeriod": [
+                    {"startPeriod": 0, "limit": 16.0, "numberPhases": 3},
+                    {"startPeriod": 1800, "limit": 10.0, "numberPhases": 3},
+                    {"startPeriod": 3600, "limit": 32.0, "numberPhases": 3},
+                ],
+            },
+        )
+
+
 async def live_charger(port: int, cid: str, *, charging: bool, stop: asyncio.Event, ready: asyncio.Event) -> None:
     async with websockets.connect(f"ws://127.0.0.1:{port}/ocpp16/{cid}", subprotocols=["ocpp1.6"]) as ws:
-        cp = ChargePoint(cid, ws)
+        cp = ShotChargePoint(cid, ws)
         task = asyncio.create_task(cp.start())
         await cp.call(
             call.BootNotification(
@@ -235,6 +257,17 @@ async def shoot(port: int, session: str) -> None:
         await page.wait_for_selector("#chart .uplot")
         await page.wait_for_timeout(300)
         await page.screenshot(path=str(OUT / "charger.png"), full_page=True)
+
+        # The command forms: the smart-charging group open, a composite
+        # schedule asked for and its answer shown.
+        commands = page.locator("section.card", has=page.locator("h2", has_text="Commands"))
+        group = commands.locator("details.cmd-group", has=page.locator("summary", has_text="Smart charging"))
+        await group.locator("summary").click()
+        schedule = group.locator('form[data-action="GetCompositeSchedule"]')
+        await schedule.locator("button").click()
+        await schedule.locator(".answer:not([hidden])").wait_for()
+        await page.wait_for_timeout(300)
+        await commands.screenshot(path=str(OUT / "commands.png"))
 
         await page.goto(base + "/ocpp/log/MTY-CENTRO-01/?action=MeterValues")
         await page.screenshot(path=str(OUT / "message-log.png"))
