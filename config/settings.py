@@ -198,10 +198,94 @@ ASGI_APPLICATION = "config.asgi.application"
 # persistent connections are not reused there (Django's docs: disable them and
 # pool instead). The charger path is different: group commit runs on one
 # thread that keeps its own connection open (runtime/group_commit.py), which is
-# what keeps the hot path 7x faster than a connection per message.
+# what keeps the hot path 7x faster than a connection per message. Both are
+# Django connections made from DATABASES["default"]: this section is the one
+# place that reads DATABASE_URL, and everything that connects follows it.
+#
+# A standby to fail over to is given the libpq way, as a host list
+# (postgres://USER@db1:5432,db2:5432/NAME?target_session_attrs=read-write):
+# psycopg tries the hosts in turn and keeps the first that takes writes, so
+# after a standby's promotion every new connection lands on it
+# (docs/scaling.md, PostgreSQL failover). dj-database-url reads one host only
+# (host:port,host:port is no URL to urllib), so the list is taken apart here.
+_POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql", "postgis")
+# The sessions libpq may settle on that take writes: this server writes.
+_WRITABLE_SESSIONS = ("read-write", "primary", "any")
+# With several hosts, a host that is gone without a trace (a dead machine, no
+# refusal) must not hold every connection attempt for TCP's own time-out
+# (psycopg's default: 130 s) before the next host is tried.
+_MULTI_HOST_CONNECT_TIMEOUT = 5
+
+
+def _host_list(hosts: str) -> tuple[str, str]:
+    """`db1:5432,[::1]:5433,db3` as libpq's HOST and PORT lists (a host
+    without a port gets 5432, PostgreSQL's own)."""
+    from urllib.parse import unquote
+
+    names, ports = [], []
+    for item in hosts.split(","):
+        if item.startswith("["):
+            name, closed, port = item[1:].partition("]")
+            if not closed or (port and not port.startswith(":")):
+                raise ImproperlyConfigured(f"DATABASE_URL: host {item!r} of the host list is not [IPv6]:PORT")
+            port = port[1:]
+        else:
+            name, _, port = item.partition(":")
+        name = unquote(name)
+        if not name:
+            raise ImproperlyConfigured("DATABASE_URL: the host list has an empty host (db1:5432,db2:5432)")
+        if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise ImproperlyConfigured(f"DATABASE_URL: host {name!r} has port {port!r}: use a number from 1 to 65535")
+        names.append(name)
+        ports.append(port or "5432")
+    return ",".join(names), ",".join(ports)
+
+
+def database_settings(url: str, *, conn_max_age: int = 0) -> dict:
+    """DATABASES["default"] for a DATABASE_URL, host lists included. A
+    malformed URL is an ImproperlyConfigured naming DATABASE_URL, never
+    quoting the URL (it may hold a password)."""
+    scheme, has_scheme, rest = url.partition("://")
+    hosts = ""
+    if has_scheme and scheme in _POSTGRES_SCHEMES:
+        netloc_end = min((rest.index(mark) for mark in "/?#" if mark in rest), default=len(rest))
+        userinfo, at, hosts = rest[:netloc_end].rpartition("@")
+        if "," in hosts:
+            # The first host stands in for the list while dj-database-url reads the rest.
+            url = f"{scheme}://{userinfo}{at}{hosts.split(',')[0]}{rest[netloc_end:]}"
+    try:
+        config = dj_database_url.parse(url, conn_max_age=conn_max_age)
+    except dj_database_url.UnknownSchemeError:
+        what = f"unknown scheme {scheme!r}" if has_scheme else "no scheme"
+        raise ImproperlyConfigured(
+            f"DATABASE_URL: {what}: use postgres://USER:PASSWORD@HOST:PORT/NAME or sqlite:///PATH"
+        ) from None
+    except (dj_database_url.ParseError, ValueError):
+        if hosts:
+            _host_list(hosts)  # names a bad port, when that is what is wrong
+        raise ImproperlyConfigured(
+            "DATABASE_URL is not a valid URL (a character of the user name or password to "
+            "percent-encode?): use postgres://USER:PASSWORD@HOST:PORT/NAME"
+        ) from None
+    if "," in hosts:
+        config["HOST"], config["PORT"] = _host_list(hosts)
+        options = config.setdefault("OPTIONS", {})
+        # Without it libpq keeps the first host that answers, a standby too,
+        # and every write fails there.
+        options.setdefault("target_session_attrs", "read-write")
+        options.setdefault("connect_timeout", _MULTI_HOST_CONNECT_TIMEOUT)
+    attrs = config.get("OPTIONS", {}).get("target_session_attrs")
+    if attrs is not None and attrs not in _WRITABLE_SESSIONS:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL: target_session_attrs={attrs!r}: use {', '.join(_WRITABLE_SESSIONS)} "
+            "(the server writes: a read-only session fails every write)"
+        )
+    return config
+
+
 DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+    "default": database_settings(
+        _env("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
@@ -211,6 +295,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
         "min_size": env_int("DB_POOL_MIN", 2),
         "max_size": env_int("DB_POOL_MAX", 20),
         "timeout": 10,
+        # A failed connection attempt is retried after 1, 2, 4, 8 ... s, so
+        # after a long outage the first try at the database that came back (a
+        # promoted standby) could wait about as long again. Giving up after
+        # 5 s starts a fresh attempt at the next borrower's demand instead:
+        # back within 2 s of a promotion (ocpp_app/tests/faults/test_postgres_failover.py).
+        "reconnect_timeout": 5,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
