@@ -9,6 +9,7 @@ PostgreSQL refuses to run as root: as root (CI), the server runs as the
 import glob
 import os
 import pwd
+import shlex
 import shutil
 import subprocess
 import sys
@@ -44,29 +45,35 @@ def missing_reason() -> str | None:
 
 
 class PrivatePostgres:
-    def __init__(self) -> None:
+    def __init__(self, *, initdb: bool = True) -> None:
+        """`initdb=False` leaves the data directory to be made otherwise (a
+        standby's, by pg_basebackup)."""
         self.bin = server_binaries()
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="ocpp-private-pg-"))
         self.data = self.dir / "data"
         self.log = self.dir / "server.log"
+        # Server settings given at every start, beside the address: {"wal_level": "replica"}.
+        self.settings: dict[str, str] = {}
         if os.geteuid() == 0:
             user = pwd.getpwnam(SERVER_USER)
             os.chown(self.dir, user.pw_uid, user.pw_gid)
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-locale", "-E", "UTF8")
+        if initdb:
+            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-locale", "-E", "UTF8")
 
     @property
     def url(self) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
-    def _run(self, program: str, *args: str) -> None:
+    def _run(self, program: str, *args: str) -> subprocess.CompletedProcess:
         command = [str(self.bin / program), *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", SERVER_USER, "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        return subprocess.run(command, check=True, capture_output=True, timeout=120)
 
     def start(self) -> None:
         options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.dir}"
+        options += "".join(f" -c {shlex.quote(f'{name}={value}')}" for name, value in self.settings.items())
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
 
     def stop(self) -> None:
