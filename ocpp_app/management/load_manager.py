@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from ocpp_app.models import CommandStatus
 from ocpp_app.ocpp.commands import send_command_async
+from ocpp_app.runtime.outage import DATABASE_UNREACHABLE, Outage
 from ocpp_app.runtime.side_thread import run_aside
 from ocpp_app.services import load, nodes
 
@@ -55,6 +56,8 @@ class LoadManager:
         if self.interval <= 0:
             return
         failures = 0
+        # The database away: one warning for the outage, not one per pass.
+        outage = Outage(logger, "load manager: reaching the database")
         while True:
             # A large site's plan may take a while: never more than a fifth of
             # the time, so the node's own chargers keep the CPU.
@@ -63,8 +66,11 @@ class LoadManager:
                 if await self._is_leader():
                     await self.step()
                 failures = 0
+                outage.ok()
             except asyncio.CancelledError:
                 raise
+            except DATABASE_UNREACHABLE as error:
+                outage.failed(error)
             except Exception:
                 failures += 1
                 logger.warning("load manager: a pass failed (attempt %d)", failures, exc_info=failures == 1)
