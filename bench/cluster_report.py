@@ -50,6 +50,19 @@ def scaling_factors(data: dict) -> dict[str, float | None]:
     return {s: scaling(first.get(s), last.get(s)) for s in SCENARIOS}
 
 
+def _storm_size(runs: list[tuple[int, dict]], a: dict) -> str:
+    """The cluster storm's chargers, and the single-process storm's when larger."""
+    size = next(
+        ((r.get("storm") or {}).get("chargers") for _, r in runs if (r.get("storm") or {}).get("chargers")), None
+    )
+    size = size or a.get("storm")
+    single = a.get("storm")
+    text = f"{fmt(size)} chargers (Basic auth, deadline {a.get('storm_deadline')} s"
+    if single and size and single > size:
+        text += f"; the single-process targets' storm of {fmt(single)} runs last, with the first worker count"
+    return text + ")"
+
+
 def _title(scenario: str, runs: list[tuple[int, dict]]) -> str:
     r = next((r[scenario] for _, r in runs if r.get(scenario)), {})
     if scenario == "storm":
@@ -181,14 +194,50 @@ def storm_notes(runs: list[tuple[int, dict]]) -> list[str]:
     return out
 
 
+def limit_notes(runs: list[tuple[int, dict]]) -> list[str]:
+    """Why the cluster's storm is smaller than the single-process targets',
+    from the reference worker count's run of that larger storm."""
+    out = []
+    for n, r in runs:
+        limit = r.get("storm_limit")
+        if not limit or "_error" in limit:
+            continue
+        storm = r.get("storm") or {}
+        size, deadline = fmt(limit.get("chargers")), fmt(limit.get("deadline"))
+        if not limit.get("failures"):
+            out.append(
+                f"- storm at the single-process scale, {_workers(n)}: all {size} answered in"
+                f" {fmt(limit.get('seconds'), 2)} s: the cluster's storm could run at it (`--cluster-storm {size}`)."
+            )
+            continue
+        line = (
+            f"- storm scale: {fmt(storm.get('chargers'))} chargers (`--cluster-storm`), not the single-process"
+            f" targets' {size}, because one worker does not get {size} answered within the {deadline} s deadline"
+            f" on this machine. Measured in this run, last, with {_workers(n)}: {fmt(limit.get('connected'))} of"
+            f" {size} answered within {deadline} s ({fmt(rate_of(limit))} chargers/s, server"
+            f" {fmt(limit.get('cpu_percent'))} % of a core, others {fmt(_other(limit))} %); the client gave up on"
+            f" the other {fmt(limit.get('failures'))}."
+        )
+        cost = cpu_cost(storm)
+        if cost and cost.get("server_ms") and limit.get("deadline"):
+            most = int(limit["deadline"] * 1000 / cost["server_ms"])
+            line += (
+                f" At the {fmt(storm.get('chargers'))}-charger storm's {fmt(cost['server_ms'], 2)} ms of server CPU"
+                f" per charger, one worker with a whole core to itself would answer at most {fmt(most)} in"
+                f" {deadline} s."
+            )
+        out.append(line)
+    return out
+
+
+def _other(result: dict) -> float | None:
+    return ((result.get("headroom") or {}).get("cpu_percent") or {}).get("other")
+
+
 def others(runs: list[tuple[int, dict]]) -> dict | None:
     """The CPU the rest of the machine (every process but the run's own) used
     during the measured scenarios, in % of one core: lowest, highest, mean."""
-    values = [
-        ((r.get(scenario) or {}).get("headroom") or {}).get("cpu_percent", {}).get("other")
-        for scenario in SCENARIOS
-        for _, r in runs
-    ]
+    values = [_other(r.get(scenario) or {}) for scenario in SCENARIOS for _, r in runs]
     values = [v for v in values if v is not None]
     if not values:
         return None
@@ -237,7 +286,7 @@ def cluster_section(meta: dict, data: dict) -> list[str]:
         f"- machine: {meta.get('machine')}",
         machine_line(meta, data, runs),
         f"- Redis {data.get('redis', '?')}, PostgreSQL {meta.get('versions', {}).get('postgresql', '?')}",
-        f"- parameters: storm {fmt(a.get('storm'))} chargers (Basic auth, deadline {a.get('storm_deadline')} s),"
+        f"- parameters: storm {_storm_size(runs, a)},"
         f" closed loops {fmt(a.get('closed'))} chargers for {a.get('closed_duration')} s each, warm-up"
         f" {fmt(a.get('first_contact'))} new chargers, workers {a.get('cluster_workers')}",
         f"- command: `{meta.get('command')}`",
@@ -252,7 +301,7 @@ def cluster_section(meta: dict, data: dict) -> list[str]:
         lines.append("| " + " | ".join(cells) + " |")
     failed = [(n, r["_error"]) for n, r in runs if "_error" in r]
     lines += [f"\n{_workers(n)} failed: `{error}`" for n, error in failed]
-    short = storm_notes(runs)
+    short = [*storm_notes(runs), *limit_notes(runs)]
     lines += ["", *short] if short else []
     lines += [
         "",

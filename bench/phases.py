@@ -65,14 +65,16 @@ async def first_contact(url: str, args: argparse.Namespace, rec: measure.Recorde
     return first
 
 
-async def storm(url: str, args: argparse.Namespace, rec: measure.Recorder) -> list:
-    """Known chargers, each with its password, connect, boot and send a
-    StatusNotification at once; a charger counts once that is answered."""
+async def storm(url: str, args: argparse.Namespace, rec: measure.Recorder, count: int | None = None) -> list:
+    """Known chargers (the first `count`, by default --storm), each with its
+    password, connect, boot and send a StatusNotification at once; a charger
+    counts once that is answered."""
+    count = args.storm if count is None else count
     chargers = await client.connect_many(
         url,
         STORM_PREFIX,
-        args.storm,
-        concurrency=args.storm,
+        count,
+        concurrency=count,
         rec=rec,
         status=True,
         password=STORM_PASSWORD,

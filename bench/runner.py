@@ -22,10 +22,11 @@ SQLite file and on a fresh PostgreSQL database) it runs, in this order:
 
 Then the cluster target: `manage.py serve --workers 1`, then `--workers 2`
 (`--cluster-workers`), on PostgreSQL and a Redis of its own: first contact,
-the storm and the two closed loops, the same scenarios with the same
-parameters, with the Redis, PostgreSQL and CPU headroom around each
-(bench/cluster.py). At the full scale it adds about 7 minutes to the 9 of
-the single-process targets. `--targets` runs a part (e.g. `--targets
+a storm both worker counts can answer in time (`--cluster-storm`), and the
+two closed loops with the same parameters, with the Redis, PostgreSQL and
+CPU headroom around each, then on one worker the storm at the
+single-process scale (bench/cluster.py). At the full scale it adds about 8
+minutes to the 9 of the single-process targets. `--targets` runs a part (e.g. `--targets
 cluster`); a run of the cluster target alone rewrites only the cluster
 section of docs/benchmarks.md and its line in the README.
 
@@ -73,6 +74,7 @@ QUICK = {
     "first_call_idle": 1,
     "first_call_pause": 0.1,
     "pg_stats_lag": 1,
+    "cluster_storm": 100,
     "out": QUICK_DIR / "benchmarks.md",
     "profile_dir": QUICK_DIR / "profiles",
     "readme": None,
@@ -85,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--targets", default=",".join(TARGETS), help="comma-separated, run in the order given")
     p.add_argument(
         "--cluster-workers", default="1,2", help="worker counts of the cluster target; the first is the reference"
+    )
+    p.add_argument(
+        "--cluster-storm",
+        type=int,
+        default=cluster.CLUSTER_STORM,
+        help="chargers of the cluster's storm (at most --storm); the first worker count also runs --storm's",
     )
     p.add_argument(
         "--pg-stats-lag",

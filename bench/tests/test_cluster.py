@@ -70,21 +70,43 @@ def unfreeze():
     gc.unfreeze()  # the storm freezes the heap, as in a real run
 
 
-async def test_it_runs_the_warm_up_the_storm_and_every_closed_loop_of_the_single_process_targets(unfreeze):
-    central = Central()
-    args = argparse.Namespace(
-        first_contact=3, storm=6, storm_deadline=10, closed=4, closed_duration=0.3, pg_stats_lag=0
+def arguments(**changes) -> argparse.Namespace:
+    """A small run: the single-process storm of 8 chargers, the cluster's of 6."""
+    return argparse.Namespace(
+        **{
+            "first_contact": 3,
+            "storm": 8,
+            "cluster_storm": 6,
+            "storm_deadline": 10,
+            "closed": 4,
+            "closed_duration": 0.3,
+            "pg_stats_lag": 0,
+            **changes,
+        }
     )
+
+
+async def run(central: Central, args: argparse.Namespace, probe: bool) -> dict:
     async with serve(central.handler, "127.0.0.1", 0, subprotocols=["ocpp1.6"]) as server:
         port = server.sockets[0].getsockname()[1]
-        results = await cluster.run_cluster_target(StandIn(f"ws://127.0.0.1:{port}/ocpp/"), args)
+        return await cluster.run_cluster_target(StandIn(f"ws://127.0.0.1:{port}/ocpp/"), args, probe)
+
+
+async def test_it_runs_the_warm_up_the_storm_and_every_closed_loop_of_the_single_process_targets(unfreeze):
+    central = Central()
+    results = await run(central, arguments(), probe=True)
 
     loops = [loop.name for loop in phases.CLOSED_LOOPS]
     assert loops == ["heartbeat", "metervalues"]
-    assert [name for name in results if name != "workers"] == ["first_contact", "storm", *loops]
+    assert [name for name in results if name != "workers"] == ["first_contact", "storm", *loops, "storm_limit"]
     storm = results["storm"]
     assert (storm["chargers"], storm["connected"], storm["failures"], storm["deadline"]) == (6, 6, 0, 10)
-    for name in ["storm", *loops]:
+    # Last, the single-process targets' storm, its chargers booted anew.
+    limit = results["storm_limit"]
+    assert (limit["chargers"], limit["connected"], limit["failures"]) == (8, 8, 0)
+    boots = [cp for cp, action, _ in central.calls if action == "BootNotification" and cp.startswith("STORM")]
+    assert boots[6:] and sorted(boots[6:]) == [f"{phases.STORM_PREFIX}{i:05d}" for i in range(8)]
+    for name in ["storm", *loops, "storm_limit"]:
         room = results[name]["headroom"]
         assert {"redis_ops_per_s", "layer_messages_per_s", "pg_commits_per_s", "pg_inserts_per_s"} <= set(room)
         assert "other" in room["cpu_percent"]
@@ -114,3 +136,16 @@ async def test_it_runs_the_warm_up_the_storm_and_every_closed_loop_of_the_single
         if action == "MeterValues":
             assert payload["transactionId"] == started[cp]
             assert len(payload["meterValue"][0]["sampledValue"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("changes", "probe"),
+    [({}, False), ({"cluster_storm": 8}, True), ({"storm": 5}, True)],
+    ids=["not the reference worker count", "the cluster's storm is the single-process one", "a smaller --storm"],
+)
+async def test_the_larger_storm_runs_only_on_the_reference_worker_count_when_it_is_larger(unfreeze, changes, probe):
+    central = Central()
+    args = arguments(**changes)
+    results = await run(central, args, probe)
+    assert "storm_limit" not in results
+    assert results["storm"]["chargers"] == min(args.storm, args.cluster_storm)

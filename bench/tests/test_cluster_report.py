@@ -186,3 +186,52 @@ def test_the_readme_gets_one_cluster_line_and_keeps_its_table(tmp_path: Path):
     assert readme_write(readme, META, results(tmp_path))
     assert "(2.00x)" in readme.read_text()
     assert readme.read_text().count(cluster_report.README_PREFIX) == 1
+
+
+def with_limit(connected: int) -> dict:
+    """A cluster storm of 3 000 on both counts, and the single-process
+    storm of 10 000 run last with one worker."""
+    data = cluster()
+    for run in data["runs"].values():
+        run["storm"] = {**run["storm"], "chargers": 3000, "connected": 3000, "failures": 0}
+    # 1 500 chargers/s at 150 % of a core: 1 ms of server CPU each.
+    data["runs"]["1"]["storm"].update(seconds=2.0, headroom=ROOM)
+    data["runs"]["2"]["storm"].update(seconds=1.0)
+    data["runs"]["1"]["storm_limit"] = {
+        "scenario": "storm_limit",
+        "chargers": 10_000,
+        "connected": 3600,
+        "failures": 6400,
+        "deadline": 40,
+        "seconds": 40.0,
+        "cpu_percent": 62.5,
+        "headroom": {"cpu_percent": {"server": 62.5, "other": 100.0}},
+    }
+    return data
+
+
+def test_it_says_why_the_cluster_s_storm_is_smaller_with_the_limit_measured():
+    meta = {**META, "args": {"storm": 10_000, "storm_deadline": 40}}
+    text = "\n".join(cluster_report.cluster_section(meta, with_limit(3600)))
+    assert (
+        "- parameters: storm 3,000 chargers (Basic auth, deadline 40 s; the single-process targets' storm of 10,000 runs last, with the first worker count), closed loops"
+        in text
+    )
+    assert (
+        "- storm scale: 3,000 chargers (`--cluster-storm`), not the single-process targets' 10,000, because one"
+        " worker does not get 10,000 answered within the 40 s deadline on this machine. Measured in this run, last,"
+        " with 1 worker: 3,600 of 10,000 answered within 40 s (90.0 chargers/s, server 62.5 % of a core, others"
+        " 100.0 %); the client gave up on the other 6,400. At the 3,000-charger storm's 1.00 ms of server CPU per"
+        " charger, one worker with a whole core to itself would answer at most 40,000 in 40 s."
+    ) in text
+    # The scaling factor and headroom are the cluster storm's, on both counts.
+    assert cells(text, "storm: 3,000 known chargers")[3] == "2.00x"
+    assert "storm_limit" not in text
+
+
+def test_it_says_when_one_worker_got_the_whole_single_process_storm_answered():
+    data = with_limit(10_000)
+    data["runs"]["1"]["storm_limit"].update(connected=10_000, failures=0, seconds=30.0)
+    text = "\n".join(cluster_report.cluster_section(META, data))
+    assert "all 10,000 answered in 30.00 s: the cluster's storm could run at it (`--cluster-storm 10,000`)" in text
+    assert "- storm scale:" not in text
