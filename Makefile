@@ -31,11 +31,14 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 
-# Load benchmarks: the server (manage.py serve) on fresh SQLite and PostgreSQL
-# databases and the raw floor, same client, one run (~10 min on 2 cores); writes
-# docs/benchmarks.md, the README's performance section and docs/profiles/.
-# Dev requirements, for py-spy. Smoke run: BENCH_ARGS="--quick" (writes under
-# /tmp/bench-quick only); scale down with e.g. BENCH_ARGS="--storm 2000" (--help).
+# Load benchmarks: the raw floor, the server (manage.py serve) on fresh SQLite
+# and PostgreSQL databases, then the cluster (serve --workers 1, then 2, on
+# PostgreSQL and a Redis of its own), same client and scenarios, one run
+# (~16 min on 2 cores); writes docs/benchmarks.md, the README's performance
+# section and docs/profiles/. Dev requirements, for py-spy. Smoke run:
+# BENCH_ARGS="--quick" (writes under /tmp/bench-quick only); a part:
+# BENCH_ARGS="--targets cluster"; scale down with e.g. BENCH_ARGS="--storm 2000"
+# (--help).
 bench: $(VENV)/.dev-installed
 	$(PY) -m bench.runner $(BENCH_ARGS)
 

@@ -46,11 +46,12 @@ from bench.counters import ClusterTarget, Meter, Sampler
 from bench.headroom import headroom, node_counters, parse_info
 from bench.targets import PG_ADMIN_URL, Django, free_port
 
-#: The cluster's storm (--cluster-storm): the largest both worker counts get
-#: answered in full within the storm's 40 s deadline on this 2-core machine.
-#: One worker cannot answer the single-process targets' 10 000 in that time
-#: (a storm's charger costs it about 6.5 ms of CPU, so a whole core answers
-#: at most about 6 000, fewer with the other load the machine carries); the
+#: The cluster's storm (--cluster-storm): a round size both worker counts get
+#: answered in full within the storm's 40 s deadline on this 2-core machine,
+#: also while it runs other work. One worker cannot answer the single-process
+#: targets' 10 000 in that time: a storm's charger costs it 5-6.5 ms of CPU,
+#: so even a whole core answers at most 6 000-7 700, and it got 4 534 and
+#: 3 616 of 10 000 answered in two runs on this shared machine. The
 #: reference worker count still runs that storm last, as storm_limit, and
 #: the report says how many of them it got answered.
 CLUSTER_STORM = 3000

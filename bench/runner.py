@@ -25,10 +25,10 @@ Then the cluster target: `manage.py serve --workers 1`, then `--workers 2`
 a storm both worker counts can answer in time (`--cluster-storm`), and the
 two closed loops with the same parameters, with the Redis, PostgreSQL and
 CPU headroom around each, then on one worker the storm at the
-single-process scale (bench/cluster.py). At the full scale it adds about 8
-minutes to the 9 of the single-process targets. `--targets` runs a part (e.g. `--targets
-cluster`); a run of the cluster target alone rewrites only the cluster
-section of docs/benchmarks.md and its line in the README.
+single-process scale (bench/cluster.py). At the full scale it adds about 7
+minutes to the 9 of the single-process targets. `--targets` runs a part
+(e.g. `--targets cluster`); a run of the cluster target alone rewrites only
+the cluster section of docs/benchmarks.md and its line in the README.
 
 Every phase has a time limit, so the run ends by itself. The targets are in
 bench/verdicts.py. Results go to docs/benchmarks.md, the README's
