@@ -581,7 +581,39 @@
         });
       })
       .catch(function (err) { render(box, { kind: "error", lines: [action + ": the request failed (" + err + ")"], nodes: [] }); })
-      .finally(function () { button.disabled = false; });
+      .finally(function () {
+        button.disabled = false;
+        settleButtons();
+      });
+  }
+
+  // A form with a required choice that offers nothing (Cancel reservation
+  // with no reservation held) cannot be sent: its button is disabled.
+  function settleButtons() {
+    Array.prototype.forEach.call(card.querySelectorAll("form.cmd"), function (form) {
+      var button = form.querySelector("button:not([type=button])");
+      var empty = Array.prototype.some.call(form.querySelectorAll("select[required]:not(:disabled)"), function (select) {
+        return !Array.prototype.some.call(select.options, function (o) { return o.value !== ""; });
+      });
+      if (button && (empty || button.dataset.empty)) {
+        button.disabled = empty;
+        if (empty) button.dataset.empty = "1";
+        else delete button.dataset.empty;
+      }
+    });
+  }
+
+  // A submit the browser's validation blocked: the answer of an earlier
+  // submit no longer stands under the form; it says what was not sent and why.
+  function blocked(form) {
+    var action = form.dataset.action;
+    var lines = [action + ": not sent"];
+    Array.prototype.forEach.call(form.querySelectorAll(":invalid"), function (el) {
+      if (!el.name || el.tagName === "FIELDSET") return;
+      var name = el.getAttribute("aria-label") || el.name;
+      lines.push(capital(name) + ": " + (el.validationMessage || "not valid").replace(/\.$/, "") + ".");
+    });
+    render(answerBox(form), { kind: "error", lines: lines, nodes: [] });
   }
 
   Array.prototype.forEach.call(card.querySelectorAll("form.cmd"), function (form) {
@@ -589,6 +621,8 @@
       event.preventDefault();
       submit(form);
     });
+    // "invalid" does not bubble: listened for on the way down.
+    form.addEventListener("invalid", function () { blocked(form); }, true);
     form.addEventListener("change", function (event) {
       if (event.target.classList.contains("remove-tag") && event.target.checked) {
         var send = event.target.closest("tr").querySelector(".send-tag");
@@ -620,6 +654,7 @@
     });
     applyConditions(form);
   });
+  settleButtons();
 
   // Finding id tags in a long RFID table.
   Array.prototype.forEach.call(card.querySelectorAll(".list-filter"), function (input) {

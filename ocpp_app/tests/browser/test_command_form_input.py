@@ -75,3 +75,48 @@ async def test_typing_a_key_then_a_value_sends_the_value_typed(require_chromium,
             await key.blur()
             assert await value.input_value() == "45"
             assert page.errors == []
+
+
+async def test_a_submit_the_browser_blocks_leaves_no_earlier_answer_and_cancel_needs_a_reservation(
+    require_chromium, live_ocpp_server
+):
+    server = live_ocpp_server
+    session = await staff_session()
+    answers = {
+        "RemoteStopTransaction": {"status": "Accepted"},
+        "ReserveNow": {"status": "Accepted"},
+        "CancelReservation": {"status": "Accepted"},
+    }
+    async with connected_charge_point(server.ws_url + ws_path(CID), CID, answers=answers) as cp:
+        await booted(cp)
+        async with browser_page(require_chromium, server, session=session) as page:
+            await page.goto(server.http_url + URL)
+            await page.evaluate("document.querySelectorAll('details.cmd-group').forEach(d => { d.open = true; })")
+
+            # Remote stop: an answer, then a submit with the field empty.
+            stop = page.locator('form[data-action="RemoteStopTransaction"]')
+            await stop.locator("input[name=transactionId]").fill("123")
+            await stop.locator("button").click()
+            await stop.locator(".answer").filter(has_text="The charger will stop transaction 123.").wait_for()
+            await stop.locator("input[name=transactionId]").fill("")
+            await stop.locator("button").click()
+            box = stop.locator(".answer")
+            await box.filter(has_text="not sent").wait_for()
+            text = await box.inner_text()
+            assert "transaction 123" not in text
+            assert "Transaction id: " in text
+            assert len(received(cp, "RemoteStopTransaction")) == 1
+
+            # Cancel reservation: nothing held, nothing to send.
+            cancel = page.locator('form[data-action="CancelReservation"]')
+            assert await cancel.locator("button").is_disabled()
+            reserve = page.locator('form[data-action="ReserveNow"]')
+            await reserve.locator("input[name=idTag]").fill("CARD-A")
+            await reserve.locator("button").click()
+            await reserve.locator(".answer").filter(has_text="ReserveNow → Accepted").wait_for()
+            await cancel.locator("button:not([disabled])").wait_for()
+            await cancel.locator("button").click()
+            await cancel.locator(".answer").filter(has_text="is cancelled.").wait_for()
+            await cancel.locator("button[disabled]").wait_for()
+            assert len(received(cp, "CancelReservation")) == 1
+            assert page.errors == []

@@ -221,8 +221,11 @@ async def test_the_forms_send_every_kind_of_command_and_say_what_the_charger_ans
             cancel = page.locator('form[data-action="CancelReservation"]')
             assert await cancel.locator("select").input_value() == "1"
             await cancel.locator("button").click()
-            assert "Reservation 1 is cancelled." in await answer(cancel, "CancelReservation → Accepted")
+            await cancel.locator(".answer").filter(has_text="CancelReservation → Accepted").wait_for()
+            assert "Reservation 1 is cancelled." in await cancel.locator(".answer").inner_text()
             await page.locator('#cmd-reservations tr[data-reservation="1"]').wait_for(state="detached")
+            # None held any more: nothing to cancel.
+            await cancel.locator("button[disabled]").wait_for()
             assert await wait_for(lambda: Reservation.objects.get(reservation_id=1).status == "Cancelled")
 
             # A field the protocol's schema refuses is named, and marked on the form.
