@@ -25,8 +25,10 @@ from ocpp_app.selectors.message_log import SEARCH_WINDOW
 from ocpp_app.services import certificates, roles
 from ocpp_app.services.commands.certificates import CERTIFICATE_MAX_CHARS, ROOT_TYPES
 from ocpp_app.services.firmware import firmware_path
+from ocpp_app.services.qr import landing_url
 from ocpp_app.web.command_forms import CommandForms
 from ocpp_app.web.exports import transactions_csv_response
+from ocpp_app.web.landing import request_base
 from ocpp_app.web.log_filters import BadLogFilters, message_log_filters
 
 DASHBOARD_PAGE_SIZE = 100
@@ -230,6 +232,8 @@ def charger_detail(request, cid: str):
             "signed_firmware": latest_event(charger, ChargerEventKind.SIGNED_FIRMWARE),
             "certificates": certificate_card(charger),
             "command_forms": CommandForms(request, charger),
+            # Where the sticker's image leads (the rule of its PNG and SVG).
+            "qr_url": landing_url(charger.charger_id, request_base=request_base(request)),
         },
     )
 

@@ -136,3 +136,20 @@ def test_the_admin_says_when_the_public_url_differs_from_the_address_it_was_open
     assert "You opened this page at" not in card
     assert "leads to <code>https://csms.example.com/ocpp/c/CP1/</code>" in card
     assert "made for an earlier <code>OCPP_PUBLIC_URL</code>" in card
+
+
+def qr_caption(staff_client, host: str) -> str:
+    page = staff_client.get(reverse("ocpp:charger-view", args=["CP1"]), HTTP_HOST=host).content.decode()
+    return re.search(r'<small id="qr-url">([^<]*)</small>', page).group(1)
+
+
+def test_the_charger_page_captions_its_code_with_the_address_the_image_leads_to(staff_client, settings):
+    charger = stored_charger()
+    caption = qr_caption(staff_client, LAN)
+    assert caption == f"http://{LAN}/ocpp/c/CP1/"
+    image = staff_client.get(reverse("ocpp:qr-png", args=["CP1"]), HTTP_HOST=LAN).content
+    assert image == qr_render(caption)[0]
+    assert charger.qr_url != caption  # the stored code leads under the default address
+
+    settings.OCPP_PUBLIC_URL = "https://csms.example.com/"
+    assert qr_caption(staff_client, LAN) == "https://csms.example.com/ocpp/c/CP1/"
