@@ -106,13 +106,15 @@
       });
   }
 
-  // -- what a session changes -------------------------------------------------
-  // A session started or stopped (or energy flowed): the parts of the page
-  // that follow it are taken again from the page itself, so they are drawn
-  // by the same template as on a reload: the connectors' transactions, the
-  // total energy, the recent transactions, the Remote stop field and the
-  // load card. At most one fetch at a time; meter values at most every
-  // METER_REFRESH ms.
+  // -- what a session or the charger's own reports change ----------------------
+  // A session started or stopped (or energy flowed), a boot, a connection,
+  // firmware or diagnostics progress: the parts of the page that follow them
+  // are taken again from the page itself, so they are drawn by the same
+  // template as on a reload: the identity and firmware card (firmware and
+  // diagnostics status, last boot, connected since), the connectors'
+  // transactions, the total energy, the recent transactions, the Remote stop
+  // field and the load card. At most one fetch at a time; meter values at
+  // most every METER_REFRESH ms.
   var METER_REFRESH = 5000;
   var sectionsTimer = null;
   var sectionsBusy = false;
@@ -136,7 +138,7 @@
       .then(function (r) { return r.ok ? r.text() : Promise.reject(new Error("HTTP " + r.status)); })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html");
-        ["total-energy", "recent-transactions", "load"].forEach(function (id) {
+        ["identity", "total-energy", "recent-transactions", "load"].forEach(function (id) {
           var old = document.getElementById(id);
           var now = fresh.getElementById(id);
           if (old && now) old.replaceWith(now);
@@ -221,7 +223,8 @@
         setTime("last-heartbeat", c.last_heartbeat);
         setTime("last-seen", c.last_seen);
         if (c.kinds.indexOf("meter") !== -1 || c.kinds.indexOf("transaction") !== -1) refreshChart();
-        if (c.kinds.indexOf("transaction") !== -1) refreshSections(0);
+        var now = ["transaction", "boot", "connected", "disconnected", "firmware", "diagnostics"];
+        if (c.kinds.some(function (kind) { return now.indexOf(kind) !== -1; })) refreshSections(0);
         else if (c.kinds.indexOf("meter") !== -1) refreshSections(METER_REFRESH);
       });
     },

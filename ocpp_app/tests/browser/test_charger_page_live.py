@@ -2,7 +2,8 @@
 from the page, the connector's transaction, the recent transactions, the
 chart, the total energy and the Remote stop field follow without a reload,
 and the Stop button then stops that session; after the stop they follow
-again."""
+again. Firmware and diagnostics progress, a boot and a reconnection follow
+too."""
 
 from datetime import UTC, datetime
 
@@ -81,4 +82,38 @@ async def test_the_charger_page_follows_a_remote_start_and_stop_without_a_reload
             await cp.call(call.StopTransaction(meter_stop=1500, timestamp="2026-01-01T10:05:00Z", transaction_id=tx))
             await page.wait_for_function(f"() => !document.querySelector('{cell}').textContent.includes('tx {tx}')")
             assert "active" not in await page.locator("#recent-transactions tbody tr").first.inner_text()
+            assert page.errors == []
+
+
+async def test_firmware_diagnostics_boot_and_connection_follow_live(require_chromium, live_ocpp_server):
+    server = live_ocpp_server
+    session = await staff_session()
+    cid = "LIVE-FIRMWARE"
+    url = server.ws_url + ws_path(cid)
+    async with browser_page(require_chromium, server, session=session) as page:
+        async with connected_charge_point(url, cid) as cp:
+            await cp.call(call.BootNotification(charge_point_vendor="Acme", charge_point_model="X1"))
+            await page.goto(server.http_url + f"/ocpp/chargers/{cid}/view/")
+            await page.wait_for_selector('#live[data-state="open"]')
+            booted = await page.locator("#last-boot").inner_text()
+            connected = await page.locator("#connected-since").inner_text()
+            assert await page.locator("#diagnostics").inner_text() == "—"
+
+            await cp.call(call.FirmwareStatusNotification(status="Downloaded"))
+            await cp.call(call.FirmwareStatusNotification(status="Installed"))
+            await cp.call(call.DiagnosticsStatusNotification(status="Uploaded"))
+            await page.wait_for_function(
+                "() => document.getElementById('firmware').textContent.includes('(Installed)')"
+            )
+            await page.wait_for_function("() => document.getElementById('diagnostics').textContent === 'Uploaded'")
+
+        # A reset: the charger goes, comes back a moment later and boots again.
+        await page.wait_for_function("() => document.getElementById('connected-since').textContent === 'offline'")
+        await page.wait_for_timeout(1100)  # the page shows times to the second
+        async with connected_charge_point(url, cid) as cp:
+            await cp.call(call.BootNotification(charge_point_vendor="Acme", charge_point_model="X1"))
+            await page.wait_for_function(
+                f"() => !['offline', '{connected}'].includes(document.getElementById('connected-since').textContent)"
+            )
+            await page.wait_for_function(f"() => document.getElementById('last-boot').textContent !== '{booted}'")
             assert page.errors == []
