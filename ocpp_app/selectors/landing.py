@@ -11,12 +11,18 @@ exactly). No parameter selects a session, so no
 finished session, nor one of another charger, is reachable by an id; an open
 session record on a connector that has reported Available since it started
 (its StopTransaction was lost) is not in progress, and is not shown either.
+
+One exception, brief: for ENDED_SHOWN after a session stops on a connector
+(and until another starts there), the page's figures carry that session's
+final energy and its start time, nothing else, so that the driver's page
+that showed it says what the charger finally counted (the script shows it
+only in place of the session it was showing).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.urls import reverse
 from django.utils import timezone
@@ -45,6 +51,8 @@ STATE_NOTICES = {
     "offline": "This charger is offline: it cannot start a session now, and what it last reported may be out of date.",
 }
 NO_SESSION_STATUSES = ("Available",)
+# How long after a session stopped its final energy is in the page's figures.
+ENDED_SHOWN = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,15 @@ class DriverSession:
 
 
 @dataclass(frozen=True)
+class EndedSession:
+    """The session that just stopped on a connector: when it started (to
+    match the one a page showed) and the energy the charger finally counted."""
+
+    started_at: datetime
+    energy_wh: float
+
+
+@dataclass(frozen=True)
 class DriverConnector:
     connector_id: int
     status: str  # as the charger reported it ("" before any)
@@ -65,6 +82,7 @@ class DriverConnector:
     error_code: str  # OCPP's error code of a fault (never the vendor's details)
     fault_text: str  # what the page says of a fault ("" without one)
     session: DriverSession | None
+    ended: EndedSession | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +133,38 @@ def _active_by_connector(charger: Charger) -> dict[int, Transaction]:
     return latest
 
 
+def _final_energy_wh(tx: Transaction) -> float | None:
+    if tx.energy_wh is not None:
+        return float(tx.energy_wh)
+    if tx.meter_stop is not None:
+        return float(max(0, tx.meter_stop - tx.meter_start))
+    return None
+
+
+def _just_ended(charger: Charger, numbers: list[int], active: dict[int, Transaction], now: datetime) -> dict:
+    """The session that stopped within ENDED_SHOWN on each of these
+    connectors, unless another started there since (one query, none when no
+    connector is asked about)."""
+    if not numbers:
+        return {}
+    found: dict[int, EndedSession] = {}
+    stopped = (
+        Transaction.objects.filter(charger=charger, connector_id__in=numbers, stop_time__gte=now - ENDED_SHOWN)
+        .order_by("connector_id", "-stop_time", "-id")
+        .only("connector_id", "start_time", "meter_start", "meter_stop", "energy_wh")
+    )
+    for tx in stopped:
+        if tx.connector_id in found:
+            continue
+        newer = active.get(tx.connector_id)
+        energy = _final_energy_wh(tx)
+        if energy is None or (newer is not None and newer.start_time >= tx.start_time):
+            found[tx.connector_id] = None
+            continue
+        found[tx.connector_id] = EndedSession(started_at=tx.start_time, energy_wh=energy)
+    return {n: e for n, e in found.items() if e is not None}
+
+
 def connector_numbers(reported: set[int], charging: set[int]) -> list[int]:
     """The connectors a driver's page knows: those the charger reported a
     status for, and any with a session in progress (connector 0 is the
@@ -135,7 +185,8 @@ def charger_connector_numbers(charger: Charger) -> list[int]:
 def driver_page(charger_id: str, connector_id: int | None = None) -> DriverPage | None:
     """The page of a charger (None when there is none), or of one of its
     connectors (then `connectors` is empty when the charger has no such
-    connector). Three queries."""
+    connector). Three queries, and a fourth when a connector has no session
+    in progress (the session that may just have ended there)."""
     charger = chargers_with_details(Charger.objects.filter(charger_id=charger_id)).first()
     if charger is None:
         return None
@@ -146,6 +197,8 @@ def driver_page(charger_id: str, connector_id: int | None = None) -> DriverPage 
     numbers = connector_numbers(set(by_number), set(active))
     if connector_id is not None:
         numbers = [n for n in numbers if n == connector_id]
+    in_progress = {n for n in numbers if _in_progress(active.get(n), by_number.get(n))}
+    ended = _just_ended(charger, [n for n in numbers if n not in in_progress], active, now)
     connectors = []
     for number in numbers:
         connector = by_number.get(number)
@@ -161,7 +214,8 @@ def driver_page(charger_id: str, connector_id: int | None = None) -> DriverPage 
                 fault=fault,
                 error_code=error_code,
                 fault_text=_fault_text(error_code) if fault else "",
-                session=_session(tx, now) if _in_progress(tx, connector) else None,
+                session=_session(tx, now) if number in in_progress else None,
+                ended=ended.get(number),
             )
         )
     itself = charger.charger_connector

@@ -12,7 +12,13 @@ from django.views.decorators.http import require_GET
 
 from ocpp_app.lib.timeparse import format_datetime_utc
 from ocpp_app.models import Charger
-from ocpp_app.selectors.landing import DriverPage, DriverSession, charger_connector_numbers, driver_page
+from ocpp_app.selectors.landing import (
+    DriverPage,
+    DriverSession,
+    EndedSession,
+    charger_connector_numbers,
+    driver_page,
+)
 from ocpp_app.services.qr import charger_qr_png, charger_qr_svg
 from ocpp_app.templatetags.ocpp_tags import kw, kwh, status_class
 
@@ -40,6 +46,16 @@ def _session(s: DriverSession | None) -> dict | None:
     }
 
 
+def _ended(e: EndedSession | None) -> dict | None:
+    if e is None:
+        return None
+    return {
+        "started_at": format_datetime_utc(e.started_at, timespec="seconds"),
+        "energy_wh": e.energy_wh,
+        "energy_text": kwh(e.energy_wh),
+    }
+
+
 def driver_live(page: DriverPage) -> dict:
     """The driver's page as its script reads it and its template draws it:
     nothing but what the page shows, the figures formatted once, here."""
@@ -61,6 +77,8 @@ def driver_live(page: DriverPage) -> dict:
                 "error_code": c.error_code,
                 "fault_text": c.fault_text,
                 "session": _session(c.session),
+                # Only briefly after a session stopped here (selectors/landing.py).
+                "ended": _ended(c.ended),
             }
             for c in page.connectors
         ],

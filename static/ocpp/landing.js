@@ -2,7 +2,9 @@
    as JSON every few seconds (data-poll-ms) and redraws the charger's state,
    each connector's status and fault, and the session in progress (energy,
    power, elapsed time, the masked card). Nothing else is fetched: the page
-   shows no session but the one in progress. While the server cannot be
+   shows no session but the one in progress, and once it ends the energy
+   the charger finally counted for it (the figures carry it briefly; shown
+   only in place of the session this page was showing). While the server cannot be
    reached the page says so and greys its figures; it asks nothing while
    the page is hidden, and at once when it is shown again. */
 (function () {
@@ -12,7 +14,8 @@
   var every = parseInt(root.dataset.pollMs, 10) || 3000;
   var note = document.getElementById("live-note");
   var timer = null;
-  var shown = {}; // connector id -> the session shown: {energyText, base (elapsed s), at (when base was true)}
+  // connector id -> the session shown: {energyText, startedAt, base (elapsed s), at (when base was true)}
+  var shown = {};
 
   function setText(el, value) {
     if (el && el.textContent !== value) el.textContent = value;
@@ -58,13 +61,21 @@
       setText(field(card, "energy_text"), c.session.energy_text);
       setText(field(card, "power_text"), c.session.power_text);
       setText(field(card, "card"), c.session.card);
-      shown[c.id] = { energyText: c.session.energy_text, base: c.session.elapsed_s, at: Date.now() };
+      shown[c.id] = {
+        energyText: c.session.energy_text,
+        startedAt: c.session.started_at,
+        base: c.session.elapsed_s,
+        at: Date.now(),
+      };
     } else {
       session.hidden = true;
       if (before) {
-        // What this page itself showed last: the server tells nothing of a finished session.
+        // The final energy of the session this page showed, as the charger
+        // counted it; what the page showed last when the server no longer
+        // says (the session ended a while ago, or its stop was never sent).
+        var finalText = c.ended && c.ended.started_at === before.startedAt ? c.ended.energy_text : before.energyText;
         ended.hidden = false;
-        setText(ended, "Session ended · " + before.energyText);
+        setText(ended, "Session ended · " + finalText);
         delete shown[c.id];
       }
     }
@@ -119,6 +130,7 @@
     if (!field(card, "session").hidden) {
       shown[card.dataset.connectorCard] = {
         energyText: field(card, "energy_text").textContent,
+        startedAt: field(card, "session").dataset.startedAt,
         base: parseInt(elapsed.dataset.elapsedS, 10) || 0,
         at: Date.now(),
       };

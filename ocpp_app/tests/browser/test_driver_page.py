@@ -85,3 +85,29 @@ async def test_the_drivers_page_follows_the_session_and_says_when_the_charger_is
         assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         assert await page.evaluate("window.__sameDocument") is True
         assert page.errors == []
+
+
+async def test_a_session_that_ends_shows_the_energy_the_charger_finally_counted(require_chromium, live_ocpp_server):
+    server = live_ocpp_server
+    cid = "DRIVER-END"
+    energy = '[data-connector-card="1"] [data-field="energy_text"]'
+    ended = '[data-connector-card="1"] [data-field="ended"]'
+    async with browser_page(require_chromium, server, viewport=(390, 844)) as page:
+        async with connected_charge_point(server.ws_url + ws_path(cid), cid) as cp:
+            await cp.call(call.BootNotification(charge_point_vendor="Acme", charge_point_model="X1"))
+            started = await cp.call(
+                call.StartTransaction(connector_id=1, id_tag="PHONE-CARD-42", meter_start=1000, timestamp=now_iso())
+            )
+            await status(cp, 1, "Charging")
+            await cp.call(meter_values(started.transaction_id, 1306, 7000))
+            await page.goto(server.http_url + f"/ocpp/c/{cid}/1/")
+            assert await page.locator(energy).inner_text() == "0.306 kWh"
+
+            # The last readings never came: the stop says what was delivered.
+            await cp.call(
+                call.StopTransaction(meter_stop=1500, timestamp=now_iso(), transaction_id=started.transaction_id)
+            )
+            await status(cp, 1, "Finishing")
+            await page.wait_for_function(text_is(ended, "Session ended · 0.500 kWh"))
+            assert await page.locator('[data-connector-card="1"] [data-field="session"]').is_hidden()
+            assert page.errors == []

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from ocpp_app.lib.timeparse import format_datetime_utc
 from ocpp_app.models import Charger, Connector
 from ocpp_app.services.qr import landing_url, qr_render
 from ocpp_app.tests.helpers import make_charger, make_session, strings
@@ -156,7 +157,47 @@ def test_the_page_and_its_json_run_a_fixed_number_of_queries(client, django_asse
     for day in range(10):
         make_session(charger, connector_id=2, stop=True, start=timezone.now() - timedelta(days=day + 1))
     make_session(charger)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         client.get(reverse("ocpp:landing", args=["CP1"]), **JSON)
     with django_assert_max_num_queries(5):
         client.get(reverse("ocpp:landing", args=["CP1", 1]))
+
+
+def test_only_the_session_that_just_ended_on_a_connector_gives_its_final_energy_briefly(client):
+    charger = make_charger("CP1", statuses=("Finishing", "Available"))
+    now = timezone.now()
+    # Long ago on connector 1, and just now on connector 2: neither is connector 1's latest.
+    make_session(charger, id_tag="OLD-DRIVER-77", stop=True, start=now - timedelta(days=1))
+    make_session(
+        charger,
+        connector_id=2,
+        id_tag="NEIGHBOUR-33",
+        readings=2,
+        step_wh=4000,
+        stop=True,
+        start=now - timedelta(minutes=6),
+    )
+    just = make_session(charger, id_tag="JUST-ENDED-42", readings=2, step_wh=153, start=now - timedelta(minutes=20))
+    just.stop_time, just.meter_stop, just.energy_wh = now - timedelta(seconds=5), just.meter_start + 500, 500
+    just.save()
+
+    data = live(client, "CP1", 1)
+    (one,) = data["connectors"]
+    assert one["session"] is None
+    assert one["ended"] == {
+        "started_at": format_datetime_utc(just.start_time, timespec="seconds"),
+        "energy_wh": 500.0,
+        "energy_text": "0.500 kWh",
+    }
+    every = list(strings(data))
+    assert not any("••••" in s or "8.000" in s or "DRIVER" in s or "NEIGHBOUR" in s for s in every)  # no card
+    # The neighbour's session ended three minutes ago: past ENDED_SHOWN, it is gone.
+    assert live(client, "CP1", 2)["connectors"][0]["ended"] is None
+    # Nor is it in the page itself: only the script that showed the session uses it.
+    html = client.get(reverse("ocpp:landing", args=["CP1", 1])).content.decode()
+    assert "0.500 kWh" not in html
+
+    # A new session on the connector: the ended one is no longer said.
+    make_session(charger, id_tag="NEXT-DRIVER-55", readings=1, start=now - timedelta(seconds=2))
+    Connector.objects.filter(charger=charger, connector_id=1).update(status="Charging")
+    assert live(client, "CP1", 1)["connectors"][0]["ended"] is None
