@@ -339,7 +339,12 @@ def schema_error(message_type_id: int, action: str, payload: Any) -> OCPPError |
         return None
     error = best_match(errors) or errors[0]
     error_class = _KEYWORD_ERRORS.get(str(error.validator), FormationViolationError)
-    where = "/".join(str(part) for part in error.absolute_path) or "payload"
+    path = [str(part) for part in error.absolute_path]
+    if error.validator == "required" and isinstance(error.instance, dict):
+        # Name the missing field itself, not the object that lacks it.
+        missing = [name for name in error.validator_value if name not in error.instance]
+        path += missing[:1]
+    where = "/".join(path) or "payload"
     return error_class(description=f"{where}: {error.message}"[:255], details={"field": where})
 
 

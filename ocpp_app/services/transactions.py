@@ -19,6 +19,7 @@ from ocpp_app.models import (
     Charger,
     ChargerEvent,
     ChargerEventKind,
+    ChargingProfileRecord,
     Reservation,
     ReservationStatus,
     RFIDStatus,
@@ -27,6 +28,8 @@ from ocpp_app.models import (
 from ocpp_app.services.chargers import charger_get_or_create
 from ocpp_app.services.common import IdTagInfo, clip
 from ocpp_app.services.meter_values import store_transaction_readings
+
+TX_PROFILE = "TxProfile"  # a charging profile purpose (OCPP 1.6 ChargingProfilePurposeType)
 
 logger = logging.getLogger(__name__)
 
@@ -172,4 +175,9 @@ def transaction_stop(
         tx.save()
         if transaction_data:
             store_transaction_readings(charger, tx.connector_id, tx, transaction_data)
+        # A TxProfile lives as long as its transaction: the charger drops it
+        # when the session ends, so it is no longer in force on record either.
+        ChargingProfileRecord.objects.filter(
+            charger=charger, connector_id=tx.connector_id, purpose=TX_PROFILE, cleared_at__isnull=True
+        ).update(cleared_at=timezone.now())
     return StopResult(id_tag_info, stopped=True)

@@ -88,6 +88,23 @@ def check_id_tags(**tags: object) -> None:
             raise BadCommand(f"{field}: {problem}")
 
 
+def check_time_order(payload: dict, earlier: str, later: str, *, prefix: str = "") -> None:
+    """Refuse (BadCommand) a `later` time of the payload that is not after
+    its `earlier` one (both optional; unreadable ones are the schema's)."""
+    start, end = optional_datetime(payload.get(earlier)), optional_datetime(payload.get(later))
+    if start is not None and end is not None and end <= start:
+        raise BadCommand(f"{prefix}{later}: must be after {prefix}{earlier}")
+
+
+def check_not_negative(payload: dict, *fields: str, prefix: str = "") -> None:
+    """Refuse (BadCommand) a negative number in one of the payload's fields
+    (the 1.6 schemas allow them; no charger can use one)."""
+    for field in fields:
+        value = payload.get(field)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            raise BadCommand(f"{prefix}{field}: must not be negative")
+
+
 def config_keys(charger: Charger) -> dict:
     """The configuration keys stored on the charger: key -> {value, readonly}."""
     config = charger.config if isinstance(charger.config, dict) else {}

@@ -6,7 +6,8 @@ from django.utils import timezone
 from ocpp_app.lib.limits import int_in_range
 from ocpp_app.models import Charger, Command, DataTransferRecord, Direction, Transaction
 from ocpp_app.services.chargers import charger_set_password
-from ocpp_app.services.commands.base import BadCommand, OperatorCommand, config_keys, plain_commands
+from ocpp_app.services.commands.base import BadCommand, OperatorCommand, check_id_tags, config_keys, plain_commands
+from ocpp_app.services.commands.smart_charging import check_profile
 from ocpp_app.services.common import clip
 from ocpp_app.services.secrets import REDACTED, InvalidPassword, is_authorization_key, password_validate
 from ocpp_app.services.security_profiles import effective_profile, is_security_profile_key, profile_value
@@ -24,6 +25,13 @@ class RemoteStartTransaction(OperatorCommand):
     action = "RemoteStartTransaction"
     short = "remote_start"
     reports_transaction = True
+
+    def check(self, charger: Charger, payload: dict) -> None:
+        """Its id tag follows the card rule (it is stored with the session)."""
+        check_id_tags(idTag=payload.get("idTag"))
+        profile = payload.get("chargingProfile")
+        if isinstance(profile, dict):
+            check_profile(profile, prefix="chargingProfile.")
 
     def awaits_transaction(self, response: dict) -> bool:
         return response.get("status") == "Accepted"

@@ -10,10 +10,25 @@ from django.utils import timezone
 
 from ocpp_app.lib.timeparse import format_datetime_utc
 from ocpp_app.models import Charger
-from ocpp_app.services.commands.base import BadCommand, OperatorCommand, plain_commands
+from ocpp_app.services.commands.base import (
+    BadCommand,
+    OperatorCommand,
+    check_not_negative,
+    check_time_order,
+    plain_commands,
+)
 from ocpp_app.services.firmware import FirmwareError, firmware_signed, firmware_url
 
-plain_commands("GetDiagnostics", "UpdateFirmware")
+plain_commands("UpdateFirmware")
+
+
+class GetDiagnostics(OperatorCommand):
+    action = "GetDiagnostics"
+
+    def check(self, charger: Charger, payload: dict) -> None:
+        check_time_order(payload, "startTime", "stopTime")
+        check_not_negative(payload, "retries", "retryInterval")
+
 
 PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
 

@@ -117,24 +117,32 @@ def command_resolve(*, charger: Charger, action: str, payload: Any) -> tuple[str
     return name, payload
 
 
-def _beyond_int32(value: object) -> bool:
+def _beyond_int32(value: object, path: str = "") -> str | None:
+    """The path of the first integer beyond OCPP's 32 bits, or None."""
     if isinstance(value, bool):
-        return False
+        return None
     if isinstance(value, int):
-        return not int_in_range(value)
+        return None if int_in_range(value) else path or "payload"
     if isinstance(value, dict):
-        return any(_beyond_int32(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_beyond_int32(item) for item in value)
-    return False
+        items = ((f"{path}.{key}" if path else str(key), item) for key, item in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{n}]", item) for n, item in enumerate(value))
+    else:
+        return None
+    for where, item in items:
+        found = _beyond_int32(item, where)
+        if found is not None:
+            return found
+    return None
 
 
 def command_precheck(*, charger: Charger, action: str, payload: dict) -> None:
     """Refuse (BadCommand), before sending, what the charger would accept but
     we could not keep: integers beyond OCPP's 32 bits (ids we store in int
     columns), a negative connector, and each command's own rules."""
-    if _beyond_int32(payload):
-        raise BadCommand("integers in an OCPP 1.6 payload must fit 32 bits")
+    beyond = _beyond_int32(payload)
+    if beyond is not None:
+        raise BadCommand(f"{beyond}: integers in an OCPP 1.6 payload must fit 32 bits")
     connector_id = payload.get("connectorId")
     if isinstance(connector_id, int) and connector_id < 0:
         raise BadCommand("connectorId must be 0 (the charger) or a connector number")

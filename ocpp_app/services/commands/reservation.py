@@ -27,6 +27,9 @@ class ReserveNow(OperatorCommand):
         """A second charger may not take over a reservation id another charger
         still holds (its holder may renew it); its id tags follow the card rule."""
         check_id_tags(idTag=payload.get("idTag"), parentIdTag=payload.get("parentIdTag"))
+        expiry = optional_datetime(payload.get("expiryDate"))
+        if expiry is not None and expiry <= timezone.now():
+            raise BadCommand("expiryDate: is in the past")
         reservation_id = payload.get("reservationId")
         if not isinstance(reservation_id, int):
             return

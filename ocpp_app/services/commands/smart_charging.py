@@ -3,12 +3,46 @@
 from django.utils import timezone
 
 from ocpp_app.models import Charger, ChargingProfileRecord
-from ocpp_app.services.commands.base import OperatorCommand
+from ocpp_app.services.commands.base import BadCommand, OperatorCommand, check_not_negative, check_time_order
 from ocpp_app.services.common import clip
+
+
+def check_profile(profile: dict, *, prefix: str = "") -> None:
+    """Refuse (BadCommand) a charging profile no charger can apply though
+    the schema allows it: a validity that ends before it starts, negative
+    durations, periods or limits, periods out of order."""
+    check_time_order(profile, "validFrom", "validTo", prefix=prefix)
+    schedule = profile.get("chargingSchedule")
+    if not isinstance(schedule, dict):
+        return
+    inner = f"{prefix}chargingSchedule."
+    check_not_negative(schedule, "duration", "minChargingRate", prefix=inner)
+    periods = schedule.get("chargingSchedulePeriod")
+    if not isinstance(periods, list):
+        return
+    previous = None
+    for n, period in enumerate(periods):
+        if not isinstance(period, dict):
+            continue
+        field = f"{inner}chargingSchedulePeriod[{n}]."
+        check_not_negative(period, "startPeriod", "limit", prefix=field)
+        start = period.get("startPeriod")
+        if not isinstance(start, int) or isinstance(start, bool):
+            continue  # the schema's
+        if n == 0 and start != 0:
+            raise BadCommand(f"{field}startPeriod: the first period starts at 0")
+        if previous is not None and start <= previous:
+            raise BadCommand(f"{field}startPeriod: must be after the period before ({previous} s)")
+        previous = start
 
 
 class SetChargingProfile(OperatorCommand):
     action = "SetChargingProfile"
+
+    def check(self, charger: Charger, payload: dict) -> None:
+        profile = payload.get("csChargingProfiles")
+        if isinstance(profile, dict):
+            check_profile(profile, prefix="csChargingProfiles.")
 
     def apply(self, charger: Charger, request: dict, response: dict) -> None:
         profile = request.get("csChargingProfiles") or {}
@@ -60,3 +94,8 @@ class ClearChargingProfile(OperatorCommand):
 
 class GetCompositeSchedule(OperatorCommand):
     action = "GetCompositeSchedule"
+
+    def check(self, charger: Charger, payload: dict) -> None:
+        duration = payload.get("duration")
+        if isinstance(duration, int) and not isinstance(duration, bool) and duration < 1:
+            raise BadCommand("duration: give a number of seconds above 0")

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from ocpp_app.models import RFID, Charger, ChargerEvent, MeterReading, Reservation, Transaction
+from ocpp_app.models import RFID, Charger, ChargerEvent, ChargingProfileRecord, MeterReading, Reservation, Transaction
 from ocpp_app.services.meter_values import meter_values_store
 from ocpp_app.services.transactions import id_tag_authorize, transaction_start, transaction_stop
 
@@ -436,3 +436,24 @@ def test_it_stops_a_transaction_whose_energy_would_overflow():
     result = stop(tx_id, meter_stop=int64_max)
     tx = Transaction.objects.get(pk=tx_id)
     assert (result.stopped, tx.meter_stop, tx.energy_wh) == (True, int64_max, int64_max)
+
+
+def test_a_sessions_tx_profiles_are_no_longer_in_force_once_it_stops():
+    result = start()
+    charger = Charger.objects.get(charger_id="CP1")
+
+    def profile(connector_id: int, purpose: str, profile_id: int) -> ChargingProfileRecord:
+        return ChargingProfileRecord.objects.create(
+            charger=charger, connector_id=connector_id, charging_profile_id=profile_id, purpose=purpose
+        )
+
+    tx_profile = profile(1, "TxProfile", 1)
+    default = profile(1, "TxDefaultProfile", 2)
+    other_connector = profile(2, "TxProfile", 3)
+    stop(result.transaction_id)
+    in_force = set(ChargingProfileRecord.objects.filter(cleared_at__isnull=True).values_list("pk", flat=True))
+    assert in_force == {default.pk, other_connector.pk}
+    assert tx_profile.pk not in in_force
+    # A replayed stop changes nothing more.
+    stop(result.transaction_id)
+    assert set(ChargingProfileRecord.objects.filter(cleared_at__isnull=True).values_list("pk", flat=True)) == in_force
