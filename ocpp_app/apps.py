@@ -17,5 +17,9 @@ class OcppAppConfig(AppConfig):
         def webhooks_changed(sender, **kwargs) -> None:
             subscriptions_changed()
 
-        post_save.connect(webhooks_changed, sender=Webhook, dispatch_uid="ocpp_app.webhooks_changed")
-        post_delete.connect(webhooks_changed, sender=Webhook, dispatch_uid="ocpp_app.webhooks_changed_delete")
+        # weak=False: the receiver is local to this method, and a signal holds
+        # only a weak reference by default (it would be gone at once).
+        post_save.connect(webhooks_changed, sender=Webhook, weak=False, dispatch_uid="ocpp_app.webhooks_changed")
+        post_delete.connect(
+            webhooks_changed, sender=Webhook, weak=False, dispatch_uid="ocpp_app.webhooks_changed_delete"
+        )

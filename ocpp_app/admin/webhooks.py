@@ -8,7 +8,8 @@ from django.utils.html import format_html
 
 from ocpp_app.admin.models import ReportedRecordAdmin
 from ocpp_app.lib.alerts import EVENT_TYPES
-from ocpp_app.models import Delivery, Webhook
+from ocpp_app.models import Delivery, DeliveryStatus, Webhook
+from ocpp_app.models.webhooks import validate_charger_ids
 from ocpp_app.services import webhooks
 from ocpp_app.services.alert_deliveries import deliveries_retry
 
@@ -49,7 +50,11 @@ class WebhookAdminForm(forms.ModelForm):
 
     def clean_chargers(self) -> list[str]:
         text = self.cleaned_data.get("chargers") or ""
-        return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+        chargers = [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+        validate_charger_ids(chargers)  # their form first, then whether they exist
+        if (problem := webhooks.chargers_problem(chargers)) is not None:
+            raise forms.ValidationError(problem[0].upper() + problem[1:] + ".")
+        return chargers
 
     def clean_new_secret(self) -> str:
         secret = self.cleaned_data.get("new_secret") or ""
@@ -102,13 +107,18 @@ class DeliveryAdmin(ReportedRecordAdmin):
         "status",
         "attempts",
         "last_status_code",
-        "next_attempt_at",
+        "next_attempt",
     ]
     list_filter = ["status", "channel", "event_type"]
     search_fields = ["=charger_id", "=uuid", "=event_id"]
     list_select_related = ["webhook"]
     show_full_result_count = False
     actions = ["retry_now"]
+
+    @admin.display(description="next attempt at", ordering="next_attempt_at")
+    def next_attempt(self, obj: Delivery):
+        # A finished delivery has none (the column then holds a claim's end).
+        return obj.next_attempt_at if obj.status == DeliveryStatus.PENDING else None
 
     def has_change_permission(self, request, obj=None):
         return False

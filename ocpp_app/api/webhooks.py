@@ -55,6 +55,11 @@ class WebhookSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "url", "secret", "event_types", "chargers", "active", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
+    def validate_chargers(self, value: list[str]) -> list[str]:
+        if (problem := webhooks.chargers_problem(value)) is not None:
+            raise ValidationError(problem[0].upper() + problem[1:] + ".")
+        return list(dict.fromkeys(value))
+
     def validate_secret(self, value: str) -> str:
         if (problem := webhooks.secret_problem(value)) is not None:
             raise ValidationError(problem[0].upper() + problem[1:] + ".")

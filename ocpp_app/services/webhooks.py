@@ -14,6 +14,7 @@ another node in the last seconds, one not buffered.
 """
 
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +26,7 @@ from django.utils import timezone
 from ocpp_app.lib.alerts import PING
 from ocpp_app.lib.jsontext import dumps
 from ocpp_app.lib.timeparse import format_datetime_utc
-from ocpp_app.models import Delivery, DeliveryChannel, Webhook
+from ocpp_app.models import Charger, Delivery, DeliveryChannel, Webhook
 from ocpp_app.services.secrets import secret_encrypt
 
 SECRET_MIN, SECRET_MAX = 16, 200
@@ -74,6 +75,14 @@ def secret_problem(secret: object) -> str | None:
     return None
 
 
+def chargers_problem(charger_ids: list[str]) -> str | None:
+    """A webhook's charger filter names known chargers only: a typo would
+    make a webhook that never fires."""
+    known = set(Charger.objects.filter(charger_id__in=charger_ids).values_list("charger_id", flat=True))
+    unknown = sorted(set(charger_ids) - known)
+    return f"unknown charger(s): {', '.join(unknown[:10])}" if unknown else None
+
+
 def secret_generate() -> str:
     return secrets.token_urlsafe(32)
 
@@ -107,23 +116,53 @@ def webhook_ping(*, webhook: Webhook) -> Delivery:
 # -- subscriptions ---------------------------------------------------------------------------
 
 _subscribed: frozenset[str] | None = None  # None: not loaded yet
+# Bumped by every change made here. A load that began before a change must
+# not store what it read: it may have read the old rows and finish after the
+# change's own load, which would undo it for the seconds until the next one.
+_generation = 0
+_lock = threading.Lock()
 
 
-def subscriptions_refresh() -> frozenset[str]:
-    """Load which event types anything subscribes to (a database read)."""
-    global _subscribed
+def subscriptions_read() -> tuple[int, frozenset[str]]:
+    """What the database says is subscribed, and the change it was read after."""
+    with _lock:
+        began = _generation
     types: set[str] = set()
     for event_types in Webhook.objects.filter(active=True).values_list("event_types", flat=True):
         types.update(t for t in event_types or () if isinstance(t, str))
     if settings.OCPP_ALERT_EMAILS:
         types.update(settings.OCPP_ALERT_EMAIL_EVENTS)
-    _subscribed = frozenset(types)
-    return _subscribed
+    return began, frozenset(types)
+
+
+def subscriptions_store(began: int, types: frozenset[str]) -> bool:
+    """Keep what a read found, unless a change was made here since it began."""
+    global _subscribed
+    with _lock:
+        if began != _generation:
+            return False
+        _subscribed = types
+        return True
+
+
+def subscriptions_refresh() -> frozenset[str]:
+    """Load which event types anything subscribes to (a database read)."""
+    began, types = subscriptions_read()
+    subscriptions_store(began, types)
+    return types
+
+
+def _changed_refresh() -> None:
+    global _generation
+    with _lock:
+        _generation += 1
+    subscriptions_refresh()
 
 
 def subscriptions_changed() -> None:
-    """A webhook was saved or deleted here: load again once it is committed."""
-    transaction.on_commit(subscriptions_refresh)
+    """A webhook was saved or deleted here: load again once it is committed
+    (and let no load that began before it store what it read)."""
+    transaction.on_commit(_changed_refresh)
 
 
 def wants(event_type: str) -> bool:

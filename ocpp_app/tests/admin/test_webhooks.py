@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ocpp_app.lib.alerts import CHARGER_OFFLINE, CONNECTOR_FAULTED
-from ocpp_app.models import Delivery, DeliveryStatus, Webhook
+from ocpp_app.models import Charger, Delivery, DeliveryStatus, Webhook
 from ocpp_app.services import webhooks
 from ocpp_app.services.secrets import secret_decrypt
 
@@ -29,6 +29,8 @@ def form(**fields) -> dict:
 
 
 def add(client, **fields):
+    for charger_id in ("CP1", "CP2"):  # the chargers the form names
+        Charger.objects.get_or_create(charger_id=charger_id)
     return client.post(reverse("admin:ocpp_app_webhook_add"), form(**fields))
 
 
@@ -64,6 +66,7 @@ def test_the_secret_is_stored_encrypted_and_never_rendered(superuser_client):
         ({"url": "https://elsewhere.example/hook"}, "url", "OCPP_WEBHOOK_ALLOWED_HOSTS"),
         ({"event_types": ["charger.exploded"]}, "event_types", "charger.exploded"),
         ({"chargers": "CP1\nsite/CP2"}, "chargers", "slash"),
+        ({"chargers": "CP1\nNOPE"}, "chargers", "Unknown charger(s): NOPE"),
     ],
 )
 def test_a_bad_webhook_is_refused_with_the_rule(superuser_client, fields, field, says):

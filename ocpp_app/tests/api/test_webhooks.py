@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from ocpp_app.lib.alerts import CONNECTOR_FAULTED, PING
 from ocpp_app.models import Delivery, DeliveryStatus, Webhook
 from ocpp_app.services import alert_deliveries, webhooks
+from ocpp_app.tests.helpers import make_charger
 
 pytestmark = pytest.mark.django_db
 URL = "http://127.0.0.1:9000/hooks/ocpp"
@@ -143,6 +144,7 @@ def test_update_and_delete(api_client):
 
 
 def test_the_deliveries_of_a_webhook_and_their_status_filter(api_client):
+    make_charger("CP1", connected=False)
     pk = create(api_client, chargers=["CP1"]).json()["id"]
     other = create(api_client).json()["id"]
     event = webhooks.AlertEvent(CONNECTOR_FAULTED, "CP1", {"connector_id": 1})
@@ -202,3 +204,14 @@ def test_strangers_get_nothing(db):
         403,
     )
     assert not Webhook.objects.exists()
+
+
+def test_a_webhook_for_an_unknown_charger_is_refused_naming_it(api_client):
+    make_charger("CP1", connected=False)
+    body = {"url": "http://127.0.0.1:9/hook", "event_types": ["charger.connected"], "chargers": ["CP1", "NOPE"]}
+    response = api_client.post("/ocpp/webhooks/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"chargers": ["Unknown charger(s): NOPE."]}
+    assert not Webhook.objects.exists()
+    body["chargers"] = ["CP1"]
+    assert api_client.post("/ocpp/webhooks/", body, format="json").status_code == 201

@@ -574,3 +574,17 @@ async def test_two_senders_never_send_one_row_twice():
     rows = await arows()
     assert {row.status for row in rows} == {DeliveryStatus.DELIVERED}
     assert {row.attempts for row in rows} == {1}
+
+
+def test_a_webhook_saved_here_counts_at_once_even_when_a_slower_load_ends_after_it():
+    # The sender's periodic load reads before the webhook is saved and
+    # finishes after the save's own load: what it read must not undo it.
+    webhooks.subscriptions_refresh()
+    assert not webhooks.wants(alerts.CHARGER_CONNECTED)
+    stale = webhooks.subscriptions_read()
+    make_webhook("http://127.0.0.1:9/hook", types=[alerts.CHARGER_CONNECTED])  # committed: its load ran
+    assert webhooks.wants(alerts.CHARGER_CONNECTED)
+    assert not webhooks.subscriptions_store(*stale)
+    assert webhooks.wants(alerts.CHARGER_CONNECTED)
+    # A load begun after the change is kept.
+    assert webhooks.subscriptions_store(*webhooks.subscriptions_read())
