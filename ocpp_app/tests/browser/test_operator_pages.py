@@ -1,8 +1,8 @@
 """The operator pages in real headless Chromium against a real server, with a
 real charge point: the charger page fits a 1400 px screen whatever the
 configuration holds, its chart writes ISO dates, a GetConfiguration answer
-reads as a table, a fault shows the vendor's details; the dashboard is usable
-on a 390 px phone; and an open dashboard says when its server is gone, greys
+reads as a table, a fault shows the vendor's details; the dashboard and the
+records pages are usable on a 390 px phone; and an open dashboard says when its server is gone, greys
 what it shows, and comes back by itself with fresh figures.
 
 One server (and one browser per page) for all the layout checks: each server
@@ -145,6 +145,20 @@ async def test_the_charger_page_and_the_dashboard_fit_their_screens(require_chro
             assert "PHONETAG" in await row.locator(".active-tx").inner_text()
             assert "E-4711" in await row.locator('.fault-note[data-fault-connector="2"]').inner_text()
             assert await fits(page)
+            assert page.errors == []
+
+            # The records pages on a phone: their navigation wraps, nothing scrolls sideways.
+            for path in (
+                "/ocpp/records/",
+                "/ocpp/commands/view/",
+                "/ocpp/charging-profiles/view/",
+                "/ocpp/reservations/view/",
+                "/ocpp/security-events/view/",
+            ):
+                response = await page.goto(server.http_url + path)
+                assert response.status == 200, path
+                assert await within_screen(page.locator("#records-nav a").last, 390), path
+                assert await fits(page), f"{path} is wider than the screen"
             assert page.errors == []
 
 
