@@ -52,7 +52,7 @@ class SimulatedCharger(Protocol):
     smart_charging: bool
 
     def now_iso(self) -> str: ...
-    def connector_for_remote_start(self, connector_id: int | None) -> Connector | None: ...
+    def connector_for_remote_start(self, connector_id: int | None, id_tag: str | None = None) -> Connector | None: ...
     def claimed_connector(self, connector_id: int | None) -> Connector | None: ...
     def start_session(self, connector_id: int, id_tag: str, *, remote: bool = False) -> asyncio.Task: ...
     def request_stop(
@@ -111,7 +111,7 @@ class SimChargePoint(ChargePoint):
 
     @on(Action.remote_start_transaction)
     def on_remote_start(self, id_tag: str, connector_id: int | None = None, charging_profile=None, **_):
-        connector = self.sim.connector_for_remote_start(connector_id)
+        connector = self.sim.connector_for_remote_start(connector_id, id_tag)
         if connector is None:
             return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.rejected)
         # A charger without SmartCharging knows nothing of the profile.

@@ -219,7 +219,9 @@ class SessionsMixin:
                 return True
         return False
 
-    def connector_for_remote_start(self, connector_id: int | None):
+    def connector_for_remote_start(self, connector_id: int | None, id_tag: str | None = None):
+        """A connector a RemoteStartTransaction can use: operative, free, and
+        not reserved for another id tag (a charger answers Rejected then)."""
         if not self.charger_operative:
             return None
         if connector_id is not None:
@@ -228,6 +230,9 @@ class SessionsMixin:
         else:
             candidates = list(self.connectors.values())
         for connector in candidates:
+            reserved = connector.reservation
+            if reserved is not None and reserved.id_tag != id_tag:
+                continue
             if connector.operative and connector.session is None and not connector.claimed:
                 return connector
         return None

@@ -185,6 +185,9 @@ async def test_reserve_now_and_cancel_reservation(csms, sim):
     await csms.wait_for(lambda: statuses(csms, 1)[-1] == "Reserved")
     other = call.ReserveNow(connector_id=1, expiry_date="2099-01-01T00:00:00Z", id_tag="T2", reservation_id=8)
     assert (await send(csms, other)).status == "Occupied"
+    # A remote start for another tag cannot take the reserved connector.
+    refused = await send(csms, call.RemoteStartTransaction(id_tag="T2", connector_id=1))
+    assert refused.status == "Rejected"
     assert (await send(csms, call.CancelReservation(reservation_id=99))).status == "Rejected"
     assert (await send(csms, call.CancelReservation(reservation_id=7))).status == "Accepted"
     await csms.wait_for(lambda: statuses(csms, 1)[-1] == "Available")
