@@ -433,5 +433,9 @@ async def test_a_viewer_sees_the_page_without_commands(require_chromium, live_oc
         assert "Read-only: commands need the operator role." in await page.locator("#commands").inner_text()
         assert await page.locator("form.cmd").count() == 0
         assert await page.locator("#certificates button").count() == 0
+        # The top bar says the name, then the role as a pill that says it is the role.
+        role = page.locator("#role")
+        assert await role.inner_text() == "viewer"
+        assert await role.evaluate("el => getComputedStyle(el, '::before').content") == '"role: "'
         assert await fits(page)
         assert page.errors == []

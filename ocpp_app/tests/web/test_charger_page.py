@@ -156,3 +156,14 @@ def test_the_configuration_table_lists_the_keys_get_configuration_stored():
         {"key": "ChargePointModel", "value": "X1", "readonly": True},
         {"key": "HeartbeatInterval", "value": "60", "readonly": False},
     ]
+
+
+@pytest.mark.parametrize("who, edit", [("viewer_client", False), ("superuser_client", True)])
+def test_the_header_links_are_separated_with_no_dot_left_over(request, who, edit):
+    charger = make_charger("CP1")
+    html = request.getfixturevalue(who).get(reverse("ocpp:charger-view", args=["CP1"])).content.decode()
+    head = html[html.index('id="charger-page"') : html.index('<span id="live"')]
+    links = head[head.index("message log") :].strip()
+    assert not links.endswith("·")
+    assert (reverse("admin:ocpp_app_charger_change", args=[charger.pk]) in links) is edit
+    assert links.count("·") == (3 if edit else 2)
