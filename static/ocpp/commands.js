@@ -64,10 +64,10 @@
       var said = r.status === "Accepted"
         ? ["The charger will start a session on " + connectorWords(q.connectorId || 1) + " for " + q.idTag + "."]
         : ["The charger refused to start a session."];
-      if ("transaction_id" in body) {
+      if ("transaction_id" in body && r.status === "Accepted") {
         said.push(body.transaction_id == null
-          ? "transaction_id: none (no session started within the wait)"
-          : "transaction_id: " + body.transaction_id + " (the session it started)");
+          ? "The charger accepted, but no session started within the time-out."
+          : "The session started: transaction " + body.transaction_id + ".");
       }
       return said;
     },
@@ -570,6 +570,8 @@
         if (result.status === 200 && NODES[action]) said.nodes = NODES[action](said.response || {});
         render(box, said);
         if (action === "GetConfiguration" && said.nodes.length) box.classList.add("config-answer");
+        // A table of keys takes the card's whole width, not the form's column.
+        if (action === "GetConfiguration") form.classList.toggle("wide", said.nodes.length > 0);
         markField(form, read, said.field);
         if (result.status !== 200) return;
         var ids = (form.dataset.refresh || "").split(/\s+/).filter(Boolean);

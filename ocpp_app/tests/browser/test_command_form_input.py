@@ -120,3 +120,62 @@ async def test_a_submit_the_browser_blocks_leaves_no_earlier_answer_and_cancel_n
             await cancel.locator("button[disabled]").wait_for()
             assert len(received(cp, "CancelReservation")) == 1
             assert page.errors == []
+
+
+KEYS = [
+    "AuthorizeRemoteTxRequests",
+    "ClockAlignedDataInterval",
+    "ConnectionTimeOut",
+    "LocalAuthorizeOffline",
+    "MeterValuesAlignedData",
+    "MeterValuesSampledDataMaxLength",
+    "StopTransactionOnInvalidId",
+    "SupportedFeatureProfiles",
+]
+
+
+async def test_a_get_configuration_answer_uses_the_cards_width_and_keeps_key_names_whole(
+    require_chromium, live_ocpp_server
+):
+    server = live_ocpp_server
+    session = await staff_session()
+    reported = [{"key": key, "readonly": i % 2 == 0, "value": "Core,FirmwareManagement"} for i, key in enumerate(KEYS)]
+    answers = {"GetConfiguration": {"configurationKey": reported}}
+    async with connected_charge_point(server.ws_url + ws_path(CID), CID, answers=answers) as cp:
+        await booted(cp)
+        async with browser_page(require_chromium, server, session=session, viewport=(1400, 900)) as page:
+            await page.goto(server.http_url + URL)
+            get = page.locator('form[data-action="GetConfiguration"]')
+            await get.locator("button").click()
+            await get.locator(".answer").filter(has_text="The charger reported 8 keys").wait_for()
+            card = await page.locator("#commands").bounding_box()
+            box = await get.locator(".answer").bounding_box()
+            assert box["width"] > 0.8 * card["width"]
+            # Each key name on one line: none broken mid-word.
+            lines = await get.locator(".answer td.config-key").evaluate_all(
+                "cells => cells.map(td => { const r = document.createRange(); r.selectNodeContents(td);"
+                " return [td.textContent, r.getClientRects().length]; })"
+            )
+            assert lines == [[key, 1] for key in KEYS]
+            assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            assert page.errors == []
+
+
+async def test_a_remote_start_whose_session_does_not_start_says_so_in_words(require_chromium, server_factory):
+    server = server_factory(OCPP_CALL_TIMEOUT="2")
+    session = await staff_session()
+    answers = {"RemoteStartTransaction": {"status": "Accepted"}}
+    async with connected_charge_point(
+        server.ws_url + ws_path(CID), CID, answers=answers, start_after_remote=False
+    ) as cp:
+        await booted(cp)
+        async with browser_page(require_chromium, server, session=session) as page:
+            await page.goto(server.http_url + URL)
+            start = page.locator('form[data-action="RemoteStartTransaction"]')
+            await start.locator("button").click()
+            box = start.locator(".answer")
+            await box.filter(has_text="RemoteStartTransaction → Accepted").wait_for()
+            text = await box.inner_text()
+            assert "The charger accepted, but no session started within the time-out." in text
+            assert "transaction_id" not in text
+            assert page.errors == []

@@ -151,11 +151,11 @@ async def test_a_command_button_shows_the_chargers_answer(require_chromium, live
             await start.locator("input[name=idTag]").fill("WEBTAG")
             await start.locator("button").click()
             await page.wait_for_function(
-                "() => /transaction_id/.test(document.getElementById('command-answer').textContent)"
+                "() => /session started/.test(document.getElementById('command-answer').textContent)"
             )
             text = await answer.inner_text()
             assert "RemoteStartTransaction → Accepted" in text
-            assert f"transaction_id: {cp.started_transaction_id}" in text
+            assert f"The session started: transaction {cp.started_transaction_id}." in text
             assert page.errors == []
 
 
