@@ -77,3 +77,16 @@ def rsa_key(bits: int):
 
 def root_pem() -> str:
     return cert_pem(make_ca("Sample Root")[0])
+
+
+def firmware_signing_env(directory) -> dict[str, str]:
+    """A server's settings for a firmware signer of its own, made in
+    `directory` (a pathlib.Path): certificate, key and data directory."""
+    certificate, key = make_ca("Firmware Signer", ca=False)
+    (directory / "fw.crt").write_text(cert_pem(certificate))
+    (directory / "fw.key").write_text(key_pem(key))
+    return {
+        "OCPP_FIRMWARE_SIGNING_CERTFILE": str(directory / "fw.crt"),
+        "OCPP_FIRMWARE_SIGNING_KEYFILE": str(directory / "fw.key"),
+        "OCPP_DATA_DIR": str(directory / "data"),
+    }

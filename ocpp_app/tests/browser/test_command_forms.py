@@ -16,7 +16,7 @@ from django.utils import timezone
 from ocpp.v16 import call
 
 from ocpp_app.models import RFID, Charger, LocalListEntry, Reservation
-from ocpp_app.tests.certs import cert_pem, key_pem, make_ca
+from ocpp_app.tests.certs import firmware_signing_env
 from ocpp_app.tests.helpers import (
     browser_page,
     connected_charge_point,
@@ -277,16 +277,8 @@ OTHER_ANSWERS = {
 
 
 def signing_env(tmp_path) -> dict[str, str]:
-    certificate, key = make_ca("Firmware Signer", ca=False)
-    (tmp_path / "fw.crt").write_text(cert_pem(certificate))
-    (tmp_path / "fw.key").write_text(key_pem(key))
-    return {
-        "OCPP_FIRMWARE_SIGNING_CERTFILE": str(tmp_path / "fw.crt"),
-        "OCPP_FIRMWARE_SIGNING_KEYFILE": str(tmp_path / "fw.key"),
-        "OCPP_DATA_DIR": str(tmp_path / "data"),
-        # The session made here must be valid there.
-        "SECRET_KEY": settings.SECRET_KEY,
-    }
+    # The session made here must be valid there.
+    return {**firmware_signing_env(tmp_path), "SECRET_KEY": settings.SECRET_KEY}
 
 
 def on_the_list() -> list[str]:

@@ -17,7 +17,7 @@ from django.urls import reverse
 from ocpp.v16 import call
 
 from ocpp_app.models import ChargerEvent, ChargerEventKind
-from ocpp_app.tests.certs import cert_pem, key_pem, make_ca
+from ocpp_app.tests.certs import firmware_signing_env
 from ocpp_app.tests.helpers import connected_charge_point, create_staff, token_of, wait_connected, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -26,14 +26,7 @@ IMAGE = b"signed firmware image " * 20_000
 
 
 def signing_env(tmp_path) -> dict[str, str]:
-    certificate, key = make_ca("Firmware Signer", ca=False)
-    (tmp_path / "fw.crt").write_text(cert_pem(certificate))
-    (tmp_path / "fw.key").write_text(key_pem(key))
-    return {
-        "OCPP_FIRMWARE_SIGNING_CERTFILE": str(tmp_path / "fw.crt"),
-        "OCPP_FIRMWARE_SIGNING_KEYFILE": str(tmp_path / "fw.key"),
-        "OCPP_DATA_DIR": str(tmp_path / "data"),
-    }
+    return firmware_signing_env(tmp_path)
 
 
 async def test_a_charge_point_downloads_and_verifies_the_signed_firmware(server_factory, tmp_path):
